@@ -1,0 +1,85 @@
+# Pins of one system, loaded lazily: the system's index (names only) is read in full,
+# because Nix needs every attribute name, and each shard of pin data only when one of
+# its pins is forced. Nothing here depends on the data being trustworthy: names,
+# paths and programs are read from JSON and never evaluated as code.
+{
+  system,
+  # "storePath" or "auto"; flakes pass "auto" to use fetchClosure in pure mode.
+  fetch ? "storePath",
+}:
+let
+  b = builtins;
+  meta = b.fromJSON (b.readFile ./data/meta.json);
+  known = b.elem system meta.systems;
+  index = b.fromJSON (b.readFile (if known then ./data/index + "/${system}.json" else ./data/index/any.json));
+  shards = b.genList (n: b.fromJSON (b.readFile (./data/shards + "/${toString n}.json"))) meta.shards;
+
+  atLeast = v: b.compareVersions b.nixVersion v >= 0;
+  pure = !(b ? currentSystem);
+  # fetchClosure learnt inputAddressed in Nix 2.17; Lix removed the primop.
+  canFetchClosure = b ? fetchClosure && atLeast "2.17";
+  # Nix takes a bare store path as an installable from 2.16 on; older Nix needs a
+  # derivation, so the path is wrapped in a local symlink tree (built in milliseconds).
+  needsDrv = !(atLeast "2.16");
+
+  realise =
+    name: path:
+    if fetch == "auto" && pure then
+      if canFetchClosure then
+        b.fetchClosure {
+          fromStore = meta.substituter;
+          fromPath = path;
+          inputAddressed = true;
+        }
+      else
+        throw "create-pin-refs: pin '${name}' needs 'builtins.fetchClosure' (Nix >= 2.17 with 'experimental-features = fetch-closure') in pure evaluation; run with '--impure' instead (Nix ${b.nixVersion})"
+    else
+      b.storePath path;
+
+  wrap =
+    pin: path:
+    derivation {
+      # The JSON string has no context; a name must not refer to a store path.
+      name = b.substring 44 (b.stringLength pin.path) pin.path;
+      system = "builtin";
+      builder = "builtin:buildenv";
+      manifest = b.toFile "env-manifest" "[]";
+      derivations = [
+        "true"
+        5
+        1
+        path
+      ];
+      preferLocalBuild = true;
+      allowSubstitutes = false;
+    }
+    // (if pin ? program then { meta.mainProgram = b.baseNameOf pin.program; } else { });
+
+  pinOf =
+    name: shard:
+    let
+      entry = (b.elemAt shards shard).${name};
+      pin = entry.${system} or entry."*";
+      path = realise name pin.path;
+    in
+    {
+      inherit pin path;
+      value = if needsDrv then wrap pin path else path;
+    };
+
+  all = b.mapAttrs pinOf index;
+in
+{
+  packages = b.mapAttrs (_: p: p.value) all;
+  apps = b.mapAttrs (
+    name: p:
+    {
+      type = "app";
+      program =
+        if p.pin ? program then
+          "${p.value}/${p.pin.program}"
+        else
+          throw "create-pin-refs: pin '${name}' has no program: its name cannot be a file name and it has no single 'bin/*' artifact";
+    }
+  ) all;
+}

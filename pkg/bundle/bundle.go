@@ -1,0 +1,233 @@
+// Package bundle renders a pin set into the files of a Nix bundle: static Nix code
+// from nixtemplates plus pin data in JSON, laid out so that selecting one pin reads
+// one small index and one shard.
+package bundle
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"text/template"
+	"unicode"
+
+	"github.com/kwbauson/create-pin-refs/nixtemplates"
+	"github.com/kwbauson/create-pin-refs/pkg/pins"
+)
+
+// FormatVersion changes when the data layout under data/ changes.
+const FormatVersion = 1
+
+// ShardSize is the number of names per shard: small enough that reading one shard
+// costs well under a millisecond, large enough to keep the file count low.
+const ShardSize = 100
+
+// anySystem is the key of system-less pins in shards; it cannot be a system.
+const anySystem = "*"
+
+// DefaultFlakeSystems get the system-less pins in flake outputs, beside every
+// system that has pins of its own.
+var defaultFlakeSystems = []string{"aarch64-darwin", "aarch64-linux", "x86_64-darwin", "x86_64-linux"}
+
+// Meta describes where the pinned paths come from.
+type Meta struct {
+	// Cache is the Cachix cache name, for descriptions.
+	Cache string
+	// Substituter is the binary cache URL (https://NAME.cachix.org).
+	Substituter string
+	// PublicKeys are the cache's signing keys ("NAME.cachix.org-1:…").
+	PublicKeys []string
+}
+
+// File is one file of a bundle, with a slash-separated path relative to its root.
+type File struct {
+	Path string
+	Data []byte
+	Mode fs.FileMode
+}
+
+// Bundle is the rendered bundle, files sorted by path.
+type Bundle struct {
+	Files []File
+}
+
+// Render builds the bundle for set. It fails rather than render anything a
+// consumer could not evaluate.
+func Render(set *pins.Set, meta Meta) (*Bundle, error) {
+	if err := meta.validate(); err != nil {
+		return nil, err
+	}
+	r := &renderer{}
+	for _, name := range []string{"default.nix", "lib.nix"} {
+		data, err := nixtemplates.FS.ReadFile(name)
+		if err != nil {
+			return nil, fmt.Errorf("reading template %s: %w", name, err)
+		}
+		r.add(name, data)
+	}
+	systems := set.Systems()
+	flake, err := renderFlake(meta)
+	if err != nil {
+		return nil, err
+	}
+	r.add("flake.nix", flake)
+
+	// Names in order, each shard holding every system's entry for its names.
+	type entry struct {
+		Path    string `json:"path"`
+		Program string `json:"program,omitempty"`
+	}
+	var names []string
+	hasAny := false
+	entries := map[string]map[string]entry{}
+	for _, p := range set.Pins {
+		sys := p.System
+		if sys == "" {
+			sys, hasAny = anySystem, true
+		}
+		if entries[p.Name] == nil {
+			entries[p.Name] = map[string]entry{}
+			names = append(names, p.Name)
+		}
+		entries[p.Name][sys] = entry{Path: p.StorePath, Program: p.Program}
+	}
+	shardOf := make(map[string]int, len(names))
+	nShards := (len(names) + ShardSize - 1) / ShardSize
+	for i := 0; i < nShards; i++ {
+		chunk := names[i*ShardSize : min((i+1)*ShardSize, len(names))]
+		var buf bytes.Buffer
+		buf.WriteByte('{')
+		for j, n := range chunk {
+			shardOf[n] = i
+			if j > 0 {
+				buf.WriteByte(',')
+			}
+			writeJSON(&buf, n)
+			buf.WriteByte(':')
+			writeJSON(&buf, entries[n]) // maps marshal with sorted keys
+		}
+		buf.WriteString("}\n")
+		r.add("data/shards/"+strconv.Itoa(i)+".json", buf.Bytes())
+	}
+
+	// One index per system: every name offered there, system-less ones included.
+	index := func(sys string) []byte {
+		var buf bytes.Buffer
+		buf.WriteByte('{')
+		first := true
+		for _, n := range names {
+			e := entries[n]
+			if _, ok := e[sys]; !ok {
+				if _, ok := e[anySystem]; !ok {
+					continue
+				}
+			}
+			if !first {
+				buf.WriteByte(',')
+			}
+			first = false
+			writeJSON(&buf, n)
+			buf.WriteByte(':')
+			buf.WriteString(strconv.Itoa(shardOf[n]))
+		}
+		buf.WriteString("}\n")
+		return buf.Bytes()
+	}
+	for _, sys := range systems {
+		r.add("data/index/"+sys+".json", index(sys))
+	}
+	r.add("data/index/any.json", index(anySystem))
+
+	flakeSystems := slices.Clone(systems)
+	if hasAny {
+		flakeSystems = append(flakeSystems, defaultFlakeSystems...)
+		slices.Sort(flakeSystems)
+		flakeSystems = slices.Compact(flakeSystems)
+	}
+	var m bytes.Buffer
+	writeJSON(&m, struct {
+		Format       int      `json:"format"`
+		Substituter  string   `json:"substituter"`
+		Systems      []string `json:"systems"`
+		FlakeSystems []string `json:"flakeSystems"`
+		Shards       int      `json:"shards"`
+	}{FormatVersion, meta.Substituter, nonNil(systems), nonNil(flakeSystems), nShards})
+	m.WriteByte('\n')
+	r.add("data/meta.json", m.Bytes())
+
+	slices.SortFunc(r.files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
+	return &Bundle{Files: r.files}, nil
+}
+
+type renderer struct{ files []File }
+
+func (r *renderer) add(path string, data []byte) {
+	r.files = append(r.files, File{Path: path, Data: data, Mode: 0o644})
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// writeJSON encodes v without HTML escaping; v is always encodable.
+func writeJSON(buf *bytes.Buffer, v any) {
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		panic(fmt.Sprintf("bundle: encoding %T: %v", v, err))
+	}
+	buf.Truncate(buf.Len() - 1) // Encode appends a newline
+}
+
+func renderFlake(meta Meta) ([]byte, error) {
+	src, err := nixtemplates.FS.ReadFile("flake.nix.tmpl")
+	if err != nil {
+		return nil, fmt.Errorf("reading flake template: %w", err)
+	}
+	tmpl, err := template.New("flake.nix").Funcs(template.FuncMap{"nix": NixString}).Parse(string(src))
+	if err != nil {
+		return nil, fmt.Errorf("parsing flake template: %w", err)
+	}
+	desc := "Pinned store paths"
+	if meta.Cache != "" {
+		desc += " of the Cachix cache " + meta.Cache
+	}
+	var buf bytes.Buffer
+	err = tmpl.Execute(&buf, map[string]any{
+		"Description":  desc + " (create-pin-refs)",
+		"Substituters": nonNil(compact(meta.Substituter)),
+		"PublicKeys":   meta.PublicKeys,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("rendering flake.nix: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+func compact(s ...string) []string {
+	return slices.DeleteFunc(s, func(x string) bool { return x == "" })
+}
+
+func (m Meta) validate() error {
+	if m.Substituter == "" {
+		return fmt.Errorf("substituter: empty (pass --substituter or --cache)")
+	}
+	u, err := url.Parse(m.Substituter)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("substituter %q: must be an http(s) URL without query or fragment (Nix's fetchClosure requires it)", m.Substituter)
+	}
+	for _, k := range m.PublicKeys {
+		name, key, ok := strings.Cut(k, ":")
+		if !ok || name == "" || key == "" || strings.ContainsFunc(k, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
+			return fmt.Errorf("public key %q: must look like NAME:BASE64KEY (as in trusted-public-keys)", k)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,84 @@
+package bundle
+
+import (
+	"archive/tar"
+	"bytes"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+)
+
+// TopDir is the single top-level folder of the tarball; Nix 2.8 requires exactly one.
+const TopDir = "pins"
+
+// mtime is fixed so that the same pins give the same bytes (Nix itself normalises
+// store mtimes to 1).
+var mtime = time.Unix(1, 0).UTC()
+
+// Tarball returns the bundle as a gzip-compressed tar with one top-level folder,
+// byte-identical for identical bundles.
+func (b *Bundle) Tarball() ([]byte, error) {
+	var out bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&out, gzip.BestCompression)
+	if err != nil {
+		return nil, err
+	}
+	tw := tar.NewWriter(zw)
+	dirs := map[string]bool{}
+	addDir := func(d string) error {
+		if dirs[d] {
+			return nil
+		}
+		dirs[d] = true
+		return tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: d + "/", Mode: 0o755, ModTime: mtime, Format: tar.FormatUSTAR})
+	}
+	for _, f := range b.Files {
+		name := path.Join(TopDir, f.Path)
+		// Parents first, in path order, as tar readers expect.
+		var parents []string
+		for d := path.Dir(name); d != "."; d = path.Dir(d) {
+			parents = append([]string{d}, parents...)
+		}
+		for _, d := range parents {
+			if err := addDir(d); err != nil {
+				return nil, err
+			}
+		}
+		hdr := &tar.Header{Typeflag: tar.TypeReg, Name: name, Size: int64(len(f.Data)), Mode: int64(f.Mode.Perm()), ModTime: mtime}
+		if err := tw.WriteHeader(hdr); err != nil {
+			return nil, fmt.Errorf("tar %s: %w", name, err)
+		}
+		if _, err := tw.Write(f.Data); err != nil {
+			return nil, fmt.Errorf("tar %s: %w", name, err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
+}
+
+// WriteDir writes the files under dir, which must not exist or be empty.
+func (b *Bundle) WriteDir(dir string) error {
+	for _, f := range b.Files {
+		p := filepath.Join(dir, filepath.FromSlash(f.Path))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(p, f.Data, f.Mode.Perm()); err != nil {
+			return err
+		}
+		// WriteFile honours the umask; the modes are part of the output.
+		if err := os.Chmod(p, f.Mode.Perm()); err != nil {
+			return err
+		}
+	}
+	return nil
+}

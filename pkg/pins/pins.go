@@ -1,0 +1,269 @@
+// Package pins turns the pins a Cachix cache reports into a validated, sorted set of
+// named store paths per system: the naming rules, filters and checks live here.
+package pins
+
+import (
+	"errors"
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/kwbauson/create-pin-refs/pkg/cachix"
+)
+
+// Pin is one validated pin.
+type Pin struct {
+	// PinName is the name as Cachix knows it, such as "tool.v2.x86_64-linux".
+	PinName string `json:"pin"`
+	// Name is the attribute users select, such as "tool.v2".
+	Name string `json:"name"`
+	// System is the Nix system the pin was built for; empty for a pin that is
+	// offered on every system.
+	System    string   `json:"system,omitempty"`
+	StorePath string   `json:"storePath"`
+	Artifacts []string `json:"artifacts,omitempty"`
+	// Program is the path of the app's executable inside the store path, such as
+	// "bin/tool"; empty when the pin has none that can be named safely.
+	Program   string `json:"program,omitempty"`
+	Revision  int    `json:"revision"`
+	CreatedOn string `json:"createdOn,omitempty"`
+}
+
+// Skipped is a pin left out of the set, with the reason.
+type Skipped struct {
+	PinName string `json:"pin"`
+	Reason  string `json:"reason"`
+}
+
+// Set is the outcome of Build: pins sorted by name then system.
+type Set struct {
+	Pins    []Pin
+	Skipped []Skipped
+}
+
+// Policy says what to do with an invalid pin.
+type Policy string
+
+const (
+	// Fail stops with an error naming the pin.
+	Fail Policy = "fail"
+	// Skip leaves the pin out and records a warning.
+	Skip Policy = "skip"
+)
+
+// Options filter and police the pins.
+type Options struct {
+	// Include keeps only pins matching one of these globs (all when empty); a glob
+	// matches either the full pin name or the name without its system.
+	Include []string
+	// Exclude drops pins matching one of these globs; it wins over Include.
+	Exclude []string
+	// OnInvalid is Fail (the default) or Skip.
+	OnInvalid Policy
+	// AllowEmpty accepts a set with no pins.
+	AllowEmpty bool
+}
+
+// ErrEmpty is returned when no pin is left and AllowEmpty is false.
+var ErrEmpty = errors.New("no pins to publish")
+
+// ErrConflict is returned when two pins claim the same name on the same system.
+var ErrConflict = errors.New("conflicting pins")
+
+// InvalidPinError says which pin is bad, which field, and how to fix it.
+type InvalidPinError struct {
+	PinName string
+	Field   string
+	Err     error
+}
+
+func (e *InvalidPinError) Error() string {
+	return fmt.Sprintf("pin %q: %s: %v (fix or remove the pin, or pass --on-invalid=skip to leave it out)", e.PinName, e.Field, e.Err)
+}
+
+func (e *InvalidPinError) Unwrap() error { return e.Err }
+
+// ValidatePatterns checks globs once, so that a typo fails before any network call.
+func ValidatePatterns(patterns []string) error {
+	for _, p := range patterns {
+		if _, err := path.Match(p, ""); err != nil {
+			return fmt.Errorf("bad glob %q: %w", p, err)
+		}
+	}
+	return nil
+}
+
+// Build validates, filters and sorts pins.
+func Build(raw []cachix.Pin, opts Options) (*Set, error) {
+	if err := ValidatePatterns(opts.Include); err != nil {
+		return nil, fmt.Errorf("include: %w", err)
+	}
+	if err := ValidatePatterns(opts.Exclude); err != nil {
+		return nil, fmt.Errorf("exclude: %w", err)
+	}
+	set := &Set{}
+	for _, r := range raw {
+		p, err := newPin(r)
+		if err != nil {
+			if opts.OnInvalid == Skip {
+				set.Skipped = append(set.Skipped, Skipped{PinName: r.Name, Reason: err.Error()})
+				continue
+			}
+			return nil, err
+		}
+		if !selected(p, opts) {
+			continue
+		}
+		set.Pins = append(set.Pins, p)
+	}
+	slices.SortFunc(set.Pins, comparePins)
+	for i := 1; i < len(set.Pins); i++ {
+		a, b := set.Pins[i-1], set.Pins[i]
+		if a.Name == b.Name && a.System == b.System {
+			return nil, fmt.Errorf("%w: pins %q (%s) and %q (%s) both give %q on %s; remove one",
+				ErrConflict, a.PinName, a.StorePath, b.PinName, b.StorePath, a.Name, systemLabel(a.System))
+		}
+	}
+	if len(set.Pins) == 0 && !opts.AllowEmpty {
+		msg := "the cache has no pins"
+		switch {
+		case len(raw) > 0 && len(set.Skipped) == len(raw):
+			msg = "every pin is invalid"
+		case len(raw) > 0:
+			msg = fmt.Sprintf("none of the %d pins matches --include/--exclude", len(raw))
+		}
+		return nil, fmt.Errorf("%w: %s; refusing to publish an empty bundle (pass --allow-empty to publish one anyway)", ErrEmpty, msg)
+	}
+	return set, nil
+}
+
+func systemLabel(s string) string {
+	if s == "" {
+		return "every system"
+	}
+	return s
+}
+
+func comparePins(a, b Pin) int {
+	if c := strings.Compare(a.Name, b.Name); c != 0 {
+		return c
+	}
+	return strings.Compare(a.System, b.System)
+}
+
+func selected(p Pin, opts Options) bool {
+	match := func(globs []string) bool {
+		for _, g := range globs {
+			if ok, _ := path.Match(g, p.PinName); ok {
+				return true
+			}
+			if ok, _ := path.Match(g, p.Name); ok {
+				return true
+			}
+		}
+		return false
+	}
+	if len(opts.Include) > 0 && !match(opts.Include) {
+		return false
+	}
+	return !match(opts.Exclude)
+}
+
+func newPin(r cachix.Pin) (Pin, error) {
+	invalid := func(field string, err error) (Pin, error) {
+		return Pin{}, &InvalidPinError{PinName: r.Name, Field: field, Err: err}
+	}
+	if err := validateName(r.Name); err != nil {
+		return invalid("name", err)
+	}
+	name, system := SplitName(r.Name)
+	if name == "" {
+		return invalid("name", fmt.Errorf("nothing is left once the system %q is taken off", system))
+	}
+	rev := r.LastRevision
+	if err := ValidateStorePath(rev.StorePath); err != nil {
+		return invalid("lastRevision.storePath", err)
+	}
+	for _, a := range rev.Artifacts {
+		if err := validateArtifact(a); err != nil {
+			return invalid("lastRevision.artifacts", err)
+		}
+	}
+	return Pin{
+		PinName:   r.Name,
+		Name:      name,
+		System:    system,
+		StorePath: rev.StorePath,
+		Artifacts: slices.Clone(rev.Artifacts),
+		Program:   program(name, rev.Artifacts),
+		Revision:  rev.Revision,
+		CreatedOn: rev.CreatedOn,
+	}, nil
+}
+
+// validateName rejects what no Nix attribute name or shell command line should
+// carry; everything else is data and stays data.
+func validateName(n string) error {
+	switch {
+	case n == "":
+		return errors.New("empty")
+	case !utf8.ValidString(n):
+		return errors.New("not valid UTF-8")
+	case len(n) > 1024:
+		return fmt.Errorf("longer than 1024 bytes (%d)", len(n))
+	}
+	for _, c := range n {
+		if unicode.IsControl(c) {
+			return fmt.Errorf("contains the control character %U", c)
+		}
+	}
+	return nil
+}
+
+func validateArtifact(a string) error {
+	switch {
+	case a == "" || strings.HasPrefix(a, "/") || path.Clean(a) != a || a == "." || a == ".." || strings.HasPrefix(a, "../"):
+		return fmt.Errorf("%q is not a plain relative path inside the store path", a)
+	case !utf8.ValidString(a):
+		return fmt.Errorf("%q is not valid UTF-8", a)
+	}
+	for _, c := range a {
+		if unicode.IsControl(c) {
+			return fmt.Errorf("%q contains the control character %U", a, c)
+		}
+	}
+	return nil
+}
+
+// program picks the app's executable: the single bin/* artifact, else bin/NAME
+// when NAME can be a file name.
+func program(name string, artifacts []string) string {
+	var bins []string
+	for _, a := range artifacts {
+		if dir, file := path.Split(a); dir == "bin/" && file != "" {
+			bins = append(bins, a)
+		}
+	}
+	if len(bins) == 1 {
+		return bins[0]
+	}
+	if name == "." || name == ".." || strings.ContainsRune(name, '/') {
+		return ""
+	}
+	return "bin/" + name
+}
+
+// Systems returns the systems that have system-specific pins, sorted.
+func (s *Set) Systems() []string {
+	var out []string
+	for _, p := range s.Pins {
+		if p.System != "" {
+			out = append(out, p.System)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Provisions the Nix installations the end-to-end suite runs against, idempotently:
+#   - Nix 2.8 from Debian bookworm's nix-bin, on the host;
+#   - Nix 2.26 from Debian trixie's nix-bin, in a minbase chroot kept outside the repo.
+# Prints the suite's CPR_NIX value (one spec per installation) on its last line.
+#
+# Environment:
+#   CPR_NIX_CACHE  where the chroot lives (default /var/cache/create-pin-refs)
+#   CPR_NIX_ONLY   "host" or "chroot" to provision only one of them
+set -euo pipefail
+
+cache=${CPR_NIX_CACHE:-/var/cache/create-pin-refs}
+root=$cache/trixie
+only=${CPR_NIX_ONLY:-}
+
+log() { printf 'setup: %s\n' "$*" >&2; }
+
+need_root() {
+  if [ "$(id -u)" != 0 ]; then
+    log "must run as root (it installs Debian packages and makes a chroot)"
+    exit 1
+  fi
+}
+
+apt_updated=
+apt_install() {
+  if [ -z "$apt_updated" ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+    apt_updated=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >&2
+}
+
+host_nix() {
+  if ! command -v nix >/dev/null 2>&1; then
+    need_root
+    log "installing Nix from the host's Debian packages"
+    apt_install nix-bin
+  fi
+  log "host: $(nix --version)"
+}
+
+chroot_nix() {
+  need_root
+  if [ ! -x "$root/usr/bin/nix" ] || [ ! -x "$root/usr/bin/git" ]; then
+    command -v debootstrap >/dev/null 2>&1 || apt_install debootstrap
+    if [ ! -x "$root/usr/bin/apt-get" ]; then
+      log "making a Debian trixie chroot in $root"
+      rm -rf "$root.partial"
+      mkdir -p "$cache"
+      debootstrap --variant=minbase trixie "$root.partial" http://deb.debian.org/debian >&2
+      mv "$root.partial" "$root"
+    fi
+    echo 'deb http://deb.debian.org/debian trixie main' >"$root/etc/apt/sources.list"
+    cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
+    log "installing Nix and git in the chroot"
+    chroot "$root" /usr/bin/env DEBIAN_FRONTEND=noninteractive sh -c \
+      'apt-get update -qq && apt-get install -y -qq --no-install-recommends nix-bin ca-certificates git' >&2
+  fi
+  mountpoint -q "$root/proc" || mount -t proc proc "$root/proc"
+  # Builds need /dev/pts (Nix opens a pseudoterminal for each build).
+  mountpoint -q "$root/dev" || mount --rbind /dev "$root/dev"
+  log "chroot: $(chroot "$root" nix --version)"
+}
+
+specs=()
+case "$only" in
+  ""|host) host_nix; specs+=("host") ;;
+esac
+case "$only" in
+  ""|chroot) chroot_nix; specs+=("chroot:$root") ;;
+esac
+(IFS=,; echo "${specs[*]}")
