@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs every check and test of the project: formatting, vet, staticcheck, actionlint
+# and `go test ./...`, including the real-Nix end-to-end suite. It provisions Nix
+# first (test/nix/setup.sh, as root) unless CPR_NIX names the installations to use.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ -z "${CPR_NIX:-}" ]; then
+  if [ "$(id -u)" = 0 ]; then
+    CPR_NIX=$(bash test/nix/setup.sh | tail -n 1)
+  elif command -v nix >/dev/null 2>&1; then
+    CPR_NIX=host
+  fi
+fi
+export CPR_NIX
+echo "Nix installations: ${CPR_NIX:-none}" >&2
+
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+  printf 'gofmt would change:\n%s\n' "$unformatted" >&2
+  exit 1
+fi
+go vet ./...
+go tool staticcheck ./...
+if [ -d .github/workflows ]; then
+  go tool actionlint .github/workflows/*.yml $(ls examples/workflows/*.yml 2>/dev/null)
+fi
+go test -count=1 "$@" ./...
