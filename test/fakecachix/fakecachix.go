@@ -1,0 +1,466 @@
+// Package fakecachix is a local stand-in for Cachix, for tests only. Its API
+// speaks the real wire format (the types of pkg/cachix) and it serves a real
+// binary cache directory, one made by `nix copy --to file:///DIR`, so Nix can
+// use it as a substituter. It listens on 127.0.0.1 only.
+//
+// URL layout, with URL() = http://127.0.0.1:PORT[PathPrefix]:
+//
+//	GET URL/api/v1/cache/NAME/pin        JSON array of cachix.Pin
+//	GET URL/api/v1/cache/NAME            cachix.CacheInfo; its uri is URL/cache/NAME
+//	GET URL/cache/NAME/nix-cache-info    from the directory, else Cachix's own
+//	GET URL/cache/NAME/HASH.narinfo      text/x-nix-narinfo
+//	GET URL/cache/NAME/nar/FILE          application/x-nix-nar
+//
+// Real Cachix serves each binary cache from its own host (NAME.cachix.org);
+// a path per cache does the same job on one loopback port, and URL/cache/NAME
+// is an http URL without query, as Nix's substituters and fetchClosure's
+// fromStore need.
+//
+// With a token set, the API answers 401 ({"error": …}, as Cachix does)
+// unless the request has "Authorization: Bearer TOKEN"; the binary cache also
+// takes HTTP Basic auth with the token as password, which is what Nix sends
+// from a netrc file. An unknown cache name answers 404.
+package fakecachix
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kwbauson/create-pin-refs/pkg/cachix"
+)
+
+// Disconnect, given to FailNext as the status, makes the server drop the
+// connection without answering: a network error for the client.
+const Disconnect = -1
+
+// CacheInfoFile is what Cachix serves as nix-cache-info; used when the
+// cache directory has none.
+const CacheInfoFile = "StoreDir: /nix/store\nWantMassQuery: 1\nPriority: 41\n"
+
+// Cache is one cache the fake knows.
+type Cache struct {
+	Name              string
+	Pins              []cachix.Pin
+	PublicSigningKeys []string
+	// Dir is a binary cache directory (nix copy --to file:///Dir); empty
+	// serves only nix-cache-info.
+	Dir string
+}
+
+// Options configure a Server.
+type Options struct {
+	Caches []Cache
+	// Token, when set, is required on every request (see the package doc).
+	Token string
+	// PathPrefix mounts everything below a path such as "/prefix", to catch
+	// clients that drop the base URL's path.
+	PathPrefix string
+}
+
+// Server is a running fake. Its methods are safe for concurrent use.
+type Server struct {
+	srv    *httptest.Server
+	prefix string
+
+	mu       sync.Mutex
+	token    string
+	caches   map[string]*Cache
+	faults   int
+	fault    fault
+	requests []string
+}
+
+type fault struct {
+	status     int
+	retryAfter string
+}
+
+var validPrefix = regexp.MustCompile(`^(/[A-Za-z0-9._~-]+)*$`)
+
+// New starts a fake on a free loopback port. Close it when done.
+func New(opts Options) (*Server, error) {
+	prefix := strings.TrimSuffix(opts.PathPrefix, "/")
+	if prefix != "" && !strings.HasPrefix(prefix, "/") {
+		prefix = "/" + prefix
+	}
+	if !validPrefix.MatchString(prefix) || strings.Contains(prefix+"/", "/../") || strings.Contains(prefix+"/", "/./") {
+		return nil, fmt.Errorf("fakecachix: path prefix %q: want /SEGMENT[/SEGMENT…] of URL-safe characters", opts.PathPrefix)
+	}
+	s := &Server{prefix: prefix, token: opts.Token, caches: map[string]*Cache{}}
+	for _, c := range opts.Caches {
+		if err := s.SetCache(c); err != nil {
+			return nil, err
+		}
+	}
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("fakecachix: %w", err)
+	}
+	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
+	s.srv.Listener.Close() // replaced, to be sure of the loopback address
+	s.srv.Listener = l
+	s.srv.Start()
+	return s, nil
+}
+
+// Start is New for tests: it fails the test on error and closes the
+// server at cleanup.
+func Start(t testing.TB, opts Options) *Server {
+	t.Helper()
+	s, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// URL is the API base URL (what a cachix.Client takes), with the prefix.
+func (s *Server) URL() string { return s.srv.URL + s.prefix }
+
+// CacheURL is the binary cache URL of a cache, as the API's uri gives it.
+func (s *Server) CacheURL(name string) string {
+	return s.URL() + "/cache/" + url.PathEscape(name)
+}
+
+// Close stops the server, waiting for requests in flight.
+func (s *Server) Close() { s.srv.Close() }
+
+// SetCache adds or replaces a cache.
+func (s *Server) SetCache(c Cache) error {
+	if c.Name == "" {
+		return errors.New("fakecachix: cache without a name")
+	}
+	c.Pins = clonePins(c.Pins)
+	c.PublicSigningKeys = slices.Clone(c.PublicSigningKeys)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.caches[c.Name] = &c
+	return nil
+}
+
+// RemoveCache forgets a cache: it answers 404 from now on.
+func (s *Server) RemoveCache(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.caches, name)
+}
+
+// SetPins replaces the pin list of a cache, adding the cache if unknown.
+func (s *Server) SetPins(cache string, pins []cachix.Pin) {
+	pins = clonePins(pins)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c, ok := s.caches[cache]; ok {
+		c.Pins = pins
+		return
+	}
+	s.caches[cache] = &Cache{Name: cache, Pins: pins}
+}
+
+// SetToken changes the required token; "" makes every cache public.
+func (s *Server) SetToken(token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.token = token
+}
+
+// FailNext makes the next n API requests (under /api/) fail with status
+// (or Disconnect), sending Retry-After when retryAfter is not empty. The
+// binary cache is not affected. n = 0 cancels pending failures.
+func (s *Server) FailNext(n, status int, retryAfter string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = max(n, 0)
+	s.fault = fault{status: status, retryAfter: retryAfter}
+}
+
+// Requests lists the requests received so far, oldest first, as
+// "METHOD /path" with the path prefix removed (and the path as sent, still
+// escaped), e.g. "GET /api/v1/cache/demo/pin".
+func (s *Server) Requests() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.requests)
+}
+
+// Count tells how many requests had this path (prefix removed), any method.
+func (s *Server) Count(path string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, r := range s.requests {
+		if _, p, _ := strings.Cut(r, " "); p == path {
+			n++
+		}
+	}
+	return n
+}
+
+// ResetRequests empties the request log.
+func (s *Server) ResetRequests() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests = nil
+}
+
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	path := r.URL.EscapedPath()
+	rest, ok := strings.CutPrefix(path, s.prefix)
+	if !ok || !strings.HasPrefix(rest, "/") {
+		rest = path
+		ok = false
+	}
+
+	s.mu.Lock()
+	s.requests = append(s.requests, r.Method+" "+rest)
+	token := s.token
+	var injected *fault
+	if ok && strings.HasPrefix(rest, "/api/") && s.faults > 0 {
+		s.faults--
+		f := s.fault
+		injected = &f
+	}
+	s.mu.Unlock()
+
+	if injected != nil {
+		injectFault(w, *injected)
+		return
+	}
+	if !ok {
+		writeJSONError(w, http.StatusNotFound, "Not found")
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		writeJSONError(w, http.StatusMethodNotAllowed, "Method not allowed")
+		return
+	}
+
+	switch {
+	case strings.HasPrefix(rest, "/api/v1/cache/"):
+		if token != "" && !bearerOK(r, token) {
+			writeJSONError(w, http.StatusUnauthorized, "Unauthorized: a valid auth token is required for this cache")
+			return
+		}
+		s.serveAPI(w, strings.TrimPrefix(rest, "/api/v1/cache/"))
+	case strings.HasPrefix(rest, "/cache/"):
+		if token != "" && !bearerOK(r, token) && !basicOK(r, token) {
+			w.Header().Set("WWW-Authenticate", `Basic realm="cachix"`)
+			writeJSONError(w, http.StatusUnauthorized, "Unauthorized")
+			return
+		}
+		s.serveBinaryCache(w, r, strings.TrimPrefix(rest, "/cache/"))
+	default:
+		writeJSONError(w, http.StatusNotFound, "Not found")
+	}
+}
+
+// serveAPI answers NAME or NAME/pin (escaped).
+func (s *Server) serveAPI(w http.ResponseWriter, rest string) {
+	segs := strings.Split(rest, "/")
+	name, err := url.PathUnescape(segs[0])
+	if err != nil || len(segs) > 2 || len(segs) == 2 && segs[1] != "pin" {
+		writeJSONError(w, http.StatusNotFound, "Not found")
+		return
+	}
+	s.mu.Lock()
+	c, ok := s.caches[name]
+	var body any
+	if ok && len(segs) == 2 {
+		body = wirePins(c.Pins)
+	} else if ok {
+		body = cachix.CacheInfo{
+			Name:                       c.Name,
+			URI:                        s.CacheURL(c.Name),
+			IsPublic:                   s.token == "",
+			PublicSigningKeys:          append([]string{}, c.PublicSigningKeys...),
+			GithubUsername:             "fakecachix",
+			Permission:                 "Read",
+			PreferredCompressionMethod: "ZSTD",
+		}
+	}
+	s.mu.Unlock()
+	if !ok {
+		writeJSONError(w, http.StatusNotFound, "Cache not found")
+		return
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+// fileName allows one safe path segment: no separators, no leading dot
+// (so no "." or ".."), only characters found in binary cache file names.
+var fileName = regexp.MustCompile(`^[A-Za-z0-9_+=-][A-Za-z0-9._+=-]*$`)
+
+// serveBinaryCache answers NAME/FILE or NAME/DIR/FILE (escaped) from the
+// cache's directory. Besides the name check, os.Root keeps symlinks inside.
+func (s *Server) serveBinaryCache(w http.ResponseWriter, r *http.Request, rest string) {
+	segs := strings.Split(rest, "/")
+	name, err := url.PathUnescape(segs[0])
+	if err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	s.mu.Lock()
+	c, ok := s.caches[name]
+	var dir string
+	if ok {
+		dir = c.Dir
+	}
+	s.mu.Unlock()
+	if !ok {
+		http.Error(w, "Cache not found", http.StatusNotFound)
+		return
+	}
+	file := segs[1:]
+	if len(file) < 1 || len(file) > 2 {
+		http.NotFound(w, r)
+		return
+	}
+	for _, seg := range file {
+		if !fileName.MatchString(seg) {
+			http.NotFound(w, r)
+			return
+		}
+	}
+	rel := strings.Join(file, "/")
+	w.Header().Set("Content-Type", contentType(rel))
+
+	if dir != "" {
+		served, err := serveFile(w, r, dir, rel)
+		if served {
+			return
+		}
+		if err != nil {
+			// The test set up a bad folder: say so loudly.
+			http.Error(w, "fakecachix: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
+	}
+	if rel == "nix-cache-info" {
+		http.ServeContent(w, r, rel, time.Time{}, strings.NewReader(CacheInfoFile))
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	http.NotFound(w, r)
+}
+
+// serveFile serves dir/rel if it is a regular file inside dir.
+func serveFile(w http.ResponseWriter, r *http.Request, dir, rel string) (bool, error) {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return false, err
+	}
+	defer root.Close()
+	f, err := root.Open(rel)
+	if err != nil {
+		// Missing, or a symlink leading out of dir: either way not served.
+		return false, nil
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return false, err
+	}
+	if !st.Mode().IsRegular() {
+		return false, nil
+	}
+	http.ServeContent(w, r, rel, st.ModTime(), f)
+	return true, nil
+}
+
+func contentType(rel string) string {
+	switch {
+	case rel == "nix-cache-info":
+		return "text/x-nix-cache-info"
+	case strings.HasSuffix(rel, ".narinfo"):
+		return "text/x-nix-narinfo"
+	case strings.HasPrefix(rel, "nar/"):
+		return "application/x-nix-nar"
+	case strings.HasSuffix(rel, ".ls"):
+		return "application/json"
+	}
+	return "application/octet-stream"
+}
+
+func injectFault(w http.ResponseWriter, f fault) {
+	if f.status == Disconnect {
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				conn.Close()
+				return
+			}
+		}
+		panic(http.ErrAbortHandler) // closes the connection too
+	}
+	if f.retryAfter != "" {
+		w.Header().Set("Retry-After", f.retryAfter)
+	}
+	writeJSONError(w, f.status, "Injected failure ("+strconv.Itoa(f.status)+")")
+}
+
+func bearerOK(r *http.Request, token string) bool {
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return ok && subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1
+}
+
+func basicOK(r *http.Request, token string) bool {
+	_, pass, ok := r.BasicAuth()
+	return ok && subtle.ConstantTimeCompare([]byte(pass), []byte(token)) == 1
+}
+
+// wirePins is what Cachix sends: "artifacts" is [] rather than null.
+func wirePins(pins []cachix.Pin) []cachix.Pin {
+	out := clonePins(pins)
+	if out == nil {
+		out = []cachix.Pin{}
+	}
+	for i := range out {
+		if out[i].LastRevision.Artifacts == nil {
+			out[i].LastRevision.Artifacts = []string{}
+		}
+	}
+	return out
+}
+
+func clonePins(pins []cachix.Pin) []cachix.Pin {
+	if pins == nil {
+		return nil
+	}
+	out := make([]cachix.Pin, len(pins))
+	for i, p := range pins {
+		p.LastRevision.Artifacts = slices.Clone(p.LastRevision.Artifacts)
+		out[i] = p
+	}
+	return out
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json;charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+	w.WriteHeader(status)
+	_, _ = w.Write(data)
+}
+
+func writeJSONError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}
