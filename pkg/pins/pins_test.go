@@ -1,0 +1,275 @@
+package pins
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/kwbauson/create-pin-refs/pkg/cachix"
+)
+
+const (
+	pathA = "/nix/store/0c9ipq2ysgsyfqsk2hcn2mc3r9r1fwm1-hello-2.12.1"
+	pathB = "/nix/store/zz9ipq2ysgsyfqsk2hcn2mc3r9r1fwm1-tool-2.0"
+)
+
+func raw(name, path string, artifacts ...string) cachix.Pin {
+	return cachix.Pin{Name: name, LastRevision: cachix.Revision{StorePath: path, Revision: 1, Artifacts: artifacts}}
+}
+
+func TestSplitName(t *testing.T) {
+	tests := []struct {
+		in, name, system string
+	}{
+		{"hello.x86_64-linux", "hello", "x86_64-linux"},
+		{"hello.aarch64-darwin", "hello", "aarch64-darwin"},
+		{"tool.v2.x86_64-linux", "tool.v2", "x86_64-linux"},
+		{"v1.7", "v1.7", ""},
+		{"hello", "hello", ""},
+		{"a.riscv64-linux", "a", "riscv64-linux"},
+		{"a.armv7l-linux", "a", "armv7l-linux"},
+		{"a.x86_64-freebsd", "a", "x86_64-freebsd"},
+		{"a.powerpc64le-linux", "a", "powerpc64le-linux"},
+		{"a.i686-linux", "a", "i686-linux"},
+		{"a.loongarch64-linux", "a", "loongarch64-linux"},
+		{"tool.static-linux", "tool.static-linux", ""}, // not an architecture
+		{"tool.x86_64", "tool.x86_64", ""},
+		{"tool.x86_64-linux.bak", "tool.x86_64-linux.bak", ""},
+		{"x86_64-linux", "x86_64-linux", ""}, // no dot: a name
+		{".x86_64-linux", "", "x86_64-linux"},
+	}
+	for _, tt := range tests {
+		name, system := SplitName(tt.in)
+		if name != tt.name || system != tt.system {
+			t.Errorf("SplitName(%q) = %q, %q; want %q, %q", tt.in, name, system, tt.name, tt.system)
+		}
+	}
+}
+
+func TestValidateStorePath(t *testing.T) {
+	tests := []struct {
+		path string
+		want string // substring of the error; empty for valid
+	}{
+		{pathA, ""},
+		{"/nix/store/0c9ipq2ysgsyfqsk2hcn2mc3r9r1fwm1-a+b-c._?=", ""},
+		{"/nix/store/0c9ipq2ysgsyfqsk2hcn2mc3r9r1fwm1-" + strings.Repeat("a", 211), ""},
+		{"/nix/store/0c9ipq2ysgsyfqsk2hcn2mc3r9r1fwm1-" + strings.Repeat("a", 212), "longer than 211"},
+		{"/nix/store/0c9ipq2ysgsyfqsk2hcn2mc3r9r1fwm1-hello/bin/hello", "not allowed"},
+		{"/nix/store/0c9ipq2ysgsyfqsk2hcn2mc3r9r1fwme-hello", "base-32"}, // e is not nix-base32
+		{"/nix/store/0c9ipq2ysgsyfqsk2hcn2mc3r9r1fwm1_hello", "form"},
+		{"/nix/store/0c9ipq2ysgsyfqsk2hcn2mc3r9r1fwm1-", "form"},
+		{"/nix/store/0c9ipq2ysgsyfqsk2hcn2mc3r9r1fwm1-.hidden", "starts with a dot"},
+		{"/gnu/store/0c9ipq2ysgsyfqsk2hcn2mc3r9r1fwm1-hello", "not under /nix/store/"},
+		{"", "not under"},
+		{"/nix/store/0c9ipq2ysgsyfqsk2hcn2mc3r9r1fwm1-a\"; builtins.abort \"x", "not allowed"},
+		{"/nix/store/0c9ipq2ysgsyfqsk2hcn2mc3r9r1fwm1-${x}", "not allowed"},
+		{"/nix/store/../../etc/passwd0000000000000000000000000", "form"},
+	}
+	for _, tt := range tests {
+		err := ValidateStorePath(tt.path)
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("ValidateStorePath(%q) = %v, want nil", tt.path, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("ValidateStorePath(%q) = %v, want error containing %q", tt.path, err, tt.want)
+		}
+	}
+}
+
+func TestBuild(t *testing.T) {
+	tests := []struct {
+		name string
+		raw  []cachix.Pin
+		opts Options
+		want []Pin
+	}{
+		{
+			name: "systems split off, other dots kept, sorted",
+			raw: []cachix.Pin{
+				raw("tool.v2.x86_64-linux", pathB),
+				raw("hello.x86_64-linux", pathA, "bin/hello", "share/man"),
+				raw("v1.7", pathA),
+			},
+			want: []Pin{
+				{PinName: "hello.x86_64-linux", Name: "hello", System: "x86_64-linux", StorePath: pathA, Artifacts: []string{"bin/hello", "share/man"}, Program: "bin/hello", Revision: 1},
+				{PinName: "tool.v2.x86_64-linux", Name: "tool.v2", System: "x86_64-linux", StorePath: pathB, Program: "bin/tool.v2", Revision: 1},
+				{PinName: "v1.7", Name: "v1.7", StorePath: pathA, Program: "bin/v1.7", Revision: 1},
+			},
+		},
+		{
+			name: "single bin artifact names the program",
+			raw:  []cachix.Pin{raw("ripgrep", pathA, "bin/rg", "share/doc/x")},
+			want: []Pin{{PinName: "ripgrep", Name: "ripgrep", StorePath: pathA, Artifacts: []string{"bin/rg", "share/doc/x"}, Program: "bin/rg", Revision: 1}},
+		},
+		{
+			name: "several bin artifacts fall back to the name",
+			raw:  []cachix.Pin{raw("tools", pathA, "bin/a", "bin/b")},
+			want: []Pin{{PinName: "tools", Name: "tools", StorePath: pathA, Artifacts: []string{"bin/a", "bin/b"}, Program: "bin/tools", Revision: 1}},
+		},
+		{
+			name: "a name that cannot be a file has no program",
+			raw:  []cachix.Pin{raw("a/b", pathA)},
+			want: []Pin{{PinName: "a/b", Name: "a/b", StorePath: pathA, Revision: 1}},
+		},
+		{
+			name: "include and exclude match full or short names",
+			raw: []cachix.Pin{
+				raw("hello.x86_64-linux", pathA),
+				raw("hello.aarch64-darwin", pathA),
+				raw("tool", pathB),
+				raw("test-thing", pathB),
+			},
+			opts: Options{Include: []string{"hello", "t*"}, Exclude: []string{"*.aarch64-darwin", "test-*"}},
+			want: []Pin{
+				{PinName: "hello.x86_64-linux", Name: "hello", System: "x86_64-linux", StorePath: pathA, Program: "bin/hello", Revision: 1},
+				{PinName: "tool", Name: "tool", StorePath: pathB, Program: "bin/tool", Revision: 1},
+			},
+		},
+		{
+			name: "hostile names stay data",
+			raw:  []cachix.Pin{raw(`a"; ${builtins.abort "x"} \`, pathA)},
+			want: []Pin{{PinName: `a"; ${builtins.abort "x"} \`, Name: `a"; ${builtins.abort "x"} \`, StorePath: pathA, Program: `bin/a"; ${builtins.abort "x"} \`, Revision: 1}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			set, err := Build(tt.raw, tt.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, set.Pins); diff != "" {
+				t.Errorf("pins (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestBuildErrors(t *testing.T) {
+	tests := []struct {
+		name    string
+		raw     []cachix.Pin
+		opts    Options
+		is      error
+		mention []string
+	}{
+		{
+			name:    "bad store path names pin and field",
+			raw:     []cachix.Pin{raw("hello.x86_64-linux", "/nix/store/nope")},
+			mention: []string{`pin "hello.x86_64-linux"`, "lastRevision.storePath", "--on-invalid=skip"},
+		},
+		{
+			name:    "artifact escaping the store path",
+			raw:     []cachix.Pin{raw("hello", pathA, "../../etc/passwd")},
+			mention: []string{`pin "hello"`, "lastRevision.artifacts"},
+		},
+		{
+			name:    "absolute artifact",
+			raw:     []cachix.Pin{raw("hello", pathA, "/bin/sh")},
+			mention: []string{"lastRevision.artifacts"},
+		},
+		{
+			name:    "control character in name",
+			raw:     []cachix.Pin{raw("a\nb", pathA)},
+			mention: []string{"name", "control character"},
+		},
+		{
+			name:    "empty name",
+			raw:     []cachix.Pin{raw("", pathA)},
+			mention: []string{"name: empty"},
+		},
+		{
+			name:    "nothing but a system",
+			raw:     []cachix.Pin{raw(".x86_64-linux", pathA)},
+			mention: []string{"nothing is left"},
+		},
+		{
+			name:    "duplicate pins conflict",
+			raw:     []cachix.Pin{raw("a.x86_64-linux", pathA), raw("a.x86_64-linux", pathB)},
+			is:      ErrConflict,
+			mention: []string{pathA, pathB, `"a" on x86_64-linux`},
+		},
+		{
+			name:    "no pins",
+			raw:     nil,
+			is:      ErrEmpty,
+			mention: []string{"the cache has no pins", "--allow-empty"},
+		},
+		{
+			name:    "all filtered out",
+			raw:     []cachix.Pin{raw("a", pathA)},
+			opts:    Options{Exclude: []string{"*"}},
+			is:      ErrEmpty,
+			mention: []string{"none of the 1 pins matches"},
+		},
+		{
+			name:    "all skipped",
+			raw:     []cachix.Pin{raw("a", "bad")},
+			opts:    Options{OnInvalid: Skip},
+			is:      ErrEmpty,
+			mention: []string{"every pin is invalid"},
+		},
+		{
+			name:    "bad glob",
+			raw:     []cachix.Pin{raw("a", pathA)},
+			opts:    Options{Include: []string{"["}},
+			is:      nil,
+			mention: []string{"include", `"["`},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Build(tt.raw, tt.opts)
+			if err == nil {
+				t.Fatal("Build succeeded, want an error")
+			}
+			if tt.is != nil && !errors.Is(err, tt.is) {
+				t.Errorf("error %v is not %v", err, tt.is)
+			}
+			for _, m := range tt.mention {
+				if !strings.Contains(err.Error(), m) {
+					t.Errorf("error %q does not mention %q", err, m)
+				}
+			}
+		})
+	}
+}
+
+func TestBuildInvalidPinErrorAs(t *testing.T) {
+	_, err := Build([]cachix.Pin{raw("x", "nope")}, Options{})
+	var ip *InvalidPinError
+	if !errors.As(err, &ip) || ip.PinName != "x" || ip.Field != "lastRevision.storePath" {
+		t.Fatalf("error %v is not an InvalidPinError for x's store path", err)
+	}
+}
+
+func TestBuildSkip(t *testing.T) {
+	set, err := Build([]cachix.Pin{raw("bad", "/nix/store/x"), raw("good", pathA)}, Options{OnInvalid: Skip})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(set.Pins) != 1 || set.Pins[0].Name != "good" {
+		t.Errorf("pins = %+v, want only good", set.Pins)
+	}
+	if len(set.Skipped) != 1 || set.Skipped[0].PinName != "bad" || !strings.Contains(set.Skipped[0].Reason, "storePath") {
+		t.Errorf("skipped = %+v, want bad with its reason", set.Skipped)
+	}
+}
+
+func TestAllowEmpty(t *testing.T) {
+	set, err := Build(nil, Options{AllowEmpty: true})
+	if err != nil || len(set.Pins) != 0 {
+		t.Fatalf("Build(nil, AllowEmpty) = %v, %v", set, err)
+	}
+}
+
+func TestSystems(t *testing.T) {
+	set, err := Build([]cachix.Pin{raw("a.x86_64-linux", pathA), raw("b.x86_64-linux", pathA), raw("a.aarch64-darwin", pathA), raw("c", pathA)}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"aarch64-darwin", "x86_64-linux"}, set.Systems()); diff != "" {
+		t.Error(diff)
+	}
+}
