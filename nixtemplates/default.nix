@@ -2,5 +2,6 @@
 # only the selected pin's data is read and its store path substituted.
 {
   system ? builtins.currentSystem,
+  storePath ? null,
 }:
-(import ./lib.nix { inherit system; }).packages
+(import ./lib.nix { inherit system storePath; }).packages

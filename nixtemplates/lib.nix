@@ -6,6 +6,9 @@
   system,
   # "storePath" or "auto"; flakes pass "auto" to use fetchClosure in pure mode.
   fetch ? "storePath",
+  # Overrides how a store path becomes a value, as in `--arg storePath 'p: p'`
+  # to see the paths without fetching them.
+  storePath ? null,
 }:
 let
   b = builtins;
@@ -24,7 +27,9 @@ let
 
   realise =
     name: path:
-    if fetch == "auto" && pure then
+    if storePath != null then
+      storePath path
+    else if fetch == "auto" && pure then
       if canFetchClosure then
         b.fetchClosure {
           fromStore = meta.substituter;
@@ -55,31 +60,37 @@ let
     }
     // (if pin ? program then { meta.mainProgram = b.baseNameOf pin.program; } else { });
 
-  pinOf =
+  # Each output is one lazy mapAttrs over the index: selecting a name forces only
+  # its own shard and store path.
+  entryOf =
     name: shard:
     let
-      entry = (b.elemAt shards shard).${name};
-      pin = entry.${system} or entry."*";
+      e = (b.elemAt shards shard).${name};
+    in
+    e.${system} or e."*";
+  valueOf =
+    name: pin:
+    let
       path = realise name pin.path;
     in
-    {
-      inherit pin path;
-      value = if needsDrv then wrap pin path else path;
-    };
-
-  all = b.mapAttrs pinOf index;
+    if needsDrv then wrap pin path else path;
 in
 {
-  packages = b.mapAttrs (_: p: p.value) all;
+  # What each name points at, as published: { path; program? }.
+  pins = b.mapAttrs entryOf index;
+  packages = b.mapAttrs (name: shard: valueOf name (entryOf name shard)) index;
   apps = b.mapAttrs (
-    name: p:
+    name: shard:
+    let
+      pin = entryOf name shard;
+    in
     {
       type = "app";
       program =
-        if p.pin ? program then
-          "${p.value}/${p.pin.program}"
+        if pin ? program then
+          "${valueOf name pin}/${pin.program}"
         else
           throw "create-pin-refs: pin '${name}' has no program: its name cannot be a file name and it has no single 'bin/*' artifact";
     }
-  ) all;
+  ) index;
 }

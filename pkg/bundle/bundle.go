@@ -216,6 +216,9 @@ func compact(s ...string) []string {
 }
 
 func (m Meta) validate() error {
+	if strings.ContainsFunc(m.Cache, unicode.IsControl) {
+		return fmt.Errorf("cache name %q: contains a control character", m.Cache)
+	}
 	if m.Substituter == "" {
 		return fmt.Errorf("substituter: empty (pass --substituter or --cache)")
 	}

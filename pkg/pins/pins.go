@@ -183,6 +183,11 @@ func newPin(r cachix.Pin) (Pin, error) {
 	if name == "" {
 		return invalid("name", fmt.Errorf("nothing is left once the system %q is taken off", system))
 	}
+	if strings.HasPrefix(name, "__") || name == "outPath" {
+		// Nix gives __functor, __toString and outPath a meaning of their own: one
+		// in the set of pins would change how the whole set evaluates.
+		return invalid("name", fmt.Errorf(`%q is reserved by Nix ("outPath" and names starting with "__"); rename the pin`, name))
+	}
 	rev := r.LastRevision
 	if err := ValidateStorePath(rev.StorePath); err != nil {
 		return invalid("lastRevision.storePath", err)

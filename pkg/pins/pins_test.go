@@ -175,6 +175,16 @@ func TestBuildErrors(t *testing.T) {
 			mention: []string{"name", "control character"},
 		},
 		{
+			name:    "name reserved by Nix",
+			raw:     []cachix.Pin{raw("__functor", pathA)},
+			mention: []string{`pin "__functor"`, "reserved by Nix"},
+		},
+		{
+			name:    "outPath would make the set a string",
+			raw:     []cachix.Pin{raw("outPath.x86_64-linux", pathA)},
+			mention: []string{`pin "outPath.x86_64-linux"`, "reserved by Nix"},
+		},
+		{
 			name:    "empty name",
 			raw:     []cachix.Pin{raw("", pathA)},
 			mention: []string{"name: empty"},

@@ -1,0 +1,195 @@
+package bundle
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/kwbauson/create-pin-refs/nixtemplates"
+	"github.com/kwbauson/create-pin-refs/pkg/cachix"
+	"github.com/kwbauson/create-pin-refs/pkg/pins"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+var testMeta = Meta{
+	Cache:       "example",
+	Substituter: "https://example.cachix.org",
+	PublicKeys:  []string{"example.cachix.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY="},
+}
+
+func loadSet(t testing.TB, file string) *pins.Set {
+	t.Helper()
+	raw, err := cachix.ReadPinsFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := pins.Build(raw, pins.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return set
+}
+
+// TestGolden compares every rendered file but the static templates (checked by
+// TestStaticTemplates) with testdata/golden/SCENARIO/; run
+// `go test ./pkg/bundle -update` after an intended change and review the diff.
+func TestGolden(t *testing.T) {
+	scenarios := map[string]string{
+		"example": "../../examples/pins.json",
+		"hostile": "testdata/hostile-pins.json",
+	}
+	for name, file := range scenarios {
+		t.Run(name, func(t *testing.T) {
+			b, err := Render(loadSet(t, file), testMeta)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := filepath.Join("testdata", "golden", name)
+			rendered := &Bundle{}
+			for _, f := range b.Files {
+				if !staticTemplates[f.Path] {
+					rendered.Files = append(rendered.Files, f)
+				}
+			}
+			if *update {
+				if err := os.RemoveAll(dir); err != nil {
+					t.Fatal(err)
+				}
+				if err := rendered.WriteDir(dir); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got := map[string]string{}
+			for _, f := range rendered.Files {
+				got[f.Path] = string(f.Data)
+			}
+			want := map[string]string{}
+			err = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+				if err != nil || d.IsDir() {
+					return err
+				}
+				data, err := os.ReadFile(p)
+				rel, _ := filepath.Rel(dir, p)
+				want[filepath.ToSlash(rel)] = string(data)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("bundle differs from %s (-want +got; run with -update if intended):\n%s", dir, diff)
+			}
+		})
+	}
+}
+
+var staticTemplates = map[string]bool{"default.nix": true, "lib.nix": true}
+
+func TestStaticTemplates(t *testing.T) {
+	b, err := Render(loadSet(t, "../../examples/pins.json"), testMeta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := 0
+	for _, f := range b.Files {
+		if !staticTemplates[f.Path] {
+			continue
+		}
+		found++
+		want, err := nixtemplates.FS.ReadFile(f.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(want, f.Data) || f.Mode != 0o644 {
+			t.Errorf("%s differs from its template or has mode %v", f.Path, f.Mode)
+		}
+	}
+	if found != len(staticTemplates) {
+		t.Errorf("found %d of the %d static templates", found, len(staticTemplates))
+	}
+}
+
+func TestRenderDeterministic(t *testing.T) {
+	set := loadSet(t, "../../examples/pins.json")
+	var tarballs [][]byte
+	for range 2 {
+		b, err := Render(set, testMeta)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tgz, err := b.Tarball()
+		if err != nil {
+			t.Fatal(err)
+		}
+		tarballs = append(tarballs, tgz)
+	}
+	if !bytes.Equal(tarballs[0], tarballs[1]) {
+		t.Error("two renders of the same pins give different tarballs")
+	}
+}
+
+func TestShardsAndIndexes(t *testing.T) {
+	var raw []cachix.Pin
+	for i := range 250 {
+		name := strings.Repeat("p", 1+i%3) + string(rune('a'+i%26)) + "-" + string(rune('0'+i/26%10)) + string(rune('0'+i%10)) + string(rune('a'+i/10%26))
+		raw = append(raw, cachix.Pin{Name: name + ".x86_64-linux", LastRevision: cachix.Revision{StorePath: "/nix/store/0c9ipq2ysgsyfqsk2hcn2mc3r9r1fwm1-p"}})
+	}
+	raw = append(raw, cachix.Pin{Name: "anywhere", LastRevision: cachix.Revision{StorePath: "/nix/store/0c9ipq2ysgsyfqsk2hcn2mc3r9r1fwm1-p"}})
+	set, err := pins.Build(raw, pins.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Render(set, testMeta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	for _, f := range b.Files {
+		paths = append(paths, f.Path)
+	}
+	for _, want := range []string{"data/shards/0.json", "data/shards/1.json", "data/shards/2.json", "data/index/x86_64-linux.json", "data/index/any.json"} {
+		if !contains(paths, want) {
+			t.Errorf("bundle lacks %s; has %v", want, paths)
+		}
+	}
+	if contains(paths, "data/shards/3.json") {
+		t.Errorf("251 names need 3 shards of %d; got %v", ShardSize, paths)
+	}
+	for _, f := range b.Files {
+		if f.Path == "data/index/any.json" && string(f.Data) != `{"anywhere":0}`+"\n" {
+			t.Errorf("any.json = %s", f.Data)
+		}
+	}
+}
+
+func contains(s []string, x string) bool {
+	for _, v := range s {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+func TestRenderRejectsBadMeta(t *testing.T) {
+	set := loadSet(t, "../../examples/pins.json")
+	for _, m := range []Meta{
+		{Substituter: ""},
+		{Substituter: "ftp://example.org"},
+		{Substituter: "https://example.org/?priority=10"},
+		{Substituter: "https://example.org", PublicKeys: []string{"no-colon"}},
+		{Substituter: "https://example.org", PublicKeys: []string{"a:b\nc"}},
+	} {
+		if _, err := Render(set, m); err == nil {
+			t.Errorf("Render with %+v succeeded, want an error", m)
+		}
+	}
+}
+
+var sortStrings = cmpopts.SortSlices(func(a, b string) bool { return a < b })

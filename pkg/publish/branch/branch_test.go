@@ -1,0 +1,723 @@
+package branch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-github/v60/github"
+
+	"github.com/kwbauson/create-pin-refs/test/fakegithub"
+)
+
+// sleeps records the waits asked for, without waiting.
+type sleeps struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+func (s *sleeps) sleep(_ context.Context, d time.Duration) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.d = append(s.d, d)
+	return nil
+}
+
+func (s *sleeps) all() []time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.d)
+}
+
+func noSleep(context.Context, time.Duration) error { return nil }
+
+func setup(t *testing.T, o fakegithub.Options) (*fakegithub.Server, *github.Client) {
+	t.Helper()
+	fake := fakegithub.New(t, o)
+	t.Cleanup(func() {
+		for _, err := range fake.InternalErrors() {
+			t.Errorf("fake GitHub failed: %v", err)
+		}
+	})
+	return fake, client(t, fake, fake.Token)
+}
+
+func client(t *testing.T, fake *fakegithub.Server, token string) *github.Client {
+	t.Helper()
+	gh, err := NewClient(nil, fake.APIURL(), token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return gh
+}
+
+func opts(fake *fakegithub.Server) Options {
+	return Options{Owner: fake.Owner, Repo: fake.Repo, Sleep: noSleep}
+}
+
+// bundle is a file set shaped like a real one, varied by tag.
+func bundle(tag string) []File {
+	return []File{
+		{Path: "flake.nix", Data: []byte("{ outputs = _: import ./default.nix { }; } # " + tag + "\n")},
+		{Path: "default.nix", Data: []byte("{ system ? builtins.currentSystem }: builtins.fromJSON (builtins.readFile ./data/index.json)\n")},
+		{Path: "data/index.json", Data: []byte(`{"hello":0,"` + tag + `":1}`)},
+		{Path: "data/shards/0.json", Data: []byte(`{"hello":"/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-hello"}`)},
+		{Path: "data/shards/1.json", Data: []byte(`{"` + tag + `":"/nix/store/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb-` + tag + `"}`)},
+		{Path: "bin/show", Data: []byte("#!/bin/sh\ncat data/index.json\n"), Executable: true},
+	}
+}
+
+type checkedOut struct {
+	Data       string
+	Executable bool
+}
+
+// cloneFiles clones the branch from the bare repository with git and
+// returns every file of the work tree.
+func cloneFiles(t *testing.T, fake *fakegithub.Server, branch string) map[string]checkedOut {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "clone")
+	runGit(t, "", "clone", "--quiet", "--branch", branch, fake.GitDir, dir)
+	got := map[string]checkedOut{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && d.Name() == ".git" {
+			return filepath.SkipDir
+		}
+		if d.IsDir() {
+			return nil
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		got[filepath.ToSlash(rel)] = checkedOut{Data: string(data), Executable: info.Mode()&0o100 != 0}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+func wantFiles(files []File) map[string]checkedOut {
+	want := map[string]checkedOut{MarkerPath: {Data: string(MarkerContent())}}
+	for _, f := range files {
+		want[f.Path] = checkedOut{Data: string(f.Data), Executable: f.Executable}
+	}
+	return want
+}
+
+func mustPublish(t *testing.T, gh *github.Client, o Options, files []File) *Result {
+	t.Helper()
+	res, err := Publish(context.Background(), gh, o, files)
+	if err != nil {
+		t.Fatalf("Publish: %v", err)
+	}
+	return res
+}
+
+// since returns the fake's requests after the first n.
+func since(fake *fakegithub.Server, n int) []fakegithub.Request {
+	return fake.Requests()[n:]
+}
+
+func writes(reqs []fakegithub.Request) int {
+	n := 0
+	for _, r := range reqs {
+		if r.Write {
+			n++
+		}
+	}
+	return n
+}
+
+// parents returns each commit of branch with its parents (git rev-list --parents).
+func parents(t *testing.T, fake *fakegithub.Server, branch string) map[string][]string {
+	t.Helper()
+	out, err := fake.Git("rev-list", "--parents", "refs/heads/"+branch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string][]string{}
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		m[f[0]] = f[1:]
+	}
+	return m
+}
+
+func TestPublishFirst(t *testing.T) {
+	fake, gh := setup(t, fakegithub.Options{})
+	files := bundle("one")
+	res := mustPublish(t, gh, opts(fake), files)
+
+	want := &Result{
+		CommitSHA: res.CommitSHA,
+		TreeSHA:   res.TreeSHA,
+		Changed:   true,
+		Created:   true,
+		FlakeRef:  "github:owner/repo/pins?host=" + strings.TrimPrefix(fake.URL, "http://"),
+		APICalls:  4, // GetRef (404), CreateTree, CreateCommit, CreateRef
+		Attempts:  1,
+	}
+	if diff := cmp.Diff(want, res); diff != "" {
+		t.Errorf("Result (-want +got):\n%s", diff)
+	}
+	if got := len(fake.Requests()); got != res.APICalls {
+		t.Errorf("fake saw %d requests, Result.APICalls = %d", got, res.APICalls)
+	}
+	if diff := cmp.Diff(wantFiles(files), cloneFiles(t, fake, "pins")); diff != "" {
+		t.Errorf("cloned files (-want +got):\n%s", diff)
+	}
+	if got, _ := fake.Git("rev-parse", "pins^{tree}"); got != res.TreeSHA {
+		t.Errorf("tree of pins = %s, Result.TreeSHA = %s", got, res.TreeSHA)
+	}
+	if diff := cmp.Diff(map[string][]string{res.CommitSHA: {}}, parents(t, fake, "pins")); diff != "" {
+		t.Errorf("history is not one root commit (-want +got):\n%s", diff)
+	}
+	author, _ := fake.Git("log", "-1", "--format=%an <%ae>|%cn <%ce>", "pins")
+	if want := BotName + " <" + BotEmail + ">|" + BotName + " <" + BotEmail + ">"; author != want {
+		t.Errorf("author|committer = %q, want %q", author, want)
+	}
+	if main, _ := fake.Git("rev-list", "--count", "main"); main != "1" {
+		t.Errorf("main has %s commits, want it untouched (1)", main)
+	}
+}
+
+func TestPublishUpdate(t *testing.T) {
+	fake, gh := setup(t, fakegithub.Options{})
+	first := mustPublish(t, gh, opts(fake), bundle("one"))
+	files := bundle("two")[1:] // flake.nix removed, others changed
+	n := len(fake.Requests())
+	res := mustPublish(t, gh, opts(fake), files)
+
+	if !res.Changed || res.Created || res.Attempts != 1 {
+		t.Errorf("Result = %+v, want changed, not created, 1 attempt", res)
+	}
+	// GetRef, GetCommit, CreateTree, CreateCommit, UpdateRef: the head's
+	// trailer spares the GetTree.
+	if res.APICalls != 5 || len(since(fake, n)) != 5 {
+		t.Errorf("update made %d calls (fake saw %d), want 5", res.APICalls, len(since(fake, n)))
+	}
+	if diff := cmp.Diff(wantFiles(files), cloneFiles(t, fake, "pins")); diff != "" {
+		t.Errorf("cloned files (-want +got):\n%s", diff)
+	}
+	want := map[string][]string{first.CommitSHA: {}, res.CommitSHA: {first.CommitSHA}}
+	if diff := cmp.Diff(want, parents(t, fake, "pins")); diff != "" {
+		t.Errorf("history (-want +got):\n%s", diff)
+	}
+	if fake.ForcedUpdates() != 0 {
+		t.Error("a ref update asked for force")
+	}
+}
+
+func TestPublishUnchanged(t *testing.T) {
+	fake, gh := setup(t, fakegithub.Options{})
+	first := mustPublish(t, gh, opts(fake), bundle("one"))
+	n := len(fake.Requests())
+	res := mustPublish(t, gh, opts(fake), bundle("one"))
+
+	if res.Changed || res.CommitSHA != first.CommitSHA || res.TreeSHA != first.TreeSHA {
+		t.Errorf("Result = %+v, want unchanged at %s", res, first.CommitSHA)
+	}
+	reqs := since(fake, n)
+	if res.APICalls != 2 || len(reqs) != 2 || writes(reqs) != 0 {
+		t.Errorf("unchanged publish: APICalls %d, requests %+v; want 2 reads, no write", res.APICalls, reqs)
+	}
+	if got := len(parents(t, fake, "pins")); got != 1 {
+		t.Errorf("history has %d commits, want 1", got)
+	}
+}
+
+// plainCommit commits files (the whole tree) to branch with plain git and
+// pushes it, as a user would: no marker unless given, no trailer. With
+// onTop, the commit goes on top of the branch's head.
+func plainCommit(t *testing.T, fake *fakegithub.Server, branch string, onTop bool, files map[string]string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "work")
+	if onTop {
+		runGit(t, "", "clone", "--quiet", "--branch", branch, fake.GitDir, dir)
+		runGit(t, dir, "rm", "-r", "--quiet", ".")
+	} else {
+		runGit(t, "", "init", "--quiet", dir)
+	}
+	for name, data := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runGit(t, dir, "add", "--all")
+	runGit(t, dir, "-c", "user.name=Someone", "-c", "user.email=someone@example.com", "commit", "--quiet", "-m", "hand-made")
+	runGit(t, dir, "push", "--quiet", fake.GitDir, "HEAD:refs/heads/"+branch)
+	return runGit(t, dir, "rev-parse", "HEAD")
+}
+
+func TestForeignBranch(t *testing.T) {
+	fake, gh := setup(t, fakegithub.Options{})
+	foreign := plainCommit(t, fake, "pins", false, map[string]string{"hello.txt": "hi\n"})
+
+	n := len(fake.Requests())
+	_, err := Publish(context.Background(), gh, opts(fake), bundle("one"))
+	if !errors.Is(err, ErrForeignBranch) {
+		t.Fatalf("Publish = %v, want ErrForeignBranch", err)
+	}
+	for _, s := range []string{"not managed by create-pin-refs", "--force-branch", "--branch"} {
+		if !strings.Contains(err.Error(), s) {
+			t.Errorf("error %q does not say %q", err, s)
+		}
+	}
+	if w := writes(since(fake, n)); w != 0 {
+		t.Errorf("refused publish made %d writes", w)
+	}
+	if head, _ := fake.Git("rev-parse", "pins"); head != foreign {
+		t.Fatalf("pins moved to %s", head)
+	}
+
+	// Forced: one normal commit on top, nothing lost; no GetTree needed.
+	o := opts(fake)
+	o.Force = true
+	files := bundle("one")
+	n = len(fake.Requests())
+	res := mustPublish(t, gh, o, files)
+	if res.APICalls != 5 || len(since(fake, n)) != 5 {
+		t.Errorf("forced publish made %d calls, want 5", res.APICalls)
+	}
+	want := map[string][]string{foreign: {}, res.CommitSHA: {foreign}}
+	if diff := cmp.Diff(want, parents(t, fake, "pins")); diff != "" {
+		t.Errorf("history (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(wantFiles(files), cloneFiles(t, fake, "pins")); diff != "" {
+		t.Errorf("cloned files (-want +got):\n%s", diff)
+	}
+	if fake.ForcedUpdates() != 0 {
+		t.Error("Force made a forced ref update; it must add a commit instead")
+	}
+
+	// Now managed: an unforced publish goes through.
+	mustPublish(t, gh, opts(fake), bundle("two"))
+}
+
+// TestHandEditedBranch: a commit made by hand on top of a managed branch
+// has no trailer, so the marker is looked up (one GetTree more).
+func TestHandEditedBranch(t *testing.T) {
+	tests := []struct {
+		name      string
+		files     map[string]string
+		wantErr   error
+		wantCalls int
+	}{
+		{"marker kept", map[string]string{MarkerPath: string(MarkerContent()), "flake.nix": "edited\n"}, nil, 6},
+		{"marker removed", map[string]string{"flake.nix": "edited\n"}, ErrForeignBranch, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake, gh := setup(t, fakegithub.Options{})
+			mustPublish(t, gh, opts(fake), bundle("one"))
+			hand := plainCommit(t, fake, "pins", true, tt.files)
+			n := len(fake.Requests())
+			res, err := Publish(context.Background(), gh, opts(fake), bundle("one"))
+			if !errors.Is(err, tt.wantErr) || (err == nil) != (tt.wantErr == nil) {
+				t.Fatalf("Publish = %v, want %v", err, tt.wantErr)
+			}
+			if got := len(since(fake, n)); got != tt.wantCalls {
+				t.Errorf("made %d calls, want %d", got, tt.wantCalls)
+			}
+			if err != nil {
+				return
+			}
+			if got := parents(t, fake, "pins")[res.CommitSHA]; !slices.Equal(got, []string{hand}) {
+				t.Errorf("parents of the new head = %v, want [%s]", got, hand)
+			}
+		})
+	}
+}
+
+func TestPublishErrors(t *testing.T) {
+	tests := []struct {
+		name    string
+		fake    fakegithub.Options
+		token   func(*fakegithub.Server) string
+		want    error
+		mention []string
+	}{
+		{
+			name:    "read-only token",
+			token:   func(f *fakegithub.Server) string { return f.ReadOnlyToken },
+			want:    ErrPermission,
+			mention: []string{"403", "Resource not accessible by integration", "permissions: contents: write"},
+		},
+		{
+			name:    "bad credentials",
+			token:   func(*fakegithub.Server) string { return "ghp_wrongwrongwrong" },
+			want:    ErrBadCredentials,
+			mention: []string{"401", "Bad credentials", "token"},
+		},
+		{
+			name:    "no token",
+			token:   func(*fakegithub.Server) string { return "" },
+			want:    ErrBadCredentials,
+			mention: []string{"401"},
+		},
+		{
+			name:    "empty repository",
+			fake:    fakegithub.Options{Empty: true},
+			token:   func(f *fakegithub.Server) string { return f.Token },
+			want:    ErrEmptyRepository,
+			mention: []string{"409", "Git Repository is empty.", "at least one commit", "owner/repo"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake, _ := setup(t, tt.fake)
+			token := tt.token(fake)
+			_, err := Publish(context.Background(), client(t, fake, token), opts(fake), bundle("one"))
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("Publish = %v, want %v", err, tt.want)
+			}
+			var apiErr *APIError
+			if !errors.As(err, &apiErr) {
+				t.Errorf("error %v is no *APIError", err)
+			}
+			for _, s := range tt.mention {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("error %q does not mention %q", err, s)
+				}
+			}
+			if token != "" && strings.Contains(err.Error(), token) {
+				t.Errorf("error shows the token: %q", err)
+			}
+			if _, gerr := fake.Git("rev-parse", "--verify", "--quiet", "refs/heads/pins"); gerr == nil {
+				t.Error("pins was created")
+			}
+		})
+	}
+}
+
+func TestPublishRetries(t *testing.T) {
+	tests := []struct {
+		name        string
+		failures    int
+		status      int
+		maxAttempts int
+		wantErr     error
+		wantSleeps  int
+		minSleep    time.Duration // the first wait at least (Retry-After)
+	}{
+		{name: "502 twice", failures: 2, status: http.StatusBadGateway, wantSleeps: 2},
+		{name: "500 once", failures: 1, status: http.StatusInternalServerError, wantSleeps: 1},
+		{name: "429 with Retry-After", failures: 1, status: http.StatusTooManyRequests, wantSleeps: 1, minSleep: time.Second},
+		{name: "503 forever", failures: 1000, status: http.StatusServiceUnavailable, maxAttempts: 3, wantErr: ErrTooManyAttempts, wantSleeps: 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake, gh := setup(t, fakegithub.Options{})
+			mustPublish(t, gh, opts(fake), bundle("one"))
+			fake.FailNext(tt.failures, tt.status)
+			var s sleeps
+			o := opts(fake)
+			o.Sleep = s.sleep
+			o.MaxAttempts = tt.maxAttempts
+			n := len(fake.Requests())
+			res, err := Publish(context.Background(), gh, o, bundle("two"))
+			if !errors.Is(err, tt.wantErr) || (err == nil) != (tt.wantErr == nil) {
+				t.Fatalf("Publish = %v, want %v", err, tt.wantErr)
+			}
+			got := s.all()
+			if len(got) != tt.wantSleeps {
+				t.Errorf("slept %d times (%v), want %d", len(got), got, tt.wantSleeps)
+			}
+			if len(got) > 0 && got[0] < tt.minSleep {
+				t.Errorf("first wait %v, want at least %v", got[0], tt.minSleep)
+			}
+			if err != nil {
+				if !strings.Contains(err.Error(), fmt.Sprint(tt.status)) {
+					t.Errorf("error %q does not give the last status", err)
+				}
+				return
+			}
+			if !res.Changed || res.Attempts != tt.failures+1 || res.APICalls != len(since(fake, n)) {
+				t.Errorf("Result = %+v; fake saw %d requests", res, len(since(fake, n)))
+			}
+		})
+	}
+}
+
+// TestConflictRetried makes another publisher win between our read of the
+// head and our ref write, for both the first publish and an update.
+func TestConflictRetried(t *testing.T) {
+	tests := []struct {
+		name     string
+		existing bool   // pins exists before
+		at       string // the request during which the other publisher runs
+	}{
+		{"create ref taken", false, "POST /repos/owner/repo/git/refs"},
+		{"update not a fast forward", true, "PATCH /repos/owner/repo/git/refs/heads/pins"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake, gh := setup(t, fakegithub.Options{})
+			if tt.existing {
+				mustPublish(t, gh, opts(fake), bundle("zero"))
+			}
+			var fired atomic.Bool
+			var other *Result
+			var otherErr error
+			fake.OnRequest(func(method, path string) {
+				if method+" "+path == tt.at && fired.CompareAndSwap(false, true) {
+					other, otherErr = Publish(context.Background(), gh, opts(fake), bundle("other"))
+				}
+			})
+			res := mustPublish(t, gh, opts(fake), bundle("mine"))
+			if otherErr != nil {
+				t.Fatalf("other publisher: %v", otherErr)
+			}
+			if res.Attempts != 2 || !res.Changed {
+				t.Errorf("Result = %+v, want changed after 2 attempts", res)
+			}
+			// Retry reuses the tree: GetRef, GetCommit, CreateCommit, UpdateRef.
+			if tt.existing && res.APICalls != 5+4 {
+				t.Errorf("APICalls = %d, want 9", res.APICalls)
+			}
+			if got := parents(t, fake, "pins")[res.CommitSHA]; !slices.Equal(got, []string{other.CommitSHA}) {
+				t.Errorf("parents of our commit = %v, want the other publisher's %s", got, other.CommitSHA)
+			}
+			if diff := cmp.Diff(wantFiles(bundle("mine")), cloneFiles(t, fake, "pins")); diff != "" {
+				t.Errorf("cloned files (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// lostAnswer passes requests on but answers the first ref update with a
+// 502, as when GitHub applied it and the answer was lost.
+type lostAnswer struct {
+	next http.RoundTripper
+	lost atomic.Bool
+}
+
+func (l *lostAnswer) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := l.next.RoundTrip(req)
+	if err == nil && req.Method == http.MethodPatch && l.lost.CompareAndSwap(false, true) {
+		resp.Body.Close()
+		return &http.Response{
+			StatusCode: http.StatusBadGateway, Status: "502 Bad Gateway", Request: req,
+			Header: http.Header{"Content-Type": {"application/json"}},
+			Body:   http.NoBody,
+		}, nil
+	}
+	return resp, err
+}
+
+func TestLostAnswerIsNotANewCommit(t *testing.T) {
+	fake, gh := setup(t, fakegithub.Options{})
+	first := mustPublish(t, gh, opts(fake), bundle("one"))
+	lossy, err := NewClient(&http.Client{Transport: &lostAnswer{next: http.DefaultTransport}}, fake.APIURL(), fake.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := mustPublish(t, lossy, opts(fake), bundle("two"))
+	if !res.Changed || res.Attempts != 2 {
+		t.Errorf("Result = %+v, want changed after 2 attempts", res)
+	}
+	want := map[string][]string{first.CommitSHA: {}, res.CommitSHA: {first.CommitSHA}}
+	if diff := cmp.Diff(want, parents(t, fake, "pins")); diff != "" {
+		t.Errorf("history (-want +got):\n%s", diff)
+	}
+}
+
+// TestConcurrentPublishers races publishers with different files on one
+// branch: none may fail, lose its commit or force the ref.
+func TestConcurrentPublishers(t *testing.T) {
+	const n = 8
+	fake, gh := setup(t, fakegithub.Options{})
+	results := make([]*Result, n)
+	errs := make([]error, n)
+	trees := map[string]int{}
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		files := bundle(fmt.Sprintf("p%d", i))
+		trees[treeID(append(slices.Clone(files), File{Path: MarkerPath, Data: MarkerContent()}))] = i
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			results[i], errs[i] = Publish(context.Background(), gh, opts(fake), files)
+		}()
+	}
+	close(start)
+	wg.Wait()
+
+	history := parents(t, fake, "pins")
+	for i := range n {
+		if errs[i] != nil {
+			t.Errorf("publisher %d: %v", i, errs[i])
+			continue
+		}
+		t.Logf("publisher %d: %d attempts, %d API calls", i, results[i].Attempts, results[i].APICalls)
+		if !results[i].Changed {
+			t.Errorf("publisher %d: not changed", i)
+		}
+		if _, ok := history[results[i].CommitSHA]; !ok {
+			t.Errorf("publisher %d: commit %s is not in the history (lost update)", i, results[i].CommitSHA)
+		}
+	}
+	if len(history) != n {
+		t.Errorf("history has %d commits, want %d", len(history), n)
+	}
+	roots := 0
+	for c, ps := range history {
+		if len(ps) > 1 {
+			t.Errorf("commit %s has %d parents; history must be linear", c, len(ps))
+		}
+		if len(ps) == 0 {
+			roots++
+		}
+	}
+	if roots != 1 {
+		t.Errorf("history has %d root commits, want 1", roots)
+	}
+	final, _ := fake.Git("rev-parse", "pins^{tree}")
+	if _, ok := trees[final]; !ok {
+		t.Errorf("final tree %s is none of the publishers'", final)
+	}
+	if fake.ForcedUpdates() != 0 {
+		t.Errorf("%d ref updates asked for force", fake.ForcedUpdates())
+	}
+}
+
+func TestPublishBinaryFile(t *testing.T) {
+	fake, gh := setup(t, fakegithub.Options{})
+	files := []File{{Path: "data/blob.bin", Data: []byte{0xff, 0x00, 0xfe, 'x', 0x80}}, {Path: "flake.nix", Data: []byte("{ }\n")}}
+	res := mustPublish(t, gh, opts(fake), files)
+	if res.APICalls != 5 { // GetRef, CreateBlob, CreateTree, CreateCommit, CreateRef
+		t.Errorf("APICalls = %d, want 5", res.APICalls)
+	}
+	if diff := cmp.Diff(wantFiles(files), cloneFiles(t, fake, "pins")); diff != "" {
+		t.Errorf("cloned files (-want +got):\n%s", diff)
+	}
+}
+
+func TestPublishOtherBranch(t *testing.T) {
+	fake, gh := setup(t, fakegithub.Options{})
+	o := opts(fake)
+	o.Branch = "pins/v1"
+	res := mustPublish(t, gh, o, bundle("one"))
+	if want := "github:owner/repo?ref=pins/v1&host=" + strings.TrimPrefix(fake.URL, "http://"); res.FlakeRef != want {
+		t.Errorf("FlakeRef = %q, want %q", res.FlakeRef, want)
+	}
+	if diff := cmp.Diff(wantFiles(bundle("one")), cloneFiles(t, fake, "pins/v1")); diff != "" {
+		t.Errorf("cloned files (-want +got):\n%s", diff)
+	}
+}
+
+// TestRejectedBeforeAnyRequest: bad input fails without touching GitHub.
+func TestRejectedBeforeAnyRequest(t *testing.T) {
+	tests := []struct {
+		name  string
+		edit  func(*Options)
+		files []File
+		want  error
+	}{
+		{name: "no files", want: ErrNoFiles},
+		{name: "unsafe path", files: []File{{Path: "../x"}}, want: ErrInvalidPath},
+		{name: ".git path", files: []File{{Path: ".git/hooks/post-checkout"}}, want: ErrInvalidPath},
+		{name: "bad branch", edit: func(o *Options) { o.Branch = "a..b" }, files: bundle("x")},
+		{name: "no owner", edit: func(o *Options) { o.Owner = "" }, files: bundle("x")},
+		{name: "bad author", edit: func(o *Options) { o.Author = Identity{Name: "x <y>", Email: "e"} }, files: bundle("x")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake, gh := setup(t, fakegithub.Options{})
+			o := opts(fake)
+			if tt.edit != nil {
+				tt.edit(&o)
+			}
+			_, err := Publish(context.Background(), gh, o, tt.files)
+			if err == nil || tt.want != nil && !errors.Is(err, tt.want) {
+				t.Errorf("Publish = %v, want %v", err, tt.want)
+			}
+			if got := len(fake.Requests()); got != 0 {
+				t.Errorf("made %d requests", got)
+			}
+		})
+	}
+}
+
+func TestNewClient(t *testing.T) {
+	tests := []struct {
+		api, want string
+		wantErr   bool
+	}{
+		{"", "https://api.github.com/", false},
+		{"https://api.github.com", "https://api.github.com/", false},
+		{"https://api.github.com/", "https://api.github.com/", false},
+		{"https://ghe.example.com/api/v3", "https://ghe.example.com/api/v3/", false},
+		{"https://ghe.example.com", "https://ghe.example.com/api/v3/", false},
+		{"https://api.acme.ghe.com", "https://api.acme.ghe.com/", false},
+		{"http://127.0.0.1:8080/api/v3/", "http://127.0.0.1:8080/api/v3/", false},
+		{"ftp://example.com", "", true},
+		{"https://user:secret@ghe.example.com", "", true},
+		{"ghe.example.com", "", true},
+	}
+	for _, tt := range tests {
+		gh, err := NewClient(nil, tt.api, "tok")
+		if tt.wantErr {
+			if err == nil {
+				t.Errorf("NewClient(%q) = nil error, want one", tt.api)
+			} else if strings.Contains(err.Error(), "secret") {
+				t.Errorf("NewClient(%q) error shows the password: %v", tt.api, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("NewClient(%q): %v", tt.api, err)
+			continue
+		}
+		if got := gh.BaseURL.String(); got != tt.want {
+			t.Errorf("NewClient(%q).BaseURL = %q, want %q", tt.api, got, tt.want)
+		}
+	}
+}
+
+func TestFlakeRef(t *testing.T) {
+	gh, _ := NewClient(nil, "", "")
+	ghe, _ := NewClient(nil, "https://ghe.example.com/api/v3", "")
+	tests := []struct {
+		gh     *github.Client
+		branch string
+		want   string
+	}{
+		{gh, "pins", "github:o/r/pins"},
+		{gh, "pins/v1", "github:o/r?ref=pins/v1"},
+		{ghe, "pins", "github:o/r/pins?host=ghe.example.com"},
+	}
+	for _, tt := range tests {
+		if got := flakeRef(tt.gh, Options{Owner: "o", Repo: "r", Branch: tt.branch}); got != tt.want {
+			t.Errorf("flakeRef(%s) = %q, want %q", tt.branch, got, tt.want)
+		}
+	}
+}

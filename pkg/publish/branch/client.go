@@ -1,0 +1,56 @@
+package branch
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/google/go-github/v60/github"
+)
+
+// DefaultAPIURL is github.com's REST API, what GITHUB_API_URL holds there.
+const DefaultAPIURL = "https://api.github.com"
+
+// NewClient returns a go-github client for apiURL (GITHUB_API_URL: empty or
+// https://api.github.com for github.com, https://HOST/api/v3 for GitHub
+// Enterprise Server, any http(s) URL for a test server) that sends token,
+// if not empty, as a Bearer token. A nil httpClient gets one with a timeout,
+// so a stalled connection cannot hang a workflow.
+func NewClient(httpClient *http.Client, apiURL, token string) (*github.Client, error) {
+	if httpClient == nil {
+		httpClient = &http.Client{Timeout: 60 * time.Second}
+	}
+	c := github.NewClient(httpClient)
+	if token != "" {
+		c = c.WithAuthToken(token)
+	}
+	apiURL = strings.TrimSpace(apiURL)
+	if apiURL == "" || strings.TrimSuffix(apiURL, "/") == DefaultAPIURL {
+		return c, nil
+	}
+	u, err := url.Parse(apiURL)
+	if err != nil {
+		return nil, fmt.Errorf("GitHub API URL %q: %w", apiURL, err)
+	}
+	if u.Scheme != "https" && u.Scheme != "http" || u.Host == "" {
+		return nil, fmt.Errorf("GitHub API URL %q: want http(s)://HOST[/api/v3]", apiURL)
+	}
+	if u.User != nil {
+		// Credentials in the URL would end up in error messages.
+		return nil, fmt.Errorf("GitHub API URL must not hold credentials; pass the token apart")
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("GitHub API URL %q must not have a query or fragment", apiURL)
+	}
+	// WithEnterpriseURLs adds "/api/v3/" unless the URL has it or the host
+	// is an api.* host (GHE.com), which is what GitHub Enterprise expects.
+	// Uploads are never used here; give a well-formed URL on the same host.
+	uploads := (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: "/api/uploads/"}).String()
+	c, err = c.WithEnterpriseURLs(u.String(), uploads)
+	if err != nil {
+		return nil, fmt.Errorf("GitHub API URL %q: %w", apiURL, err)
+	}
+	return c, nil
+}
