@@ -1,0 +1,140 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kwbauson/create-pin-refs/pkg/cachix"
+	"github.com/kwbauson/create-pin-refs/pkg/site"
+	"github.com/kwbauson/create-pin-refs/test/fakecachix"
+)
+
+const token = "tok-3f9a-secret"
+
+func examplePins(t *testing.T) []cachix.Pin {
+	t.Helper()
+	raw, err := cachix.ReadPinsFile("../../examples/pins.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+type result struct {
+	code   int
+	stderr string
+}
+
+func run(t *testing.T, environ map[string]string, args ...string) result {
+	t.Helper()
+	var stdout, stderr strings.Builder
+	code := Main(context.Background(), args, Env{
+		Getenv:  func(k string) string { return environ[k] },
+		Stdout:  &stdout,
+		Stderr:  &stderr,
+		Version: "test",
+	})
+	if strings.Contains(stdout.String()+stderr.String(), token) {
+		t.Errorf("the token was printed:\n%s%s", stdout.String(), stderr.String())
+	}
+	return result{code, stderr.String()}
+}
+
+func TestMainFromCachix(t *testing.T) {
+	srv := fakecachix.Start(t, fakecachix.Options{
+		Token:      token,
+		PathPrefix: "/prefix",
+		Caches:     []fakecachix.Cache{{Name: "demo", Pins: examplePins(t), PublicSigningKeys: []string{"demo-1:AAAA"}}},
+	})
+	out := filepath.Join(t.TempDir(), "site")
+	r := run(t, map[string]string{"CACHIX_AUTH_TOKEN": token}, "--cache", "demo", "--cachix-url", srv.URL(), "--out", out)
+	if r.code != ExitOK {
+		t.Fatalf("exit %d:\n%s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "published 7 pins (5 names; systems: aarch64-darwin, aarch64-linux, x86_64-linux), 0 skipped") {
+		t.Errorf("summary missing:\n%s", r.stderr)
+	}
+	var m site.ManifestData
+	data, err := os.ReadFile(filepath.Join(out, site.Manifest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.Substituter != srv.CacheURL("demo") || len(m.PublicKeys) != 1 || len(m.Pins) != 7 {
+		t.Errorf("pins.json = %+v; want the fake's uri and key and 7 pins", m)
+	}
+	a, _ := os.ReadFile(filepath.Join(out, site.Tarball))
+	b, _ := os.ReadFile(filepath.Join(out, site.TarballGz))
+	if len(a) == 0 || string(a) != string(b) {
+		t.Error("pins and pins.tar.gz differ or are empty")
+	}
+	if _, err := os.Stat(filepath.Join(out, site.BundleDir, "flake.nix")); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestMainFailuresKeepThePreviousSite(t *testing.T) {
+	srv := fakecachix.Start(t, fakecachix.Options{
+		Token:  token,
+		Caches: []fakecachix.Cache{{Name: "demo", Pins: examplePins(t)}, {Name: "empty"}},
+	})
+	out := filepath.Join(t.TempDir(), "site")
+	if r := run(t, map[string]string{"INPUT_AUTH-TOKEN": token}, "--cache", "demo", "--cachix-url", srv.URL(), "--out", out); r.code != ExitOK {
+		t.Fatalf("first run: exit %d:\n%s", r.code, r.stderr)
+	}
+	before, err := os.ReadFile(filepath.Join(out, site.Tarball))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		env     map[string]string
+		args    []string
+		code    int
+		mention string
+	}{
+		{"no token for a private cache", nil, []string{"--cache", "demo"}, ExitError, "CACHIX_AUTH_TOKEN"},
+		{"unknown cache", map[string]string{"CACHIX_AUTH_TOKEN": token}, []string{"--cache", "nope"}, ExitError, "not found"},
+		{"no pins", map[string]string{"CACHIX_AUTH_TOKEN": token}, []string{"--cache", "empty"}, ExitError, "--allow-empty"},
+		{"usage", nil, []string{"--cache", "demo", "--mode", "ftp"}, ExitUsage, "--mode"},
+		{"invalid pin file", map[string]string{"CACHIX_AUTH_TOKEN": token}, []string{"--pins-file", "testdata/bad-path.json", "--cache", "demo"}, ExitError, `pin "broken.x86_64-linux": lastRevision.storePath`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"--cachix-url", srv.URL(), "--out", out}, tt.args...)
+			r := run(t, tt.env, args...)
+			if r.code != tt.code || !strings.Contains(r.stderr, tt.mention) {
+				t.Errorf("exit %d, want %d, with %q in:\n%s", r.code, tt.code, tt.mention, r.stderr)
+			}
+			after, err := os.ReadFile(filepath.Join(out, site.Tarball))
+			if err != nil || string(after) != string(before) {
+				t.Errorf("the previous site was changed (%v)", err)
+			}
+		})
+	}
+}
+
+func TestMainPinsFileIsDeterministic(t *testing.T) {
+	var tarballs []string
+	for range 2 {
+		out := t.TempDir()
+		r := run(t, nil, "--pins-file", "../../examples/pins.json", "--cache-info-file", "../../examples/cache-info.json", "--out", out)
+		if r.code != ExitOK {
+			t.Fatalf("exit %d:\n%s", r.code, r.stderr)
+		}
+		data, err := os.ReadFile(filepath.Join(out, site.Tarball))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tarballs = append(tarballs, string(data))
+	}
+	if tarballs[0] != tarballs[1] {
+		t.Error("the same pins gave different tarballs")
+	}
+}

@@ -1,0 +1,123 @@
+package config
+
+import (
+	"errors"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/kwbauson/create-pin-refs/pkg/pins"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestLoadPrecedence(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want Config
+	}{
+		{
+			name: "defaults",
+			args: []string{"--cache", "c"},
+			want: Config{Cache: "c", CachixURL: "https://app.cachix.org", OnInvalid: pins.Fail, Out: "_site", Mode: ModeDir},
+		},
+		{
+			name: "inputs with hyphens kept",
+			env: map[string]string{
+				"INPUT_CACHE": "from-input", "INPUT_AUTH-TOKEN": "t1", "INPUT_ON-INVALID": "skip",
+				"INPUT_ALLOW-EMPTY": "true", "INPUT_INCLUDE": "a*, b*\nc", "INPUT_MODE": "pages",
+			},
+			want: Config{Cache: "from-input", AuthToken: "t1", CachixURL: "https://app.cachix.org", Include: []string{"a*", "b*", "c"},
+				OnInvalid: pins.Skip, AllowEmpty: true, Out: "_site", Mode: ModePages},
+		},
+		{
+			name: "flag beats input beats environment",
+			args: []string{"--auth-token", "flag"},
+			env:  map[string]string{"INPUT_CACHE": "c", "INPUT_AUTH-TOKEN": "input", "CACHIX_AUTH_TOKEN": "env"},
+			want: Config{Cache: "c", AuthToken: "flag", CachixURL: "https://app.cachix.org", OnInvalid: pins.Fail, Out: "_site", Mode: ModeDir},
+		},
+		{
+			name: "empty input falls through to the environment",
+			env:  map[string]string{"INPUT_CACHE": "c", "INPUT_AUTH-TOKEN": "", "CACHIX_AUTH_TOKEN": "env"},
+			want: Config{Cache: "c", AuthToken: "env", CachixURL: "https://app.cachix.org", OnInvalid: pins.Fail, Out: "_site", Mode: ModeDir},
+		},
+		{
+			name: "repeated list flags add up",
+			args: []string{"--cache", "c", "--exclude", "a,b", "--exclude", "c", "--allow-empty"},
+			want: Config{Cache: "c", CachixURL: "https://app.cachix.org", Exclude: []string{"a", "b", "c"}, OnInvalid: pins.Fail, AllowEmpty: true, Out: "_site", Mode: ModeDir},
+		},
+		{
+			name: "pins file needs no cache",
+			args: []string{"--pins-file", "p.json", "--substituter", "http://127.0.0.1:1"},
+			want: Config{PinsFile: "p.json", Substituter: "http://127.0.0.1:1", CachixURL: "https://app.cachix.org", OnInvalid: pins.Fail, Out: "_site", Mode: ModeDir},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Load(tt.args, env(tt.env), io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(&tt.want, got); diff != "" {
+				t.Errorf("config (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		mention string
+	}{
+		{"no cache", nil, nil, "--cache: required"},
+		{"bad mode", []string{"--cache", "c", "--mode", "s3"}, nil, `--mode: "s3" is not one of`},
+		{"bad mode from input", nil, map[string]string{"INPUT_CACHE": "c", "INPUT_MODE": "x"}, "--mode"},
+		{"bad on-invalid", []string{"--cache", "c", "--on-invalid", "ignore"}, nil, "--on-invalid"},
+		{"bad glob", []string{"--cache", "c", "--include", "["}, nil, "--include"},
+		{"bad bool", []string{"--cache", "c"}, map[string]string{"INPUT_ALLOW-EMPTY": "yes please"}, "--allow-empty"},
+		{"bad cache name", []string{"--cache", "a/b"}, nil, "--cache"},
+		{"bad cachix url", []string{"--cache", "c", "--cachix-url", "app.cachix.org"}, nil, "--cachix-url"},
+		{"bad substituter", []string{"--cache", "c", "--substituter", "s3://bucket"}, nil, "--substituter"},
+		{"unknown flag", []string{"--cahce", "c"}, nil, "cahce"},
+		{"stray argument", []string{"--cache", "c", "extra"}, nil, `unexpected argument "extra"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(tt.args, env(tt.env), io.Discard)
+			if !errors.Is(err, ErrUsage) {
+				t.Fatalf("Load = %v, want a usage error", err)
+			}
+			if !strings.Contains(err.Error(), tt.mention) {
+				t.Errorf("error %q does not mention %q", err, tt.mention)
+			}
+		})
+	}
+}
+
+func TestHelp(t *testing.T) {
+	var out strings.Builder
+	_, err := Load([]string{"--help"}, env(nil), &out)
+	if !errors.Is(err, ErrHelp) {
+		t.Fatalf("Load(--help) = %v", err)
+	}
+	for _, o := range Options() {
+		if !strings.Contains(out.String(), "-"+o.Name) {
+			t.Errorf("--help does not list --%s", o.Name)
+		}
+	}
+}
+
+func TestSecretsNeverInErrors(t *testing.T) {
+	_, err := Load([]string{"--auth-token", "s3cr3t-token", "--mode", "nope", "--cache", "c"}, env(nil), io.Discard)
+	if err == nil || strings.Contains(err.Error(), "s3cr3t-token") {
+		t.Fatalf("error %v carries the token", err)
+	}
+}
