@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -34,6 +36,18 @@ type Config struct {
 	AllowEmpty    bool
 	Out           string
 	Mode          string
+
+	PagesURL string
+	Artifact string
+
+	Repo          string // OWNER/REPO
+	Branch        string
+	GitHubToken   string
+	GitHubAPIURL  string
+	CommitMessage string
+	AuthorName    string
+	AuthorEmail   string
+	ForceBranch   bool
 }
 
 // ErrUsage marks errors in how the program was called (exit code 2).
@@ -104,10 +118,30 @@ func Load(args []string, getenv func(string) string, out io.Writer) (*Config, er
 		OnInvalid:     pins.Policy(one("on-invalid")),
 		Out:           one("out"),
 		Mode:          one("mode"),
+		PagesURL:      one("pages-url"),
+		Artifact:      one("artifact"),
+		Repo:          one("repo"),
+		Branch:        one("branch"),
+		GitHubToken:   one("github-token"),
+		GitHubAPIURL:  one("github-api-url"),
+		CommitMessage: one("commit-message"),
 	}
 	var err error
 	if c.AllowEmpty, err = parseBool("allow-empty", one("allow-empty")); err != nil {
 		return nil, err
+	}
+	if c.ForceBranch, err = parseBool("force-branch", one("force-branch")); err != nil {
+		return nil, err
+	}
+	if c.AuthorName, c.AuthorEmail, err = parseAuthor(one("commit-author")); err != nil {
+		return nil, err
+	}
+	if c.Artifact == "" {
+		if tmp := getenv("RUNNER_TEMP"); tmp != "" {
+			c.Artifact = filepath.Join(tmp, "artifact.tar")
+		} else {
+			c.Artifact = filepath.Join(filepath.Dir(filepath.Clean(c.Out)), "artifact.tar")
+		}
 	}
 	if err := c.Validate(); err != nil {
 		return nil, err
@@ -204,7 +238,43 @@ func (c *Config) Validate() error {
 	if c.Out == "" {
 		return bad("out", "empty")
 	}
+	if c.PagesURL != "" {
+		if err := checkURL(c.PagesURL); err != nil {
+			return bad("pages-url", "%v", err)
+		}
+	}
+	if c.Repo != "" && !repoPattern.MatchString(c.Repo) {
+		return bad("repo", "%q is not OWNER/REPO", c.Repo)
+	}
+	if c.Mode == ModeBranch {
+		switch {
+		case c.Repo == "":
+			return bad("repo", "required in branch mode (OWNER/REPO; GITHUB_REPOSITORY inside Actions)")
+		case c.GitHubToken == "":
+			return bad("github-token", "required in branch mode (a token with contents: write; inside Actions pass ${{ github.token }})")
+		case !branchPattern.MatchString(c.Branch) || strings.Contains(c.Branch, "..") || strings.HasSuffix(c.Branch, ".lock") || strings.HasSuffix(c.Branch, "/"):
+			return bad("branch", "%q is not a valid branch name", c.Branch)
+		}
+		if err := checkURL(c.GitHubAPIURL); err != nil {
+			return bad("github-api-url", "%v", err)
+		}
+	}
 	return nil
+}
+
+var (
+	repoPattern   = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$`)
+	branchPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]{0,200}$`)
+	authorPattern = regexp.MustCompile(`^\s*([^<>\n]*[^<>\s])\s*<([^<>\s]+@[^<>\s]+)>\s*$`)
+)
+
+// parseAuthor splits "Name <email>".
+func parseAuthor(s string) (name, email string, err error) {
+	m := authorPattern.FindStringSubmatch(s)
+	if m == nil {
+		return "", "", fmt.Errorf("%w: --commit-author: %q is not \"Name <email>\"", ErrUsage, s)
+	}
+	return m[1], m[2], nil
 }
 
 func checkURL(s string) error {

@@ -14,6 +14,18 @@ func env(m map[string]string) func(string) string {
 	return func(k string) string { return m[k] }
 }
 
+// withDefaults fills the settings that every case leaves at their defaults.
+func withDefaults(c Config) Config {
+	c.Branch = "pins"
+	c.GitHubAPIURL = "https://api.github.com"
+	c.AuthorName = "github-actions[bot]"
+	c.AuthorEmail = "41898282+github-actions[bot]@users.noreply.github.com"
+	if c.Artifact == "" {
+		c.Artifact = "artifact.tar"
+	}
+	return c
+}
+
 func TestLoadPrecedence(t *testing.T) {
 	tests := []struct {
 		name string
@@ -63,7 +75,8 @@ func TestLoadPrecedence(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(&tt.want, got); diff != "" {
+			want := withDefaults(tt.want)
+			if diff := cmp.Diff(&want, got); diff != "" {
 				t.Errorf("config (-want +got):\n%s", diff)
 			}
 		})
@@ -87,6 +100,12 @@ func TestLoadErrors(t *testing.T) {
 		{"bad cachix url", []string{"--cache", "c", "--cachix-url", "app.cachix.org"}, nil, "--cachix-url"},
 		{"bad substituter", []string{"--cache", "c", "--substituter", "s3://bucket"}, nil, "--substituter"},
 		{"unknown flag", []string{"--cahce", "c"}, nil, "cahce"},
+		{"branch mode without repo", []string{"--cache", "c", "--mode", "branch", "--github-token", "x"}, nil, "--repo: required in branch mode"},
+		{"branch mode without token", []string{"--cache", "c", "--mode", "branch", "--repo", "o/r"}, nil, "--github-token: required"},
+		{"bad branch", []string{"--cache", "c", "--mode", "branch", "--repo", "o/r", "--github-token", "x", "--branch", "a..b"}, nil, "--branch"},
+		{"bad repo", nil, map[string]string{"INPUT_CACHE": "c", "GITHUB_REPOSITORY": "just-a-name"}, "--repo"},
+		{"bad author", []string{"--cache", "c", "--commit-author", "nobody"}, nil, "--commit-author"},
+		{"bad pages url", []string{"--cache", "c", "--pages-url", "example.org"}, nil, "--pages-url"},
 		{"stray argument", []string{"--cache", "c", "extra"}, nil, `unexpected argument "extra"`},
 	}
 	for _, tt := range tests {
@@ -99,6 +118,26 @@ func TestLoadErrors(t *testing.T) {
 				t.Errorf("error %q does not mention %q", err, tt.mention)
 			}
 		})
+	}
+}
+
+func TestActionsEnvironment(t *testing.T) {
+	got, err := Load(nil, env(map[string]string{
+		"INPUT_CACHE": "c", "INPUT_MODE": "branch", "INPUT_GITHUB-TOKEN": "ghs_x",
+		"GITHUB_REPOSITORY": "Owner/repo", "GITHUB_API_URL": "https://ghe.example.com/api/v3",
+		"RUNNER_TEMP": "/github/runner_temp", "INPUT_COMMIT-AUTHOR": "Pin Bot <pins@example.com>",
+		"INPUT_FORCE-BRANCH": "true",
+	}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := withDefaults(Config{Cache: "c", Mode: ModeBranch, GitHubToken: "ghs_x", Repo: "Owner/repo",
+		GitHubAPIURL: "https://ghe.example.com/api/v3", CachixURL: "https://app.cachix.org", OnInvalid: pins.Fail, Out: "_site",
+		Artifact: "/github/runner_temp/artifact.tar", ForceBranch: true})
+	want.AuthorName, want.AuthorEmail = "Pin Bot", "pins@example.com"
+	want.GitHubAPIURL = "https://ghe.example.com/api/v3"
+	if diff := cmp.Diff(&want, got); diff != "" {
+		t.Errorf("config (-want +got):\n%s", diff)
 	}
 }
 

@@ -32,5 +32,14 @@ func Options() []Option {
 		{Name: "allow-empty", Usage: "publish even when no pin is left", Bool: true, Default: "false"},
 		{Name: "out", Usage: "`folder` the site is written to", Default: "_site"},
 		{Name: "mode", Usage: "dir (write the site only), pages (site and Pages artifact) or branch (commit the bundle to a branch)", Default: "dir"},
+		{Name: "pages-url", Usage: "base `URL` of the Pages site (default https://OWNER.github.io/REPO/)"},
+		{Name: "artifact", Usage: "`path` of the Pages artifact tar in pages mode (default $RUNNER_TEMP/artifact.tar, else OUT/../artifact.tar)"},
+		{Name: "repo", Usage: "GitHub repository `OWNER/REPO` to publish to", Env: "GITHUB_REPOSITORY"},
+		{Name: "branch", Usage: "`branch` that holds the bundle in branch mode", Default: "pins"},
+		{Name: "github-token", Usage: "GitHub `token` with contents: write, for branch mode", Env: "GITHUB_TOKEN", Secret: true},
+		{Name: "github-api-url", Usage: "GitHub API `URL` (GitHub Enterprise: https://HOST/api/v3)", Env: "GITHUB_API_URL", Default: "https://api.github.com"},
+		{Name: "commit-message", Usage: "commit `message` in branch mode (default: a summary of the pins)"},
+		{Name: "commit-author", Usage: "commit author as `Name <email>`", Default: "github-actions[bot] <41898282+github-actions[bot]@users.noreply.github.com>"},
+		{Name: "force-branch", Usage: "commit onto an existing branch that create-pin-refs did not create (its history is kept)", Bool: true, Default: "false"},
 	}
 }
