@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/kwbauson/create-pin-refs/pkg/cachix"
 	"github.com/kwbauson/create-pin-refs/pkg/config"
 	"github.com/kwbauson/create-pin-refs/pkg/pins"
+	"github.com/kwbauson/create-pin-refs/pkg/publish/branch"
 	"github.com/kwbauson/create-pin-refs/pkg/site"
 )
 
@@ -30,56 +32,102 @@ type Env struct {
 	Getenv     func(string) string
 	Stdout     io.Writer
 	Stderr     io.Writer
-	HTTPClient *http.Client // nil: a client with a timeout
+	HTTPClient *http.Client // nil: clients with timeouts
 	Version    string
 }
 
-// Summary is the outcome of a run.
-type Summary struct {
-	Pins    int
-	Names   int
-	Systems []string
-	Skipped []pins.Skipped
-	Files   int
-	Out     string
+// Result is the outcome of a run; its fields become the action's outputs.
+type Result struct {
+	Set          *pins.Set
+	Meta         bundle.Meta
+	Names        int
+	Files        int
+	SiteDir      string
+	ArtifactPath string
+	URL          string
+	FlakeRef     string
+	CommitSHA    string
+	Changed      bool
+	APICalls     int
 }
 
-func (s *Summary) String() string {
-	systems := "no system-specific pins"
-	if len(s.Systems) > 0 {
-		systems = strings.Join(s.Systems, ", ")
+// String is the one-line summary printed at the end.
+func (r *Result) String() string {
+	systems := "none of their own"
+	if s := r.Set.Systems(); len(s) > 0 {
+		systems = strings.Join(s, ", ")
 	}
-	return fmt.Sprintf("published %d pins (%d names; systems: %s), %d skipped, %d files written to %s",
-		s.Pins, s.Names, systems, len(s.Skipped), s.Files, s.Out)
+	line := fmt.Sprintf("%d pins (%d names; systems: %s), %d skipped, %d files written to %s",
+		len(r.Set.Pins), r.Names, systems, len(r.Set.Skipped), r.Files, r.SiteDir)
+	if r.FlakeRef != "" {
+		state := "unchanged"
+		if r.Changed {
+			state = "committed " + shortSHA(r.CommitSHA)
+		}
+		line += fmt.Sprintf("; %s %s in %d API calls", r.FlakeRef, state, r.APICalls)
+	}
+	if r.ArtifactPath != "" {
+		line += "; Pages artifact " + r.ArtifactPath
+	}
+	return "published " + line
 }
+
+// Outputs are the step outputs declared in action.yml.
+func (r *Result) Outputs() map[string]string {
+	return map[string]string{
+		"pins":          strconv.Itoa(len(r.Set.Pins)),
+		"systems":       strings.Join(r.Set.Systems(), " "),
+		"url":           r.URL,
+		"flake-ref":     r.FlakeRef,
+		"commit-sha":    r.CommitSHA,
+		"changed":       strconv.FormatBool(r.Changed),
+		"site-dir":      r.SiteDir,
+		"artifact-path": r.ArtifactPath,
+	}
+}
+
+func shortSHA(s string) string { return s[:min(len(s), 12)] }
 
 // Main runs the program and returns its exit code.
 func Main(ctx context.Context, args []string, env Env) int {
+	rep := newReporter(env)
+	maskSecrets(rep, env.Getenv)
 	cfg, err := config.Load(args, env.Getenv, env.Stderr)
 	switch {
 	case errors.Is(err, config.ErrHelp):
 		return ExitOK
 	case err != nil:
-		fmt.Fprintf(env.Stderr, "create-pin-refs: %v\n", err)
+		rep.Errorf("%v", err)
 		return ExitUsage
 	}
-	sum, err := Run(ctx, cfg, env)
+	rep.Mask(cfg.AuthToken)
+	rep.Mask(cfg.GitHubToken)
+	res, err := Run(ctx, cfg, env, rep)
 	if err != nil {
-		fmt.Fprintf(env.Stderr, "create-pin-refs: error: %v\n", err)
+		rep.Errorf("%v", err)
 		return ExitError
 	}
-	fmt.Fprintln(env.Stderr, sum)
+	if err := rep.SetOutputs(res.Outputs()); err != nil {
+		rep.Errorf("%v", err)
+		return ExitError
+	}
+	if err := rep.Summary(jobSummary(res)); err != nil {
+		rep.Warnf("%v", err)
+	}
+	rep.Logf("%s", res)
 	return ExitOK
 }
 
 // Run does the work for a validated configuration.
-func Run(ctx context.Context, cfg *config.Config, env Env) (*Summary, error) {
-	logf := func(format string, args ...any) { fmt.Fprintf(env.Stderr, format+"\n", args...) }
-
-	raw, info, err := readPins(ctx, cfg, env, logf)
+func Run(ctx context.Context, cfg *config.Config, env Env, rep reporter) (*Result, error) {
+	rep.Group("Reading pins")
+	raw, info, err := readPins(ctx, cfg, env, rep)
+	rep.EndGroup()
 	if err != nil {
 		return nil, err
 	}
+
+	rep.Group("Rendering the bundle")
 	set, err := pins.Build(raw, pins.Options{
 		Include:    cfg.Include,
 		Exclude:    cfg.Exclude,
@@ -87,36 +135,82 @@ func Run(ctx context.Context, cfg *config.Config, env Env) (*Summary, error) {
 		AllowEmpty: cfg.AllowEmpty,
 	})
 	if err != nil {
+		rep.EndGroup()
 		return nil, err
 	}
 	for _, s := range set.Skipped {
-		logf("warning: skipped pin %q: %s", s.PinName, s.Reason)
+		rep.Warnf("skipped pin %q: %s", s.PinName, s.Reason)
 	}
 	meta := bundleMeta(cfg, info)
 	b, err := bundle.Render(set, meta)
 	if err != nil {
+		rep.EndGroup()
 		return nil, fmt.Errorf("rendering the bundle: %w", err)
 	}
-	logf("rendered %d files for %d pins", len(b.Files), len(set.Pins))
-	n, err := site.Write(cfg.Out, b, site.NewManifest(set, meta))
-	if err != nil {
-		return nil, fmt.Errorf("writing the site to %s: %w", cfg.Out, err)
-	}
+	rep.Logf("rendered %d files for %d pins", len(b.Files), len(set.Pins))
+	res := &Result{Set: set, Meta: meta, SiteDir: cfg.Out}
 	names := map[string]bool{}
 	for _, p := range set.Pins {
 		names[p.Name] = true
 	}
-	return &Summary{
-		Pins:    len(set.Pins),
-		Names:   len(names),
-		Systems: set.Systems(),
-		Skipped: set.Skipped,
-		Files:   n,
-		Out:     cfg.Out,
-	}, nil
+	res.Names = len(names)
+	n, err := site.Write(cfg.Out, b, site.NewManifest(set, meta))
+	rep.EndGroup()
+	if err != nil {
+		return nil, fmt.Errorf("writing the site to %s: %w", cfg.Out, err)
+	}
+	res.Files = n
+
+	switch cfg.Mode {
+	case config.ModeBranch:
+		rep.Group("Publishing to branch " + cfg.Branch + " of " + cfg.Repo)
+		err = publishBranch(ctx, cfg, env, rep, b, res)
+		rep.EndGroup()
+	}
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
 }
 
-func readPins(ctx context.Context, cfg *config.Config, env Env, logf func(string, ...any)) ([]cachix.Pin, *cachix.CacheInfo, error) {
+func publishBranch(ctx context.Context, cfg *config.Config, env Env, rep reporter, b *bundle.Bundle, res *Result) error {
+	gh, err := branch.NewClient(env.HTTPClient, cfg.GitHubAPIURL, cfg.GitHubToken)
+	if err != nil {
+		return fmt.Errorf("github-api-url: %w", err)
+	}
+	owner, repo, _ := strings.Cut(cfg.Repo, "/")
+	files := make([]branch.File, 0, len(b.Files))
+	for _, f := range b.Files {
+		files = append(files, branch.File{Path: f.Path, Data: f.Data, Executable: f.Mode&0o111 != 0})
+	}
+	author := branch.Identity{Name: cfg.AuthorName, Email: cfg.AuthorEmail}
+	msg := cfg.CommitMessage
+	if msg == "" {
+		msg = fmt.Sprintf("Publish %d pins of %s", len(res.Set.Pins), res.Meta.Cache)
+	}
+	out, err := branch.Publish(ctx, gh, branch.Options{
+		Owner:         owner,
+		Repo:          repo,
+		Branch:        cfg.Branch,
+		CommitMessage: msg,
+		Author:        author,
+		Committer:     author,
+		Force:         cfg.ForceBranch,
+		Logf:          rep.Logf,
+	}, files)
+	if err != nil {
+		return fmt.Errorf("publishing to branch %s of %s: %w", cfg.Branch, cfg.Repo, err)
+	}
+	res.FlakeRef, res.CommitSHA, res.Changed, res.APICalls = out.FlakeRef, out.CommitSHA, out.Changed, out.APICalls
+	if out.Changed {
+		rep.Logf("committed %s to %s (%d API calls)", shortSHA(out.CommitSHA), cfg.Branch, out.APICalls)
+	} else {
+		rep.Logf("branch %s already holds these pins: nothing written (%d API calls)", cfg.Branch, out.APICalls)
+	}
+	return nil
+}
+
+func readPins(ctx context.Context, cfg *config.Config, env Env, rep reporter) ([]cachix.Pin, *cachix.CacheInfo, error) {
 	var info *cachix.CacheInfo
 	if cfg.CacheInfoFile != "" {
 		i, err := cachix.ReadCacheInfoFile(cfg.CacheInfoFile)
@@ -125,8 +219,9 @@ func readPins(ctx context.Context, cfg *config.Config, env Env, logf func(string
 		}
 		info = i
 	}
+	needInfo := info == nil && cfg.Cache != "" && (cfg.Substituter == "" || len(cfg.PublicKeys) == 0)
 	var client *cachix.Client
-	if cfg.PinsFile == "" || (info == nil && cfg.Cache != "" && cfg.Substituter == "" && len(cfg.PublicKeys) == 0) {
+	if cfg.PinsFile == "" || needInfo {
 		hc := env.HTTPClient
 		if hc == nil {
 			hc = &http.Client{Timeout: 60 * time.Second}
@@ -135,15 +230,17 @@ func readPins(ctx context.Context, cfg *config.Config, env Env, logf func(string
 			cachix.WithHTTPClient(hc),
 			cachix.WithToken(cfg.AuthToken),
 			cachix.WithUserAgent("create-pin-refs/"+env.Version),
-			cachix.WithRetryHook(func(e cachix.RetryEvent) { logf("retrying Cachix: %v", e.Err) }),
+			cachix.WithRetryHook(func(e cachix.RetryEvent) {
+				rep.Logf("Cachix request failed (attempt %d of %d), retrying in %s: %v", e.Attempt, e.MaxAttempts, e.Delay, e.Err)
+			}),
 		)
 		if err != nil {
 			return nil, nil, fmt.Errorf("cachix-url: %w", err)
 		}
 		client = c
 	}
-	if info == nil && client != nil && cfg.Cache != "" {
-		logf("reading cache %s from %s", cfg.Cache, cfg.CachixURL)
+	if needInfo {
+		rep.Logf("reading cache %s from %s", cfg.Cache, cfg.CachixURL)
 		i, err := client.Cache(ctx, cfg.Cache)
 		if err != nil {
 			return nil, nil, err
@@ -151,15 +248,16 @@ func readPins(ctx context.Context, cfg *config.Config, env Env, logf func(string
 		info = i
 	}
 	if cfg.PinsFile != "" {
+		rep.Logf("reading pins from %s", cfg.PinsFile)
 		raw, err := cachix.ReadPinsFile(cfg.PinsFile)
 		return raw, info, err
 	}
-	logf("reading pins of %s", cfg.Cache)
+	rep.Logf("reading pins of %s", cfg.Cache)
 	raw, err := client.Pins(ctx, cfg.Cache)
 	if err != nil {
 		return nil, nil, err
 	}
-	logf("read %d pins", len(raw))
+	rep.Logf("read %d pins", len(raw))
 	return raw, info, nil
 }
 
@@ -182,4 +280,12 @@ func bundleMeta(cfg *config.Config, info *cachix.CacheInfo) bundle.Meta {
 		m.Substituter = "https://" + m.Cache + ".cachix.org"
 	}
 	return m
+}
+
+// jobSummary is the Markdown for the job summary page.
+func jobSummary(r *Result) string {
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "### create-pin-refs: %d pins of %s\n\n", len(r.Set.Pins), r.Meta.Cache)
+	fmt.Fprintf(&sb, "%s\n", r)
+	return sb.String()
 }

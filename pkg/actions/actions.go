@@ -1,0 +1,105 @@
+// Package actions talks to the GitHub Actions runner: it masks secrets, groups log
+// lines, turns errors into annotations and writes step outputs and the job summary.
+// Outside Actions none of this is used, so no file command is ever touched there.
+package actions
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/sethvargo/go-githubactions"
+)
+
+// Detect reports whether the process runs as a GitHub Actions step.
+func Detect(getenv func(string) string) bool { return getenv("GITHUB_ACTIONS") == "true" }
+
+// Runner reports through workflow commands on w and the runner's files.
+type Runner struct {
+	a      *githubactions.Action
+	w      io.Writer
+	getenv func(string) string
+}
+
+// New returns a Runner writing workflow commands to w (the step's stdout).
+func New(w io.Writer, getenv func(string) string) *Runner {
+	return &Runner{
+		a:      githubactions.New(githubactions.WithWriter(w), githubactions.WithGetenv(getenv)),
+		w:      w,
+		getenv: getenv,
+	}
+}
+
+// Mask hides every occurrence of secret in the rest of the log. Call it before
+// anything could print the secret.
+func (r *Runner) Mask(secret string) {
+	for _, line := range strings.Split(secret, "\n") {
+		if strings.TrimSpace(line) != "" {
+			r.a.AddMask(line)
+		}
+	}
+}
+
+// Group starts a collapsible group of log lines.
+func (r *Runner) Group(title string) { r.a.Group(oneLine(title)) }
+
+// EndGroup ends the current group.
+func (r *Runner) EndGroup() { r.a.EndGroup() }
+
+// Logf prints a log line. Continuation lines are indented so that text from
+// outside (an API's error message) can never start a workflow command.
+func (r *Runner) Logf(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	fmt.Fprintln(r.w, strings.ReplaceAll(msg, "\n", "\n  "))
+}
+
+// Warnf prints a warning annotation.
+func (r *Runner) Warnf(format string, args ...any) {
+	r.a.WithFieldsMap(map[string]string{"title": "create-pin-refs"}).Warningf("%s", fmt.Sprintf(format, args...))
+}
+
+// Errorf prints an error annotation; the command escapes newlines itself.
+func (r *Runner) Errorf(format string, args ...any) {
+	r.a.WithFieldsMap(map[string]string{"title": "create-pin-refs failed"}).Errorf("%s", fmt.Sprintf(format, args...))
+}
+
+// SetOutputs writes step outputs, in name order, when the runner provides
+// GITHUB_OUTPUT.
+func (r *Runner) SetOutputs(outputs map[string]string) error {
+	if r.getenv("GITHUB_OUTPUT") == "" {
+		return nil
+	}
+	names := make([]string, 0, len(outputs))
+	for k := range outputs {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	return r.call(func() {
+		for _, k := range names {
+			r.a.SetOutput(k, outputs[k])
+		}
+	})
+}
+
+// Summary appends Markdown to the job summary when the runner provides
+// GITHUB_STEP_SUMMARY.
+func (r *Runner) Summary(markdown string) error {
+	if r.getenv("GITHUB_STEP_SUMMARY") == "" {
+		return nil
+	}
+	return r.call(func() { r.a.AddStepSummary(markdown) })
+}
+
+// call turns the library's panics on unwritable files into errors.
+func (r *Runner) call(f func()) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("writing to the runner's files: %v", p)
+		}
+	}()
+	f()
+	return nil
+}
+
+func oneLine(s string) string { return strings.ReplaceAll(strings.ReplaceAll(s, "\r", " "), "\n", " ") }
