@@ -111,7 +111,8 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Owner == "" || o.Repo == "" {
 		return o, errors.New("owner and repository must be set")
 	}
-	if strings.ContainsAny(o.Owner+o.Repo, "/?#% ") {
+	if !validName(o.Owner) || !validName(o.Repo) {
+		// go-github puts them into the URL path as they are.
 		return o, fmt.Errorf("invalid repository %q", o.Owner+"/"+o.Repo)
 	}
 	if o.Branch == "" {
@@ -171,11 +172,8 @@ func Publish(ctx context.Context, gh *github.Client, opts Options, files []File)
 	}
 	p.res.TreeSHA = p.want
 	p.res.FlakeRef = flakeRef(gh, opts)
-	res, err := p.run(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("publishing to branch %q of %s/%s: %w", opts.Branch, opts.Owner, opts.Repo, err)
-	}
-	return res, nil
+	// Errors name the request that failed; the caller says which branch.
+	return p.run(ctx)
 }
 
 // publisher holds one publish's state across attempts.
@@ -237,6 +235,7 @@ func (p *publisher) attempt(ctx context.Context) error {
 		if head == p.ours {
 			// An update that looked failed (a 5xx, a lost answer) had landed.
 			p.done(head, true)
+			p.res.Created = p.parent == ""
 			return nil
 		}
 		c, err := p.commit(ctx, head)
@@ -598,6 +597,20 @@ func flakeRef(gh *github.Client, o Options) string {
 		ref += "?" + strings.Join(query, "&")
 	}
 	return ref
+}
+
+// validName accepts GitHub owner and repository names: letters, digits,
+// "-", "_" and ".", but not "." or "..", which would change the URL's path.
+func validName(n string) bool {
+	if n == "" || n == "." || n == ".." {
+		return false
+	}
+	for _, r := range n {
+		if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 func short(sha string) string {

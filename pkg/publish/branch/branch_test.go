@@ -511,16 +511,17 @@ func TestConflictRetried(t *testing.T) {
 	}
 }
 
-// lostAnswer passes requests on but answers the first ref update with a
+// lostAnswer passes requests on but answers the first ref write with a
 // 502, as when GitHub applied it and the answer was lost.
 type lostAnswer struct {
-	next http.RoundTripper
-	lost atomic.Bool
+	next   http.RoundTripper
+	method string // of the ref write to lose
+	lost   atomic.Bool
 }
 
 func (l *lostAnswer) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := l.next.RoundTrip(req)
-	if err == nil && req.Method == http.MethodPatch && l.lost.CompareAndSwap(false, true) {
+	if err == nil && req.Method == l.method && strings.Contains(req.URL.Path, "/git/refs") && l.lost.CompareAndSwap(false, true) {
 		resp.Body.Close()
 		return &http.Response{
 			StatusCode: http.StatusBadGateway, Status: "502 Bad Gateway", Request: req,
@@ -532,19 +533,37 @@ func (l *lostAnswer) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 func TestLostAnswerIsNotANewCommit(t *testing.T) {
-	fake, gh := setup(t, fakegithub.Options{})
-	first := mustPublish(t, gh, opts(fake), bundle("one"))
-	lossy, err := NewClient(&http.Client{Transport: &lostAnswer{next: http.DefaultTransport}}, fake.APIURL(), fake.Token)
-	if err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name   string
+		method string
+		before bool // pins published before
+	}{
+		{"create", http.MethodPost, false},
+		{"update", http.MethodPatch, true},
 	}
-	res := mustPublish(t, lossy, opts(fake), bundle("two"))
-	if !res.Changed || res.Attempts != 2 {
-		t.Errorf("Result = %+v, want changed after 2 attempts", res)
-	}
-	want := map[string][]string{first.CommitSHA: {}, res.CommitSHA: {first.CommitSHA}}
-	if diff := cmp.Diff(want, parents(t, fake, "pins")); diff != "" {
-		t.Errorf("history (-want +got):\n%s", diff)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake, gh := setup(t, fakegithub.Options{})
+			want := map[string][]string{}
+			var parent []string
+			if tt.before {
+				first := mustPublish(t, gh, opts(fake), bundle("one"))
+				want[first.CommitSHA] = []string{}
+				parent = []string{first.CommitSHA}
+			}
+			lossy, err := NewClient(&http.Client{Transport: &lostAnswer{next: http.DefaultTransport, method: tt.method}}, fake.APIURL(), fake.Token)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := mustPublish(t, lossy, opts(fake), bundle("two"))
+			if !res.Changed || res.Attempts != 2 || res.Created == tt.before {
+				t.Errorf("Result = %+v, want changed after 2 attempts, created %v", res, !tt.before)
+			}
+			want[res.CommitSHA] = append([]string{}, parent...)
+			if diff := cmp.Diff(want, parents(t, fake, "pins")); diff != "" {
+				t.Errorf("history (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
 
@@ -647,6 +666,8 @@ func TestRejectedBeforeAnyRequest(t *testing.T) {
 		{name: ".git path", files: []File{{Path: ".git/hooks/post-checkout"}}, want: ErrInvalidPath},
 		{name: "bad branch", edit: func(o *Options) { o.Branch = "a..b" }, files: bundle("x")},
 		{name: "no owner", edit: func(o *Options) { o.Owner = "" }, files: bundle("x")},
+		{name: "dot-dot repo", edit: func(o *Options) { o.Repo = ".." }, files: bundle("x")},
+		{name: "repo with slash", edit: func(o *Options) { o.Repo = "a/b" }, files: bundle("x")},
 		{name: "bad author", edit: func(o *Options) { o.Author = Identity{Name: "x <y>", Email: "e"} }, files: bundle("x")},
 	}
 	for _, tt := range tests {

@@ -1,0 +1,191 @@
+package fakegithub
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+)
+
+// treeInput is one entry of a create-tree request. SHA is raw so that
+// `"sha": null` (delete the path) can be told from an absent field.
+type treeInput struct {
+	Path    *string         `json:"path"`
+	Mode    *string         `json:"mode"`
+	Type    *string         `json:"type"`
+	SHA     json.RawMessage `json:"sha"`
+	Content *string         `json:"content"`
+}
+
+// node is a folder being edited, or an entry kept as it is.
+type node struct {
+	mode, typ, sha string
+	kids           map[string]*node // set once a folder is loaded or new
+}
+
+// typeOfMode is the object type each mode GitHub accepts must point to.
+func typeOfMode(mode string) (string, bool) {
+	switch mode {
+	case "100644", "100755", "120000":
+		return "blob", true
+	case "040000":
+		return "tree", true
+	case "160000":
+		return "commit", true
+	}
+	return "", false
+}
+
+// POST /repos/{o}/{r}/git/trees {"base_tree", "tree": [...]}: entries may
+// have nested paths (folders are made as needed), inline content (stored
+// as a blob) or a sha, or a null sha to delete a path of the base tree.
+func (s *Server) createTree(r *http.Request) (int, any, error) {
+	var in struct {
+		BaseTree *string     `json:"base_tree"`
+		Tree     []treeInput `json:"tree"`
+	}
+	if err := decode(r, &in); err != nil {
+		return 0, nil, err
+	}
+	if in.Tree == nil {
+		return 0, nil, errorf(http.StatusUnprocessableEntity, "Invalid request.\n\n\"tree\" wasn't supplied.")
+	}
+	ctx := r.Context()
+	root := &node{mode: "040000", typ: "tree", kids: map[string]*node{}}
+	if base := deref(in.BaseTree); base != "" {
+		typ, err := s.git.objectType(ctx, base)
+		if err != nil {
+			return 0, nil, err
+		}
+		if typ != "tree" {
+			return 0, nil, errorf(http.StatusUnprocessableEntity, "Invalid request.\n\nbase_tree %s is not a tree.", base)
+		}
+		root = &node{mode: "040000", typ: "tree", sha: base}
+	}
+	for _, e := range in.Tree {
+		if err := s.applyEntry(ctx, root, e); err != nil {
+			return 0, nil, err
+		}
+	}
+	sha, err := s.writeTree(ctx, root)
+	if err != nil {
+		return 0, nil, err
+	}
+	body, err := s.treeJSON(r, sha, false)
+	return http.StatusCreated, body, err
+}
+
+func (s *Server) applyEntry(ctx context.Context, root *node, e treeInput) error {
+	path := deref(e.Path)
+	segs := strings.Split(path, "/")
+	for _, seg := range segs {
+		if seg == "" || seg == "." || seg == ".." || strings.EqualFold(seg, ".git") || strings.ContainsRune(seg, 0) {
+			return errorf(http.StatusUnprocessableEntity, "tree.path contains a malformed path component")
+		}
+	}
+	mode := deref(e.Mode)
+	if mode == "40000" {
+		mode = "040000"
+	}
+	want, ok := typeOfMode(mode)
+	if !ok {
+		return errorf(http.StatusUnprocessableEntity, "Invalid request.\n\n%q is not a valid tree.mode for %q.", mode, path)
+	}
+	if t := deref(e.Type); t != "" && t != want {
+		return errorf(http.StatusUnprocessableEntity, "Invalid request.\n\ntree.type %q does not match mode %s.", t, mode)
+	}
+	var sha *string
+	if len(e.SHA) > 0 && string(e.SHA) != "null" {
+		if err := json.Unmarshal(e.SHA, &sha); err != nil {
+			return errorf(http.StatusBadRequest, "Problems parsing JSON")
+		}
+	}
+	if sha != nil && e.Content != nil {
+		return errorf(http.StatusUnprocessableEntity, "Must supply either tree.sha or tree.content. Request will be rejected if both are present.")
+	}
+	if e.Content != nil && want != "blob" {
+		return errorf(http.StatusUnprocessableEntity, "Invalid request.\n\ntree.content is only allowed for blobs.")
+	}
+
+	dir := root
+	for _, seg := range segs[:len(segs)-1] {
+		if err := s.load(ctx, dir); err != nil {
+			return err
+		}
+		kid := dir.kids[seg]
+		if kid == nil || kid.typ != "tree" {
+			if sha == nil && e.Content == nil {
+				return nil // deleting below a folder that is not there
+			}
+			kid = &node{mode: "040000", typ: "tree", kids: map[string]*node{}}
+			dir.kids[seg] = kid
+		}
+		dir = kid
+	}
+	if err := s.load(ctx, dir); err != nil {
+		return err
+	}
+	name := segs[len(segs)-1]
+	switch {
+	case e.Content != nil:
+		blob, err := s.git.writeBlob(ctx, []byte(*e.Content))
+		if err != nil {
+			return err
+		}
+		dir.kids[name] = &node{mode: mode, typ: "blob", sha: blob}
+	case sha != nil:
+		if want != "commit" { // a submodule's commit lives elsewhere
+			typ, err := s.git.objectType(ctx, *sha)
+			if err != nil {
+				return err
+			}
+			if typ != want {
+				return errorf(http.StatusUnprocessableEntity, "Invalid request.\n\ntree.sha %s is not a valid %s.", *sha, want)
+			}
+		} else if !isSHA(*sha) {
+			return errorf(http.StatusUnprocessableEntity, "Invalid request.\n\ntree.sha %s is not a valid commit.", *sha)
+		}
+		dir.kids[name] = &node{mode: mode, typ: want, sha: *sha}
+	default:
+		delete(dir.kids, name)
+	}
+	return nil
+}
+
+// load reads a folder's entries from git the first time it is edited.
+func (s *Server) load(ctx context.Context, n *node) error {
+	if n.kids != nil {
+		return nil
+	}
+	entries, err := s.git.lsTree(ctx, n.sha, false)
+	if err != nil {
+		return err
+	}
+	n.kids = make(map[string]*node, len(entries))
+	for _, e := range entries {
+		n.kids[e.Path] = &node{mode: e.Mode, typ: e.Type, sha: e.SHA}
+	}
+	return nil
+}
+
+// writeTree writes edited folders bottom-up with `git mktree`, dropping
+// folders left empty (git does not keep them). Objects were checked when
+// the entries were applied; --missing lets a submodule's commit be absent.
+func (s *Server) writeTree(ctx context.Context, n *node) (string, error) {
+	if n.kids == nil {
+		return n.sha, nil
+	}
+	var in strings.Builder
+	for _, name := range sortedNames(n.kids) {
+		kid := n.kids[name]
+		sha, err := s.writeTree(ctx, kid)
+		if err != nil {
+			return "", err
+		}
+		if kid.typ == "tree" && kid.kids != nil && len(kid.kids) == 0 {
+			continue
+		}
+		in.WriteString(kid.mode + " " + kid.typ + " " + sha + "\t" + name + "\x00")
+	}
+	return s.git.line(ctx, []byte(in.String()), "mktree", "-z", "--missing")
+}
