@@ -1,0 +1,229 @@
+package e2e
+
+import (
+	"path"
+	"regexp"
+)
+
+// cellInput is what a cell's commands are made of.
+type cellInput struct {
+	site string // base URL of the site; URL/pins is the tarball
+	git  string // git+file:///REPO?ref=pins
+	work string // the cell's own folder, as Nix sees it
+	pin  testPin
+}
+
+// attr is the pin's attribute as users must type it: a dotted name is quoted, or
+// Nix reads `v1.7` as the path v1 → 7.
+func (c cellInput) attr() string {
+	if regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_'-]*$`).MatchString(c.pin.name) {
+		return c.pin.name
+	}
+	return `"` + c.pin.name + `"`
+}
+
+// cell is one command form, run for every pin (or, when foreign, for the pin
+// of another system).
+type cell struct {
+	id           string // short, for test names
+	row          string // the matrix row
+	fetchClosure bool
+	steps        func(c cellInput) [][]string
+	// link, when set, is a link in the cell's folder that must lead to the pin.
+	link    string
+	expect  func(v nixVersion, p testPin) expectation
+	foreign bool
+}
+
+// expectation is what a cell must do on a Nix version.
+type expectation struct {
+	// unsupported says why this Nix cannot run the cell; empty when it must work.
+	unsupported string
+	// failure is the error an unsupported or foreign cell must show.
+	failure *regexp.Regexp
+}
+
+// logJSON makes Nix log activities as JSON, so a cell can see what was built and
+// where each path came from.
+func logJSON(argv ...string) []string {
+	return append([]string{argv[0], argv[1], "--log-format", "internal-json"}, argv[2:]...)
+}
+
+func works(nixVersion, testPin) expectation { return expectation{} }
+
+// bareStorePathGap is a limit of the bundle, not of Nix: from Nix 2.16 on, -f
+// gives the pin as a bare store path (older Nix gets a wrapper derivation), and
+// `nix run` wants a derivation or an app there.
+func bareStorePathGap(v nixVersion, _ testPin) expectation {
+	if !v.atLeast(2, 16) {
+		return expectation{}
+	}
+	return expectation{
+		unsupported: "bundle gap: from Nix 2.16 `-f` gives a bare store path, and `nix run` wants a derivation or app (\"attribute 'type' does not exist\")",
+		failure:     regexp.MustCompile(`attribute 'type' does not exist`),
+	}
+}
+
+// pureMode is what a flake's evaluation mode allows: pure evaluation forbids
+// builtins.storePath, so the bundle needs fetchClosure with inputAddressed.
+func pureMode(pure, fetchClosure bool) func(nixVersion, testPin) expectation {
+	return func(v nixVersion, p testPin) expectation {
+		// The bundle's own message, telling users what to do.
+		failure := regexp.MustCompile(`create-pin-refs: pin '` + regexp.QuoteMeta(p.name) +
+			`' needs 'builtins\.fetchClosure' \(Nix >= 2\.17 with 'experimental-features = fetch-closure'\) in pure evaluation; run with '--impure' instead`)
+		switch {
+		case !pure:
+			return expectation{}
+		case !fetchClosure:
+			return expectation{unsupported: "pure evaluation forbids builtins.storePath and fetch-closure is off; the bundle says to use --impure", failure: failure}
+		case !v.atLeast(2, 17):
+			return expectation{unsupported: "fetchClosure has no inputAddressed before Nix 2.17; the bundle says to use --impure", failure: failure}
+		}
+		return expectation{}
+	}
+}
+
+// flakeForm is a way of writing the site's flake URL.
+type flakeForm struct {
+	id, label string
+	ref       func(site string) string
+	// supported is false, with the reason and Nix's error, where Nix cannot read it.
+	supported func(v nixVersion) (bool, string, *regexp.Regexp)
+}
+
+func flakeForms() []flakeForm {
+	always := func(nixVersion) (bool, string, *regexp.Regexp) { return true, "", nil }
+	return []flakeForm{
+		{
+			id: "plain", label: "URL/pins",
+			ref: func(site string) string { return site + "/pins" },
+			supported: func(v nixVersion) (bool, string, *regexp.Regexp) {
+				return v.atLeast(2, 18), "Nix < 2.18 takes an http URL without archive extension as a flake only with tarball+",
+					regexp.MustCompile(`input 'http://[^']*/pins#[^']*' is unsupported`)
+			},
+		},
+		{
+			id: "tarball", label: "tarball+URL/pins",
+			ref: func(site string) string { return "tarball+" + site + "/pins" },
+			supported: func(v nixVersion) (bool, string, *regexp.Regexp) {
+				return v.atLeast(2, 9), "Nix 2.8 has no tarball+ flake URLs; it needs a .tar.gz URL",
+					regexp.MustCompile(`input 'tarball\+http://[^']*/pins#[^']*' is unsupported`)
+			},
+		},
+		{
+			id: "targz", label: "URL/pins.tar.gz",
+			ref:       func(site string) string { return site + "/pins.tar.gz" },
+			supported: always,
+		},
+	}
+}
+
+// cells lists every cell, in matrix order.
+func cells() []cell {
+	run := func(c cellInput) []string { return []string{c.work + "/result/" + c.pin.program} }
+	out := []cell{
+		{
+			id: "build-f", row: "`nix build -f URL/pins NAME`", link: "result", expect: works,
+			steps: func(c cellInput) [][]string {
+				return [][]string{logJSON("nix", "build", "-f", c.site+"/pins", c.attr(), "--out-link", c.work+"/result"), run(c)}
+			},
+		},
+		{
+			id: "shell-f", row: "`nix shell -f URL/pins NAME -c PROGRAM`", expect: works,
+			steps: func(c cellInput) [][]string {
+				return [][]string{logJSON("nix", "shell", "-f", c.site+"/pins", c.attr(), "-c", path.Base(c.pin.program))}
+			},
+		},
+		{
+			id: "run-f", row: "`nix run -f URL/pins NAME`", expect: bareStorePathGap,
+			steps: func(c cellInput) [][]string {
+				return [][]string{logJSON("nix", "run", "-f", c.site+"/pins", c.attr())}
+			},
+		},
+	}
+	modes := []struct {
+		id       string
+		pure, fc bool
+	}{
+		{"pure-fc", true, true},
+		{"pure", true, false},
+		{"impure-fc", false, true},
+		{"impure", false, false},
+	}
+	for _, f := range flakeForms() {
+		for _, m := range modes {
+			var flags []string
+			if !m.pure {
+				flags = []string{"--impure"}
+			}
+			row := "`nix run "
+			for _, fl := range flags {
+				row += fl + " "
+			}
+			row += f.label + "#NAME`"
+			if m.fc {
+				row += " (fetch-closure)"
+			}
+			out = append(out, cell{
+				id:           "run-" + f.id + "-" + m.id,
+				row:          row,
+				fetchClosure: m.fc,
+				expect: func(v nixVersion, p testPin) expectation {
+					if ok, why, failure := f.supported(v); !ok {
+						return expectation{unsupported: why, failure: failure}
+					}
+					return pureMode(m.pure, m.fc)(v, p)
+				},
+				steps: func(c cellInput) [][]string {
+					argv := append(logJSON("nix", "run"), flags...)
+					return [][]string{append(argv, f.ref(c.site)+"#"+c.attr())}
+				},
+			})
+		}
+	}
+	out = append(out,
+		cell{
+			id: "profile", row: "`nix profile install --profile DIR --impure URL/pins.tar.gz#NAME`", expect: works,
+			steps: func(c cellInput) [][]string {
+				return [][]string{
+					logJSON("nix", "profile", "install", "--profile", c.work+"/profile", "--impure", c.site+"/pins.tar.gz#"+c.attr()),
+					{c.work + "/profile/" + c.pin.program},
+				}
+			},
+		},
+		cell{
+			id: "git-pure-fc", row: "`nix run git+file://REPO?ref=pins#NAME` (fetch-closure)", fetchClosure: true,
+			expect: pureMode(true, true),
+			steps: func(c cellInput) [][]string {
+				return [][]string{logJSON("nix", "run", c.git+"#"+c.attr())}
+			},
+		},
+		cell{
+			id: "git-impure", row: "`nix run --impure git+file://REPO?ref=pins#NAME`",
+			expect: works,
+			steps: func(c cellInput) [][]string {
+				return [][]string{logJSON("nix", "run", "--impure", c.git+"#"+c.attr())}
+			},
+		},
+	)
+	// A pin of another system only is missing here, exactly like any attribute.
+	missing := func(v nixVersion, p testPin) expectation {
+		return expectation{failure: regexp.MustCompile(`attribute '[^']*` + regexp.QuoteMeta(p.name) + `'[^\n]* not found|` +
+			`attribute '[^']*` + regexp.QuoteMeta(p.name) + `' missing|does not provide attribute [^\n]*` + regexp.QuoteMeta(p.name))}
+	}
+	out = append(out,
+		cell{
+			id: "foreign-build-f", row: "`nix build -f URL/pins NAME`, pin of another system only: attribute error", foreign: true, expect: missing,
+			steps: func(c cellInput) [][]string {
+				return [][]string{logJSON("nix", "build", "-f", c.site+"/pins", c.attr(), "--out-link", c.work+"/result")}
+			},
+		},
+		cell{
+			id: "foreign-run", row: "`nix run --impure URL/pins.tar.gz#NAME`, pin of another system only: attribute error", foreign: true, expect: missing,
+			steps: func(c cellInput) [][]string {
+				return [][]string{logJSON("nix", "run", "--impure", c.site+"/pins.tar.gz#"+c.attr())}
+			},
+		},
+	)
+	return out
+}

@@ -1,0 +1,329 @@
+package e2e
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kwbauson/create-pin-refs/test/fakecachix"
+)
+
+// fixture is what every installation's cells share: one local Cachix, one binary
+// cache and one published site.
+type fixture struct {
+	site        string // base URL of the site the CLI wrote
+	substituter string // the binary cache, as the bundle names it
+	publicKey   string
+	bundleDir   string // the unpacked bundle, for git repositories
+	pins        []testPin
+}
+
+// TestNix publishes a bundle with the real CLI and uses it through real Nix.
+//
+// CPR_NIX lists the installations, comma-separated: "host" (the nix on PATH) or
+// "chroot:DIR" (a chroot as test/nix/setup.sh makes). Without CPR_NIX the nix on
+// PATH is used; with no Nix at all the test skips, or fails when CI is set.
+// CPR_MATRIX_OUT, when set, names a file that receives the measured
+// compatibility matrix as Markdown.
+func TestNix(t *testing.T) {
+	specs := nixSpecs(t)
+	start := time.Now()
+	ctx := t.Context()
+
+	var installs []*install
+	for _, s := range specs {
+		in, err := openInstall(ctx, s, t.Cleanup)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: %s on %s", s, in.name(), in.system)
+		installs = append(installs, in)
+	}
+	// One binary cache serves every installation, so they must share a system.
+	for _, in := range installs[1:] {
+		if in.system != installs[0].system {
+			t.Fatalf("installations of different systems (%s: %s, %s: %s) are not supported",
+				installs[0].spec, installs[0].system, in.spec, in.system)
+		}
+	}
+
+	nonce := make([]byte, 4)
+	rand.Read(nonce)
+	bc, err := buildCache(ctx, installs[0], hex.EncodeToString(nonce))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		// t.Context is done by now; run finds its own timeout.
+		for _, in := range installs {
+			if err := in.forget(context.Background(), bc.cleanup); err != nil {
+				t.Errorf("removing the test packages from %s: %v", in.spec, err)
+			}
+		}
+	})
+	t.Logf("built %d test packages in %s and copied them to %s (%s)", len(bc.packages), installs[0].spec, bc.dir, time.Since(start).Round(time.Millisecond))
+	tested, extra := makePins(bc, installs[0].system, hex.EncodeToString(nonce))
+
+	const cacheName = "cpr-e2e"
+	cachix := fakecachix.Start(t, fakecachix.Options{Caches: []fakecachix.Cache{{
+		Name:              cacheName,
+		Pins:              cachixPins(append(slices.Clone(tested), extra...)),
+		PublicSigningKeys: []string{bc.publicKey},
+		Dir:               bc.dir,
+	}}})
+	bin, err := buildCLI(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	siteDir := t.TempDir()
+	if err := runCLI(ctx, t, bin, cacheName, cachix.URL(), siteDir); err != nil {
+		t.Fatal(err)
+	}
+	fx := &fixture{
+		site:        serveDir(t, siteDir),
+		substituter: cachix.CacheURL(cacheName),
+		publicKey:   bc.publicKey,
+		bundleDir:   siteDir + "/bundle",
+		pins:        tested,
+	}
+
+	var rows, cols, pinNames []string
+	for _, c := range cells() {
+		rows = append(rows, c.row)
+	}
+	for _, in := range installs {
+		cols = append(cols, in.name())
+	}
+	for _, p := range tested {
+		pinNames = append(pinNames, "`"+p.pinName+"`")
+	}
+	m := newMatrix(rows, cols)
+	t.Run("nix", func(t *testing.T) {
+		// Installations have stores of their own, so they can run side by side.
+		for _, in := range installs {
+			t.Run(in.name(), func(t *testing.T) {
+				t.Parallel()
+				runInstall(t, in, fx, m)
+			})
+		}
+	})
+
+	md := m.markdown(pinNames)
+	t.Logf("compatibility matrix:\n%s", md)
+	if out := os.Getenv("CPR_MATRIX_OUT"); out != "" {
+		if err := os.WriteFile(out, []byte(md), 0o644); err != nil {
+			t.Error(err)
+		}
+	}
+	t.Logf("total %s", time.Since(start).Round(time.Second))
+}
+
+// nixSpecs reads CPR_NIX, defaulting to the nix on PATH.
+func nixSpecs(t *testing.T) []string {
+	s := os.Getenv("CPR_NIX")
+	if s == "" {
+		if _, err := exec.LookPath("nix"); err == nil {
+			return []string{"host"}
+		}
+		const msg = "no Nix installation: set CPR_NIX (host, chroot:DIR; see test/nix/setup.sh) or put nix on PATH"
+		if os.Getenv("CI") != "" {
+			t.Fatal(msg + " (CI is set, so this is a failure)")
+		}
+		t.Skip(msg)
+	}
+	var specs []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			specs = append(specs, f)
+		}
+	}
+	if len(specs) == 0 {
+		t.Fatalf("CPR_NIX=%q names no installation", s)
+	}
+	return specs
+}
+
+// runInstall runs every cell for every pin, in sequence, on one installation.
+func runInstall(t *testing.T, in *install, fx *fixture, m *matrix) {
+	host, nix, err := in.newDir("git-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Inside a chroot, the repository must be in the chroot's own filesystem.
+	if err := makeGitRepo(t.Context(), fx.bundleDir, host+"/pins.git"); err != nil {
+		t.Fatal(err)
+	}
+	gitURL := "git+file://" + nix + "/pins.git?ref=pins"
+	for _, p := range fx.pins {
+		for _, c := range cells() {
+			if c.foreign != p.foreign {
+				continue
+			}
+			t.Run(p.name+"/"+c.id, func(t *testing.T) {
+				runCell(t, in, fx, c, p, gitURL, m)
+			})
+		}
+	}
+}
+
+// runCell runs one cell for one pin and records the outcome.
+func runCell(t *testing.T, in *install, fx *fixture, c cell, p testPin, gitURL string, m *matrix) {
+	ctx := t.Context()
+	o, reason := outcomeFailed, ""
+	defer func() { m.record(c.row, in.name(), p.name, o, reason) }()
+
+	exp := c.expect(in.version, p)
+	host, nix, err := in.newDir("cell-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Removing the folder drops the cell's GC roots (result links, profiles), so
+	// that the next cell can delete the pin again.
+	defer os.RemoveAll(host)
+	if err := os.Mkdir(host+"/home", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	watched := append(slices.Clone(p.closure), p.absent...)
+	if err := in.forget(ctx, watched); err != nil {
+		t.Fatal(err)
+	}
+
+	env := in.env(nix+"/home", nixConf{fetchClosure: c.fetchClosure, substituter: fx.substituter, publicKey: fx.publicKey})
+	var results []cmdResult
+	for _, argv := range c.steps(cellInput{site: fx.site, git: gitURL, work: nix, pin: p}) {
+		r := in.run(ctx, env, argv...)
+		results = append(results, r)
+		t.Logf("$ %s (%s, %v)", shellJoin(r.argv), r.took.Round(time.Millisecond), exitText(r.err))
+		if r.err != nil {
+			break
+		}
+	}
+	var transcript []string
+	for _, r := range results {
+		transcript = append(transcript, r.describe())
+	}
+	last := results[len(results)-1]
+	worked := last.err == nil
+
+	switch {
+	case c.foreign:
+		switch {
+		case worked:
+			t.Errorf("want Nix's missing-attribute error, but it worked:\n%s", strings.Join(transcript, "\n"))
+		case !exp.failure.MatchString(last.log.text) || strings.Contains(last.log.text, "create-pin-refs:"):
+			t.Errorf("want Nix's ordinary missing-attribute error (%s), got:\n%s", exp.failure, strings.Join(transcript, "\n"))
+		case last.log.fetched[p.path] != "":
+			t.Errorf("the other system's path %s was fetched:\n%s", p.path, strings.Join(transcript, "\n"))
+		default:
+			o = outcomeOK
+		}
+	case exp.unsupported != "":
+		reason = exp.unsupported
+		switch {
+		case worked:
+			o = outcomeUnexpectedPass
+			t.Logf("UNEXPECTED PASS: expected unsupported on Nix %s (%s), but it worked; update the suite's expectations:\n%s",
+				in.version, exp.unsupported, strings.Join(transcript, "\n"))
+		case !exp.failure.MatchString(last.log.text):
+			t.Errorf("expected unsupported (%s) with an error matching %q, got:\n%s", exp.unsupported, exp.failure, strings.Join(transcript, "\n"))
+		default:
+			o = outcomeUnsupported
+		}
+	case !worked:
+		t.Errorf("failed:\n%s", strings.Join(transcript, "\n"))
+	default:
+		problems := checkSubstituted(ctx, in, fx, c, p, host, results)
+		for _, pr := range problems {
+			t.Error(pr)
+		}
+		if len(problems) > 0 {
+			t.Logf("transcript:\n%s", strings.Join(transcript, "\n"))
+			return
+		}
+		o = outcomeOK
+	}
+}
+
+// checkSubstituted checks a cell that worked: the program printed its lines, and
+// the pin's closure, absent before, came from the binary cache with nothing
+// built but the wrapper that Nix < 2.16 needs.
+func checkSubstituted(ctx context.Context, in *install, fx *fixture, c cell, p testPin, host string, results []cmdResult) []string {
+	var problems []string
+	lines := strings.Split(results[len(results)-1].stdout, "\n")
+	for _, w := range p.want {
+		if !slices.Contains(lines, w) {
+			problems = append(problems, "the program did not print "+quote(w))
+		}
+	}
+	inv, err := in.invalid(ctx, p.closure)
+	if err != nil {
+		return append(problems, err.Error())
+	}
+	if len(inv) > 0 {
+		problems = append(problems, "not in the store afterwards: "+strings.Join(inv, " "))
+	}
+	inv, err = in.invalid(ctx, p.absent)
+	if err != nil {
+		return append(problems, err.Error())
+	}
+	if len(inv) != len(p.absent) {
+		problems = append(problems, "fetched the system-less twin of a system-specific pin: "+strings.Join(p.absent, " "))
+	}
+
+	fetched := map[string]string{}
+	var built []string
+	for _, r := range results {
+		for k, v := range r.log.fetched {
+			fetched[k] = v
+		}
+		built = append(built, r.log.built...)
+	}
+	for _, path := range p.closure {
+		if from := fetched[path]; strings.TrimSuffix(from, "/") != strings.TrimSuffix(fx.substituter, "/") {
+			problems = append(problems, "not substituted from "+fx.substituter+": "+path+" (from "+quote(from)+")")
+		}
+	}
+	for _, drv := range built {
+		if in.version.atLeast(2, 16) || !isWrapper(in, drv, p.path) {
+			problems = append(problems, "built "+drv+" (only Nix < 2.16 may build the bundle's builtin:buildenv wrapper)")
+		}
+	}
+	if c.link != "" {
+		target, err := os.Readlink(host + "/" + c.link)
+		switch {
+		case err != nil:
+			problems = append(problems, err.Error())
+		case in.version.atLeast(2, 16) && target != p.path:
+			problems = append(problems, c.link+" leads to "+target+", not to the pin "+p.path)
+		case !strings.HasPrefix(target, storeDir+"/"):
+			problems = append(problems, c.link+" leads to "+target+", outside the store")
+		}
+	}
+	return problems
+}
+
+// isWrapper reports whether drv is the bundle's wrapper of path: a
+// builtin:buildenv derivation that refers to it.
+func isWrapper(in *install, drv, path string) bool {
+	data, err := os.ReadFile(in.hostPath(drv))
+	if err != nil {
+		return false
+	}
+	s := string(data)
+	return strings.Contains(s, `"builtin:buildenv"`) && strings.Contains(s, `"`+path+`"`)
+}
+
+func exitText(err error) string {
+	if err == nil {
+		return "ok"
+	}
+	return err.Error()
+}
+
+func quote(s string) string { return "\"" + s + "\"" }

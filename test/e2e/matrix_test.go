@@ -1,0 +1,130 @@
+package e2e
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// outcome is how one cell went for one pin.
+type outcome int
+
+const (
+	outcomeOK outcome = iota
+	outcomeUnsupported
+	outcomeUnexpectedPass // expected unsupported, yet it worked: update the matrix
+	outcomeFailed
+)
+
+// matrix collects outcomes per row (a command form) and column (an
+// installation); installations may record concurrently.
+type matrix struct {
+	rows, cols []string
+
+	mu    sync.Mutex
+	cells map[[2]string]*matrixCell
+}
+
+type matrixCell struct {
+	pins   [4][]string // pin names by outcome
+	reason string      // why unsupported
+}
+
+func newMatrix(rows, cols []string) *matrix {
+	return &matrix{rows: rows, cols: cols, cells: map[[2]string]*matrixCell{}}
+}
+
+func (m *matrix) record(row, col, pin string, o outcome, reason string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := [2]string{row, col}
+	c := m.cells[k]
+	if c == nil {
+		c = &matrixCell{}
+		m.cells[k] = c
+	}
+	c.pins[o] = append(c.pins[o], pin)
+	if reason != "" {
+		c.reason = reason
+	}
+}
+
+// failed reports whether any cell failed.
+func (m *matrix) failed() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, c := range m.cells {
+		if len(c.pins[outcomeFailed]) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// markdown renders the matrix as a table: one row per command form, one column
+// per installation.
+func (m *matrix) markdown(pins []string) string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var b strings.Builder
+	fmt.Fprintf(&b, "Measured by `go test ./test/e2e/` over the pins %s; NAME is each pin. "+
+		"ok: the pin's closure, absent before, was substituted from the binary cache, nothing was built "+
+		"but the wrapper Nix < 2.16 needs, and the program printed its lines (for a pin of another "+
+		"system only: Nix's ordinary missing-attribute error). unsupported: the command fails, with "+
+		"the error the suite checks, for the reason given.\n\n", strings.Join(pins, ", "))
+	b.WriteString("| command |")
+	for _, c := range m.cols {
+		b.WriteString(" " + c + " |")
+	}
+	b.WriteString("\n|---|" + strings.Repeat("---|", len(m.cols)) + "\n")
+	for _, r := range m.rows {
+		b.WriteString("| " + escapeCell(r) + " |")
+		for _, col := range m.cols {
+			b.WriteString(" " + escapeCell(m.cells[[2]string{r, col}].String()) + " |")
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+func (c *matrixCell) String() string {
+	if c == nil {
+		return "not run"
+	}
+	var parts []string
+	list := func(o outcome) string {
+		p := slices.Clone(c.pins[o])
+		slices.Sort(p)
+		return strings.Join(p, ", ")
+	}
+	n := 0
+	for _, p := range c.pins {
+		if len(p) > 0 {
+			n++
+		}
+	}
+	if f := c.pins[outcomeFailed]; len(f) > 0 {
+		parts = append(parts, "**FAIL** ("+list(outcomeFailed)+")")
+	}
+	if u := c.pins[outcomeUnexpectedPass]; len(u) > 0 {
+		parts = append(parts, "ok, but expected unsupported: "+c.reason+" — update the suite ("+list(outcomeUnexpectedPass)+")")
+	}
+	if u := c.pins[outcomeUnsupported]; len(u) > 0 {
+		s := "unsupported: " + c.reason
+		if n > 1 {
+			s += " (" + list(outcomeUnsupported) + ")"
+		}
+		parts = append(parts, s)
+	}
+	if o := c.pins[outcomeOK]; len(o) > 0 {
+		s := "ok"
+		if n > 1 {
+			s += " (" + list(outcomeOK) + ")"
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, "; ")
+}
+
+func escapeCell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
