@@ -183,6 +183,12 @@ func cells() []cell {
 	}
 	out = append(out,
 		cell{
+			id: "build-targz-impure", row: "`nix build --impure URL/pins.tar.gz#NAME`", link: "result", expect: works,
+			steps: func(c cellInput) [][]string {
+				return [][]string{logJSON("nix", "build", "--impure", c.site+"/pins.tar.gz#"+c.attr(), "--out-link", c.work+"/result"), run(c)}
+			},
+		},
+		cell{
 			id: "profile", row: "`nix profile install --profile DIR --impure URL/pins.tar.gz#NAME`", expect: works,
 			steps: func(c cellInput) [][]string {
 				return [][]string{

@@ -139,9 +139,15 @@ func nixSpecs(t *testing.T) []string {
 	}
 	var specs []string
 	for _, f := range strings.Split(s, ",") {
-		if f = strings.TrimSpace(f); f != "" {
-			specs = append(specs, f)
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
 		}
+		// Installations run side by side, which is only safe with a store each.
+		if slices.Contains(specs, f) {
+			t.Fatalf("CPR_NIX=%q names %s twice", s, f)
+		}
+		specs = append(specs, f)
 	}
 	if len(specs) == 0 {
 		t.Fatalf("CPR_NIX=%q names no installation", s)

@@ -50,18 +50,6 @@ func (m *matrix) record(row, col, pin string, o outcome, reason string) {
 	}
 }
 
-// failed reports whether any cell failed.
-func (m *matrix) failed() bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, c := range m.cells {
-		if len(c.pins[outcomeFailed]) > 0 {
-			return true
-		}
-	}
-	return false
-}
-
 // markdown renders the matrix as a table: one row per command form, one column
 // per installation.
 func (m *matrix) markdown(pins []string) string {
