@@ -137,11 +137,11 @@ func Load(args []string, getenv func(string) string, out io.Writer) (*Config, er
 		return nil, err
 	}
 	if c.Artifact == "" {
-		if tmp := getenv("RUNNER_TEMP"); tmp != "" {
-			c.Artifact = filepath.Join(tmp, "artifact.tar")
-		} else {
-			c.Artifact = filepath.Join(filepath.Dir(filepath.Clean(c.Out)), "artifact.tar")
-		}
+		// Beside the site rather than in RUNNER_TEMP: inside the action's
+		// container RUNNER_TEMP is a path that later steps on the runner cannot
+		// see, while the workspace is the same folder for both.
+		out := filepath.Clean(c.Out)
+		c.Artifact = filepath.Join(filepath.Dir(out), filepath.Base(out)+"-artifact.tar")
 	}
 	if err := c.Validate(); err != nil {
 		return nil, err

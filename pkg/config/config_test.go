@@ -21,7 +21,7 @@ func withDefaults(c Config) Config {
 	c.AuthorName = "github-actions[bot]"
 	c.AuthorEmail = "41898282+github-actions[bot]@users.noreply.github.com"
 	if c.Artifact == "" {
-		c.Artifact = "artifact.tar"
+		c.Artifact = "_site-artifact.tar"
 	}
 	return c
 }
@@ -133,7 +133,7 @@ func TestActionsEnvironment(t *testing.T) {
 	}
 	want := withDefaults(Config{Cache: "c", Mode: ModeBranch, GitHubToken: "ghs_x", Repo: "Owner/repo",
 		GitHubAPIURL: "https://ghe.example.com/api/v3", CachixURL: "https://app.cachix.org", OnInvalid: pins.Fail, Out: "_site",
-		Artifact: "/github/runner_temp/artifact.tar", ForceBranch: true})
+		ForceBranch: true})
 	want.AuthorName, want.AuthorEmail = "Pin Bot", "pins@example.com"
 	want.GitHubAPIURL = "https://ghe.example.com/api/v3"
 	if diff := cmp.Diff(&want, got); diff != "" {

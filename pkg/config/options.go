@@ -33,7 +33,7 @@ func Options() []Option {
 		{Name: "out", Usage: "`folder` the site is written to", Default: "_site"},
 		{Name: "mode", Usage: "dir (write the site only), pages (site and Pages artifact) or branch (commit the bundle to a branch)", Default: "dir"},
 		{Name: "pages-url", Usage: "base `URL` of the Pages site (default https://OWNER.github.io/REPO/)"},
-		{Name: "artifact", Usage: "`path` of the Pages artifact tar in pages mode (default $RUNNER_TEMP/artifact.tar, else OUT/../artifact.tar)"},
+		{Name: "artifact", Usage: "`path` of the Pages artifact tar in pages mode (default OUT-artifact.tar beside the site)"},
 		{Name: "repo", Usage: "GitHub repository `OWNER/REPO` to publish to", Env: "GITHUB_REPOSITORY"},
 		{Name: "branch", Usage: "`branch` that holds the bundle in branch mode", Default: "pins"},
 		{Name: "github-token", Usage: "GitHub `token` with contents: write, for branch mode", Env: "GITHUB_TOKEN", Secret: true},
