@@ -1,0 +1,323 @@
+// Package pages publishes the site through GitHub Pages: it writes the artifact
+// that actions/deploy-pages takes and says where the pins will be served.
+package pages
+
+import (
+	"archive/tar"
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/kwbauson/create-pin-refs/pkg/site"
+)
+
+// mtimeUnix is every member's mtime, fixed so that the same site gives the same
+// bytes. Pages serves files with the deployment's time whatever the artifact says
+// (actions/deploy-pages#396), so HTTP validators still change on every deployment.
+const mtimeUnix = 1
+
+// Stats counts what went into an artifact.
+type Stats struct {
+	// Files is the number of regular files.
+	Files int
+	// Folders is the number of folders, the root "./" included.
+	Folders int
+	// Bytes is the total size of the files' content (not of the tar).
+	Bytes int64
+}
+
+// WriteArtifact writes siteDir as the tar that actions/upload-pages-artifact makes,
+// `tar --dereference --hard-dereference -cf ARTIFACT --exclude=.git --exclude=.github
+// -C DIR .`, but deterministic: members sorted by name, fixed mtime, modes 0644 or
+// 0755, owner 0 without names. Symbolic links are replaced by what they point at,
+// which must be inside siteDir; any other special file is an error, since Pages
+// deploys regular files and folders only. The file appears atomically.
+func WriteArtifact(ctx context.Context, siteDir, artifactPath string) (Stats, error) {
+	root, err := filepath.Abs(siteDir)
+	if err != nil {
+		return Stats{}, err
+	}
+	if root, err = filepath.EvalSymlinks(root); err != nil {
+		return Stats{}, fmt.Errorf("site folder: %w", err)
+	}
+	if fi, err := os.Stat(root); err != nil {
+		return Stats{}, fmt.Errorf("site folder: %w", err)
+	} else if !fi.IsDir() {
+		return Stats{}, fmt.Errorf("site folder %s is not a folder", siteDir)
+	}
+	artifact, err := filepath.Abs(artifactPath)
+	if err != nil {
+		return Stats{}, err
+	}
+	if realArtifact, err := resolveExisting(artifact); err != nil {
+		return Stats{}, fmt.Errorf("artifact path: %w", err)
+	} else if within(root, realArtifact) {
+		return Stats{}, fmt.Errorf("artifact %s is inside the site folder %s, so it would pack itself; write it elsewhere (such as $RUNNER_TEMP/artifact.tar)", artifactPath, siteDir)
+	}
+
+	dir := filepath.Dir(artifact)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return Stats{}, fmt.Errorf("creating %s: %w", dir, err)
+	}
+	f, err := os.CreateTemp(dir, ".artifact-*.tar")
+	if err != nil {
+		return Stats{}, err
+	}
+	defer os.Remove(f.Name())
+	bw := bufio.NewWriterSize(f, 1<<20)
+	w := &archiver{ctx: ctx, root: root, tw: tar.NewWriter(bw)}
+	err = w.dir(root, ".", nil)
+	if err == nil {
+		err = w.tw.Close()
+	}
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err == nil {
+		err = f.Chmod(0o644)
+	}
+	if err == nil {
+		// On disk before the rename: a crash leaves the old artifact or the new one whole.
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return Stats{}, fmt.Errorf("writing the Pages artifact: %w", err)
+	}
+	if err := os.Rename(f.Name(), artifact); err != nil {
+		return Stats{}, err
+	}
+	return w.stats, nil
+}
+
+// resolveExisting resolves the symbolic links in the longest existing prefix of
+// p, so that a path reaching into the site through a link is seen as inside it.
+func resolveExisting(p string) (string, error) {
+	var rest []string
+	for {
+		real, err := filepath.EvalSymlinks(p)
+		if err == nil {
+			return filepath.Join(append([]string{real}, rest...)...), nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return "", err
+		}
+		parent := filepath.Dir(p)
+		if parent == p {
+			return "", err
+		}
+		rest = append([]string{filepath.Base(p)}, rest...)
+		p = parent
+	}
+}
+
+// within reports whether p is root or below it; both are clean absolute paths.
+func within(root, p string) bool {
+	rel, err := filepath.Rel(root, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+// excluded mirrors --exclude=.git --exclude=.github: tar matches such a pattern
+// against the last component of every member, at any depth, whatever its type.
+func excluded(name string) bool {
+	return name == ".git" || name == ".github"
+}
+
+type archiver struct {
+	ctx   context.Context
+	root  string
+	tw    *tar.Writer
+	stats Stats
+}
+
+// dir writes the folder at real path p as member name, then its entries in
+// name order. ancestors holds the real paths of the folders being written, so
+// that a link back to one of them is reported instead of followed forever.
+func (a *archiver) dir(p, name string, ancestors []string) error {
+	for _, anc := range ancestors {
+		if anc == p {
+			return fmt.Errorf("%s: a symbolic link loops back to %s; remove the link", display(name), display(relTo(a.root, anc)))
+		}
+	}
+	ancestors = append(ancestors, p)
+	if err := a.header(name+"/", tar.TypeDir, 0o755, 0); err != nil {
+		return err
+	}
+	a.stats.Folders++
+	entries, err := os.ReadDir(p) // sorted by name, bytewise
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if err := a.ctx.Err(); err != nil {
+			return err
+		}
+		if excluded(e.Name()) {
+			continue
+		}
+		if err := a.entry(filepath.Join(p, e.Name()), path.Join(name, e.Name()), ancestors); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// entry writes the file or folder at p (a path under a real folder) as member name.
+func (a *archiver) entry(p, name string, ancestors []string) error {
+	fi, err := os.Lstat(p)
+	if err != nil {
+		return err
+	}
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		target, err := filepath.EvalSymlinks(p)
+		if err != nil {
+			// Dangling links and loops between links end here.
+			return fmt.Errorf("%s: symbolic link cannot be followed: %w", display(name), err)
+		}
+		if !within(a.root, target) {
+			return fmt.Errorf("%s: symbolic link points outside the site folder, to %s; copy the file into the site instead", display(name), target)
+		}
+		if fi, err = os.Stat(target); err != nil {
+			return err
+		}
+		p = target
+	}
+	switch {
+	case fi.IsDir():
+		return a.dir(p, name, ancestors)
+	case fi.Mode().IsRegular():
+		return a.file(p, name, fi)
+	default:
+		return fmt.Errorf("%s: %s, but Pages deploys regular files and folders only; remove it from the site", display(name), kind(fi.Mode()))
+	}
+}
+
+func (a *archiver) file(p, name string, fi fs.FileInfo) error {
+	mode := int64(0o644)
+	// Executable means executable by its owner, as git decides.
+	if fi.Mode().Perm()&0o100 != 0 {
+		mode = 0o755
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := a.header(name, tar.TypeReg, mode, fi.Size()); err != nil {
+		return err
+	}
+	// Exactly the size in the header: a file that changes meanwhile fails here
+	// rather than corrupting the archive.
+	if _, err := io.CopyN(a.tw, f, fi.Size()); err != nil {
+		return fmt.Errorf("%s: %w", display(name), err)
+	}
+	a.stats.Files++
+	a.stats.Bytes += fi.Size()
+	return nil
+}
+
+func (a *archiver) header(name string, typ byte, mode, size int64) error {
+	// GNU format, as GNU tar writes for upload-pages-artifact; it takes names of
+	// any length.
+	hdr := &tar.Header{
+		Typeflag: typ,
+		Name:     "./" + strings.TrimPrefix(name, "./"),
+		Mode:     mode,
+		Size:     size,
+		ModTime:  time.Unix(mtimeUnix, 0),
+		Format:   tar.FormatGNU,
+	}
+	if err := a.tw.WriteHeader(hdr); err != nil {
+		return fmt.Errorf("%s: %w", display(name), err)
+	}
+	return nil
+}
+
+func relTo(root, p string) string {
+	rel, err := filepath.Rel(root, p)
+	if err != nil {
+		return p
+	}
+	return filepath.ToSlash(rel)
+}
+
+// display names a member as the user sees it in the site folder.
+func display(name string) string {
+	if name == "." || name == "./" {
+		return "the site folder"
+	}
+	return fmt.Sprintf("%q", strings.TrimPrefix(name, "./"))
+}
+
+func kind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	default:
+		return "a special file (" + m.Type().String() + ")"
+	}
+}
+
+// validRepository reports whether owner and repo can name a GitHub repository:
+// an owner of up to 39 letters, digits and hyphens, not starting with a hyphen,
+// and a repository name of up to 100 letters, digits, ".", "_" and "-".
+func validRepository(owner, repo string) bool {
+	only := func(s, extra string) bool {
+		for _, c := range s {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune(extra, c)) {
+				return false
+			}
+		}
+		return true
+	}
+	return owner != "" && len(owner) <= 39 && owner[0] != '-' && only(owner, "-") &&
+		repo != "" && len(repo) <= 100 && repo != "." && repo != ".." && only(repo, "._-")
+}
+
+// PagesURL returns the URL the pins tarball will be served at: pagesURL (the
+// site's base URL) joined with "pins" when given, else the default address of
+// repository's Pages site.
+func PagesURL(repository, pagesURL string) (string, error) {
+	if pagesURL != "" {
+		u, err := url.Parse(pagesURL)
+		// "?" and "#" are refused even when empty: the joined URL would put "pins"
+		// in the query or fragment.
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.Opaque != "" ||
+			strings.ContainsAny(pagesURL, "?# \t\r\n") {
+			return "", fmt.Errorf("--pages-url %q: want the site's base URL, such as https://pins.example.org/ or https://OWNER.github.io/REPO/ (http or https, no query or fragment)", pagesURL)
+		}
+		return strings.TrimRight(pagesURL, "/") + "/" + site.Tarball, nil
+	}
+	owner, repo, ok := strings.Cut(repository, "/")
+	if !ok || !validRepository(owner, repo) {
+		what := fmt.Sprintf("%q is not OWNER/REPO", repository)
+		if repository == "" {
+			what = "empty"
+		}
+		return "", fmt.Errorf("--repo %s: want the repository whose Pages site serves the pins, such as octo/pins (GITHUB_REPOSITORY inside Actions), or pass --pages-url with the site's URL", what)
+	}
+	// Pages host names are lower case; paths keep the repository's spelling.
+	host := strings.ToLower(owner) + ".github.io"
+	if strings.EqualFold(repo, host) {
+		// A user or organisation site is served from the root.
+		return "https://" + host + "/" + site.Tarball, nil
+	}
+	return "https://" + host + "/" + repo + "/" + site.Tarball, nil
+}
