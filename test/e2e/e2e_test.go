@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -14,17 +16,25 @@ import (
 	"github.com/kwbauson/create-pin-refs/test/fakecachix"
 )
 
-// fixture is what every installation's cells share: one local Cachix, one binary
-// cache and one published site.
+// servers are shared by all installations: one local Cachix, holding a cache per
+// installation, and one web server, holding a site per installation.
+type servers struct {
+	cli      string // the create-pin-refs binary
+	cachix   *fakecachix.Server
+	siteRoot string // served at siteURL
+	siteURL  string
+}
+
+// fixture is what one installation's cells use.
 type fixture struct {
 	site        string // base URL of the site the CLI wrote
 	substituter string // the binary cache, as the bundle names it
 	publicKey   string
-	bundleDir   string // the unpacked bundle, for git repositories
+	git         string // git+file:///REPO?ref=pins, a repository holding the bundle
 	pins        []testPin
 }
 
-// TestNix publishes a bundle with the real CLI and uses it through real Nix.
+// TestNix publishes bundles with the real CLI and uses them through real Nix.
 //
 // CPR_NIX lists the installations, comma-separated: "host" (the nix on PATH) or
 // "chroot:DIR" (a chroot as test/nix/setup.sh makes). Without CPR_NIX the nix on
@@ -45,76 +55,37 @@ func TestNix(t *testing.T) {
 		t.Logf("%s: %s on %s", s, in.name(), in.system)
 		installs = append(installs, in)
 	}
-	// One binary cache serves every installation, so they must share a system.
-	for _, in := range installs[1:] {
-		if in.system != installs[0].system {
-			t.Fatalf("installations of different systems (%s: %s, %s: %s) are not supported",
-				installs[0].spec, installs[0].system, in.spec, in.system)
-		}
-	}
-
-	nonce := make([]byte, 4)
-	rand.Read(nonce)
-	bc, err := buildCache(ctx, installs[0], hex.EncodeToString(nonce))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		// t.Context is done by now; run finds its own timeout.
-		for _, in := range installs {
-			if err := in.forget(context.Background(), bc.cleanup); err != nil {
-				t.Errorf("removing the test packages from %s: %v", in.spec, err)
-			}
-		}
-	})
-	t.Logf("built %d test packages in %s and copied them to %s (%s)", len(bc.packages), installs[0].spec, bc.dir, time.Since(start).Round(time.Millisecond))
-	tested, extra := makePins(bc, installs[0].system, hex.EncodeToString(nonce))
-
-	const cacheName = "cpr-e2e"
-	cachix := fakecachix.Start(t, fakecachix.Options{Caches: []fakecachix.Cache{{
-		Name:              cacheName,
-		Pins:              cachixPins(append(slices.Clone(tested), extra...)),
-		PublicSigningKeys: []string{bc.publicKey},
-		Dir:               bc.dir,
-	}}})
 	bin, err := buildCLI(ctx, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	siteDir := t.TempDir()
-	if err := runCLI(ctx, t, bin, cacheName, cachix.URL(), siteDir); err != nil {
-		t.Fatal(err)
-	}
-	fx := &fixture{
-		site:        serveDir(t, siteDir),
-		substituter: cachix.CacheURL(cacheName),
-		publicKey:   bc.publicKey,
-		bundleDir:   siteDir + "/bundle",
-		pins:        tested,
-	}
+	srv := &servers{cli: bin, cachix: fakecachix.Start(t, fakecachix.Options{}), siteRoot: t.TempDir()}
+	srv.siteURL = serveDir(t, srv.siteRoot)
 
-	var rows, cols, pinNames []string
+	var rows, cols []string
 	for _, c := range cells() {
 		rows = append(rows, c.row)
 	}
 	for _, in := range installs {
 		cols = append(cols, in.name())
 	}
-	for _, p := range tested {
-		pinNames = append(pinNames, "`"+p.pinName+"`")
-	}
 	m := newMatrix(rows, cols)
 	t.Run("nix", func(t *testing.T) {
-		// Installations have stores of their own, so they can run side by side.
-		for _, in := range installs {
+		for i, in := range installs {
 			t.Run(in.name(), func(t *testing.T) {
+				// Each installation has a store of its own and store paths of its
+				// own, so they can run side by side: Nix's garbage collector takes
+				// any process's open store paths (found in /proc, which a chroot
+				// shares) as roots, and would keep one installation from
+				// deleting a path that another is running.
 				t.Parallel()
+				fx := setUp(t, in, srv, fmt.Sprintf("cpr-e2e-%d", i+1))
 				runInstall(t, in, fx, m)
 			})
 		}
 	})
 
-	md := m.markdown(pinNames)
+	md := m.markdown()
 	t.Logf("compatibility matrix:\n%s", md)
 	if out := os.Getenv("CPR_MATRIX_OUT"); out != "" {
 		if err := os.WriteFile(out, []byte(md), 0o644); err != nil {
@@ -122,6 +93,58 @@ func TestNix(t *testing.T) {
 		}
 	}
 	t.Logf("total %s", time.Since(start).Round(time.Second))
+}
+
+// setUp builds the test packages in in's store, fills a binary cache with them
+// and publishes their pins as the Cachix cache named cache, with the real CLI.
+func setUp(t *testing.T, in *install, srv *servers, cache string) *fixture {
+	ctx := t.Context()
+	start := time.Now()
+	// Fresh store paths each run: nothing left from an earlier run can pass.
+	nonce := make([]byte, 4)
+	rand.Read(nonce)
+	tag := hex.EncodeToString(nonce)
+	bc, err := buildCache(ctx, in, tag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		// t.Context is done by now; run has its own timeout.
+		if err := in.forget(context.Background(), bc.cleanup); err != nil {
+			t.Errorf("removing the test packages: %v", err)
+		}
+	})
+	t.Logf("built %d test packages and copied them to %s (%s)", len(bc.packages), bc.dir, time.Since(start).Round(time.Millisecond))
+
+	tested, extra := makePins(bc, in.system, tag)
+	err = srv.cachix.SetCache(fakecachix.Cache{
+		Name:              cache,
+		Pins:              cachixPins(append(slices.Clone(tested), extra...)),
+		PublicSigningKeys: []string{bc.publicKey},
+		Dir:               bc.dir,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	siteDir := filepath.Join(srv.siteRoot, cache)
+	if err := runCLI(ctx, t, srv.cli, cache, srv.cachix.URL(), siteDir); err != nil {
+		t.Fatal(err)
+	}
+	host, nix, err := in.newDir("git-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Inside a chroot, the repository must be in the chroot's own filesystem.
+	if err := makeGitRepo(ctx, filepath.Join(siteDir, "bundle"), host+"/pins.git"); err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{
+		site:        srv.siteURL + "/" + cache,
+		substituter: srv.cachix.CacheURL(cache),
+		publicKey:   bc.publicKey,
+		git:         "git+file://" + nix + "/pins.git?ref=pins",
+		pins:        tested,
+	}
 }
 
 // nixSpecs reads CPR_NIX, defaulting to the nix on PATH.
@@ -157,32 +180,23 @@ func nixSpecs(t *testing.T) []string {
 
 // runInstall runs every cell for every pin, in sequence, on one installation.
 func runInstall(t *testing.T, in *install, fx *fixture, m *matrix) {
-	host, nix, err := in.newDir("git-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Inside a chroot, the repository must be in the chroot's own filesystem.
-	if err := makeGitRepo(t.Context(), fx.bundleDir, host+"/pins.git"); err != nil {
-		t.Fatal(err)
-	}
-	gitURL := "git+file://" + nix + "/pins.git?ref=pins"
 	for _, p := range fx.pins {
 		for _, c := range cells() {
 			if c.foreign != p.foreign {
 				continue
 			}
 			t.Run(p.name+"/"+c.id, func(t *testing.T) {
-				runCell(t, in, fx, c, p, gitURL, m)
+				runCell(t, in, fx, c, p, m)
 			})
 		}
 	}
 }
 
 // runCell runs one cell for one pin and records the outcome.
-func runCell(t *testing.T, in *install, fx *fixture, c cell, p testPin, gitURL string, m *matrix) {
+func runCell(t *testing.T, in *install, fx *fixture, c cell, p testPin, m *matrix) {
 	ctx := t.Context()
 	o, reason := outcomeFailed, ""
-	defer func() { m.record(c.row, in.name(), p.name, o, reason) }()
+	defer func() { m.record(c.row, in.name(), p, in.system, o, reason) }()
 
 	exp := c.expect(in.version, p)
 	host, nix, err := in.newDir("cell-")
@@ -202,7 +216,7 @@ func runCell(t *testing.T, in *install, fx *fixture, c cell, p testPin, gitURL s
 
 	env := in.env(nix+"/home", nixConf{fetchClosure: c.fetchClosure, substituter: fx.substituter, publicKey: fx.publicKey})
 	var results []cmdResult
-	for _, argv := range c.steps(cellInput{site: fx.site, git: gitURL, work: nix, pin: p}) {
+	for _, argv := range c.steps(cellInput{site: fx.site, git: fx.git, work: nix, pin: p}) {
 		r := in.run(ctx, env, argv...)
 		results = append(results, r)
 		t.Logf("$ %s (%s, %v)", shellJoin(r.argv), r.took.Round(time.Millisecond), exitText(r.err))

@@ -315,7 +315,7 @@ func makeGitRepo(ctx context.Context, bundleDir, repo string) error {
 	if _, err := git("", "init", "-q", "--bare"); err != nil {
 		return err
 	}
-	if _, err := git("", "--work-tree="+bundleDir, "add", "-A", "."); err != nil {
+	if _, err := git("", "--work-tree="+bundleDir, "add", "-A"); err != nil {
 		return err
 	}
 	var tree, pins, readme, mainTree, main string

@@ -24,6 +24,7 @@ type matrix struct {
 
 	mu    sync.Mutex
 	cells map[[2]string]*matrixCell
+	pins  []string // Cachix pin names, with the system written SYSTEM
 }
 
 type matrixCell struct {
@@ -35,16 +36,19 @@ func newMatrix(rows, cols []string) *matrix {
 	return &matrix{rows: rows, cols: cols, cells: map[[2]string]*matrixCell{}}
 }
 
-func (m *matrix) record(row, col, pin string, o outcome, reason string) {
+func (m *matrix) record(row, col string, pin testPin, system string, o outcome, reason string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if generic := strings.ReplaceAll(pin.pinName, "."+system, ".SYSTEM"); !slices.Contains(m.pins, generic) {
+		m.pins = append(m.pins, generic)
+	}
 	k := [2]string{row, col}
 	c := m.cells[k]
 	if c == nil {
 		c = &matrixCell{}
 		m.cells[k] = c
 	}
-	c.pins[o] = append(c.pins[o], pin)
+	c.pins[o] = append(c.pins[o], pin.name)
 	if reason != "" {
 		c.reason = reason
 	}
@@ -52,9 +56,13 @@ func (m *matrix) record(row, col, pin string, o outcome, reason string) {
 
 // markdown renders the matrix as a table: one row per command form, one column
 // per installation.
-func (m *matrix) markdown(pins []string) string {
+func (m *matrix) markdown() string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	var pins []string
+	for _, p := range m.pins {
+		pins = append(pins, "`"+p+"`")
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Measured by `go test ./test/e2e/` over the pins %s; NAME is each pin. "+
 		"ok: the pin's closure, absent before, was substituted from the binary cache, nothing was built "+
