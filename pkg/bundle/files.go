@@ -7,6 +7,8 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/klauspost/compress/gzip"
@@ -18,6 +20,12 @@ const TopDir = "pins"
 // mtime is fixed so that the same pins give the same bytes (Nix itself normalises
 // store mtimes to 1).
 var mtime = time.Unix(1, 0).UTC()
+
+// Add adds a file (mode 0644) beside the rendered ones, keeping the order.
+func (b *Bundle) Add(path string, data []byte) {
+	i, _ := slices.BinarySearchFunc(b.Files, path, func(f File, p string) int { return strings.Compare(f.Path, p) })
+	b.Files = slices.Insert(b.Files, i, File{Path: path, Data: data, Mode: 0o644})
+}
 
 // Tarball returns the bundle as a gzip-compressed tar with one top-level folder,
 // byte-identical for identical bundles.

@@ -8,15 +8,18 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/google/go-github/v60/github"
 	"github.com/kwbauson/create-pin-refs/pkg/bundle"
 	"github.com/kwbauson/create-pin-refs/pkg/cachix"
 	"github.com/kwbauson/create-pin-refs/pkg/config"
 	"github.com/kwbauson/create-pin-refs/pkg/pins"
 	"github.com/kwbauson/create-pin-refs/pkg/publish/branch"
+	"github.com/kwbauson/create-pin-refs/pkg/publish/pages"
 	"github.com/kwbauson/create-pin-refs/pkg/site"
 )
 
@@ -49,6 +52,7 @@ type Result struct {
 	CommitSHA    string
 	Changed      bool
 	APICalls     int
+	Readme       []byte // the bundle's README.md
 }
 
 // String is the one-line summary printed at the end.
@@ -72,8 +76,21 @@ func (r *Result) String() string {
 	return "published " + line
 }
 
-// Outputs are the step outputs declared in action.yml.
-func (r *Result) Outputs() map[string]string {
+// Outputs are the step outputs declared in action.yml. Paths are given relative
+// to GITHUB_WORKSPACE when inside it: the action runs in a container where the
+// workspace is mounted elsewhere than on the runner, and later steps resolve
+// relative paths against their own view of it.
+func (r *Result) Outputs(getenv func(string) string) map[string]string {
+	rel := func(p string) string {
+		ws := getenv("GITHUB_WORKSPACE")
+		if p == "" || ws == "" || !filepath.IsAbs(p) {
+			return p
+		}
+		if r, err := filepath.Rel(ws, p); err == nil && r != ".." && !strings.HasPrefix(r, "../") {
+			return r
+		}
+		return p
+	}
 	return map[string]string{
 		"pins":          strconv.Itoa(len(r.Set.Pins)),
 		"systems":       strings.Join(r.Set.Systems(), " "),
@@ -81,8 +98,8 @@ func (r *Result) Outputs() map[string]string {
 		"flake-ref":     r.FlakeRef,
 		"commit-sha":    r.CommitSHA,
 		"changed":       strconv.FormatBool(r.Changed),
-		"site-dir":      r.SiteDir,
-		"artifact-path": r.ArtifactPath,
+		"site-dir":      rel(r.SiteDir),
+		"artifact-path": rel(r.ArtifactPath),
 	}
 }
 
@@ -107,7 +124,7 @@ func Main(ctx context.Context, args []string, env Env) int {
 		rep.Errorf("%v", err)
 		return ExitError
 	}
-	if err := rep.SetOutputs(res.Outputs()); err != nil {
+	if err := rep.SetOutputs(res.Outputs(env.Getenv)); err != nil {
 		rep.Errorf("%v", err)
 		return ExitError
 	}
@@ -154,7 +171,40 @@ func Run(ctx context.Context, cfg *config.Config, env Env, rep reporter) (*Resul
 		names[p.Name] = true
 	}
 	res.Names = len(names)
-	n, err := site.Write(cfg.Out, b, site.NewManifest(set, meta))
+
+	// Where the bundle will be served is known before anything is written, so
+	// that the README and the page can show the right commands.
+	var pub *branchPublisher
+	switch cfg.Mode {
+	case config.ModePages:
+		if res.URL, err = pages.PagesURL(cfg.Repo, cfg.PagesURL); err != nil {
+			rep.EndGroup()
+			return nil, fmt.Errorf("%w: %v", config.ErrUsage, err)
+		}
+	case config.ModeBranch:
+		if pub, err = newBranchPublisher(cfg, env, rep, set, meta); err != nil {
+			rep.EndGroup()
+			return nil, err
+		}
+		res.FlakeRef = pub.flakeRef
+	default:
+		if cfg.Repo != "" || cfg.PagesURL != "" {
+			res.URL, _ = pages.PagesURL(cfg.Repo, cfg.PagesURL)
+		}
+	}
+	manifest := site.NewManifest(set, meta)
+	view := site.IndexView{URL: res.URL, FlakeRef: res.FlakeRef, GeneratedBy: env.Version}
+	if view.URL == "" {
+		view.URL = "URL"
+	}
+	res.Readme = site.RenderReadme(manifest, view)
+	b.Add(site.Readme, res.Readme)
+
+	n, err := site.Write(cfg.Out, b, manifest)
+	if err == nil && res.URL != "" {
+		err = writeIndex(cfg.Out, manifest, view)
+		n++
+	}
 	rep.EndGroup()
 	if err != nil {
 		return nil, fmt.Errorf("writing the site to %s: %w", cfg.Out, err)
@@ -162,33 +212,54 @@ func Run(ctx context.Context, cfg *config.Config, env Env, rep reporter) (*Resul
 	res.Files = n
 
 	switch cfg.Mode {
+	case config.ModePages:
+		rep.Group("Writing the Pages artifact")
+		stats, err := pages.WriteArtifact(ctx, cfg.Out, cfg.Artifact)
+		rep.EndGroup()
+		if err != nil {
+			return nil, fmt.Errorf("writing the Pages artifact: %w", err)
+		}
+		res.ArtifactPath = cfg.Artifact
+		rep.Logf("wrote %s: %d files, %d folders, %d bytes", cfg.Artifact, stats.Files, stats.Folders, stats.Bytes)
 	case config.ModeBranch:
 		rep.Group("Publishing to branch " + cfg.Branch + " of " + cfg.Repo)
-		err = publishBranch(ctx, cfg, env, rep, b, res)
+		err := pub.publish(ctx, b, res)
 		rep.EndGroup()
-	}
-	if err != nil {
-		return nil, err
+		if err != nil {
+			return nil, err
+		}
 	}
 	return res, nil
 }
 
-func publishBranch(ctx context.Context, cfg *config.Config, env Env, rep reporter, b *bundle.Bundle, res *Result) error {
+func writeIndex(dir string, m site.ManifestData, v site.IndexView) error {
+	page, err := site.RenderIndex(m, v)
+	if err != nil {
+		return err
+	}
+	return site.WriteFileAtomic(filepath.Join(dir, site.Index), page)
+}
+
+// branchPublisher commits the bundle to a branch through the GitHub API.
+type branchPublisher struct {
+	gh       *github.Client
+	opts     branch.Options
+	flakeRef string
+	rep      reporter
+}
+
+func newBranchPublisher(cfg *config.Config, env Env, rep reporter, set *pins.Set, meta bundle.Meta) (*branchPublisher, error) {
 	gh, err := branch.NewClient(env.HTTPClient, cfg.GitHubAPIURL, cfg.GitHubToken)
 	if err != nil {
-		return fmt.Errorf("github-api-url: %w", err)
+		return nil, fmt.Errorf("%w: --github-api-url: %v", config.ErrUsage, err)
 	}
 	owner, repo, _ := strings.Cut(cfg.Repo, "/")
-	files := make([]branch.File, 0, len(b.Files))
-	for _, f := range b.Files {
-		files = append(files, branch.File{Path: f.Path, Data: f.Data, Executable: f.Mode&0o111 != 0})
-	}
 	author := branch.Identity{Name: cfg.AuthorName, Email: cfg.AuthorEmail}
 	msg := cfg.CommitMessage
 	if msg == "" {
-		msg = fmt.Sprintf("Publish %d pins of %s", len(res.Set.Pins), res.Meta.Cache)
+		msg = fmt.Sprintf("Publish %d pins of %s", len(set.Pins), meta.Cache)
 	}
-	out, err := branch.Publish(ctx, gh, branch.Options{
+	opts := branch.Options{
 		Owner:         owner,
 		Repo:          repo,
 		Branch:        cfg.Branch,
@@ -197,15 +268,24 @@ func publishBranch(ctx context.Context, cfg *config.Config, env Env, rep reporte
 		Committer:     author,
 		Force:         cfg.ForceBranch,
 		Logf:          rep.Logf,
-	}, files)
+	}
+	return &branchPublisher{gh: gh, opts: opts, flakeRef: branch.FlakeRef(gh, opts), rep: rep}, nil
+}
+
+func (p *branchPublisher) publish(ctx context.Context, b *bundle.Bundle, res *Result) error {
+	files := make([]branch.File, 0, len(b.Files))
+	for _, f := range b.Files {
+		files = append(files, branch.File{Path: f.Path, Data: f.Data, Executable: f.Mode&0o111 != 0})
+	}
+	out, err := branch.Publish(ctx, p.gh, p.opts, files)
 	if err != nil {
-		return fmt.Errorf("publishing to branch %s of %s: %w", cfg.Branch, cfg.Repo, err)
+		return fmt.Errorf("publishing to branch %s of %s/%s: %w", p.opts.Branch, p.opts.Owner, p.opts.Repo, err)
 	}
 	res.FlakeRef, res.CommitSHA, res.Changed, res.APICalls = out.FlakeRef, out.CommitSHA, out.Changed, out.APICalls
 	if out.Changed {
-		rep.Logf("committed %s to %s (%d API calls)", shortSHA(out.CommitSHA), cfg.Branch, out.APICalls)
+		p.rep.Logf("committed %s to %s (%d API calls)", shortSHA(out.CommitSHA), p.opts.Branch, out.APICalls)
 	} else {
-		rep.Logf("branch %s already holds these pins: nothing written (%d API calls)", cfg.Branch, out.APICalls)
+		p.rep.Logf("branch %s already holds these pins: nothing written (%d API calls)", p.opts.Branch, out.APICalls)
 	}
 	return nil
 }
@@ -280,12 +360,4 @@ func bundleMeta(cfg *config.Config, info *cachix.CacheInfo) bundle.Meta {
 		m.Substituter = "https://" + m.Cache + ".cachix.org"
 	}
 	return m
-}
-
-// jobSummary is the Markdown for the job summary page.
-func jobSummary(r *Result) string {
-	var sb strings.Builder
-	fmt.Fprintf(&sb, "### create-pin-refs: %d pins of %s\n\n", len(r.Set.Pins), r.Meta.Cache)
-	fmt.Fprintf(&sb, "%s\n", r)
-	return sb.String()
 }

@@ -171,7 +171,7 @@ func Publish(ctx context.Context, gh *github.Client, opts Options, files []File)
 		commits: map[string]*github.Commit{},
 	}
 	p.res.TreeSHA = p.want
-	p.res.FlakeRef = flakeRef(gh, opts)
+	p.res.FlakeRef = FlakeRef(gh, opts)
 	// Errors name the request that failed; the caller says which branch.
 	return p.run(ctx)
 }
@@ -579,10 +579,10 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// flakeRef is how Nix names the branch: github:OWNER/REPO/BRANCH, with
+// FlakeRef is how Nix names the branch: github:OWNER/REPO/BRANCH, with
 // ?ref= for a branch holding "/" (Nix reads only one path segment as the
 // ref) and ?host= for GitHub Enterprise.
-func flakeRef(gh *github.Client, o Options) string {
+func FlakeRef(gh *github.Client, o Options) string {
 	ref := "github:" + o.Owner + "/" + o.Repo
 	var query []string
 	if strings.Contains(o.Branch, "/") {

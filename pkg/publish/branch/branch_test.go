@@ -737,8 +737,8 @@ func TestFlakeRef(t *testing.T) {
 		{ghe, "pins", "github:o/r/pins?host=ghe.example.com"},
 	}
 	for _, tt := range tests {
-		if got := flakeRef(tt.gh, Options{Owner: "o", Repo: "r", Branch: tt.branch}); got != tt.want {
-			t.Errorf("flakeRef(%s) = %q, want %q", tt.branch, got, tt.want)
+		if got := FlakeRef(tt.gh, Options{Owner: "o", Repo: "r", Branch: tt.branch}); got != tt.want {
+			t.Errorf("FlakeRef(%s) = %q, want %q", tt.branch, got, tt.want)
 		}
 	}
 }
