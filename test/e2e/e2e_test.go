@@ -278,7 +278,7 @@ func checkSubstituted(ctx context.Context, in *install, fx *fixture, c cell, p t
 	lines := strings.Split(results[len(results)-1].stdout, "\n")
 	for _, w := range p.want {
 		if !slices.Contains(lines, w) {
-			problems = append(problems, "the program did not print "+quote(w))
+			problems = append(problems, fmt.Sprintf("the program did not print %q", w))
 		}
 	}
 	inv, err := in.invalid(ctx, p.closure)
@@ -306,7 +306,7 @@ func checkSubstituted(ctx context.Context, in *install, fx *fixture, c cell, p t
 	}
 	for _, path := range p.closure {
 		if from := fetched[path]; strings.TrimSuffix(from, "/") != strings.TrimSuffix(fx.substituter, "/") {
-			problems = append(problems, "not substituted from "+fx.substituter+": "+path+" (from "+quote(from)+")")
+			problems = append(problems, fmt.Sprintf("not substituted from %s: %s (from %q)", fx.substituter, path, from))
 		}
 	}
 	for _, drv := range built {
@@ -345,5 +345,3 @@ func exitText(err error) string {
 	}
 	return err.Error()
 }
-
-func quote(s string) string { return "\"" + s + "\"" }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Provisions the Nix installations the end-to-end suite runs against, idempotently:
-#   - Nix 2.8 from Debian bookworm's nix-bin, on the host;
+#   - Nix 2.8 from Debian bookworm's nix-bin, on the host (and git, if missing);
 #   - Nix 2.26 from Debian trixie's nix-bin, in a minbase chroot kept outside the repo.
 # Prints the suite's CPR_NIX value (one spec per installation) on its last line.
 #
@@ -36,6 +36,11 @@ host_nix() {
     need_root
     log "installing Nix from the host's Debian packages"
     apt_install nix-bin
+  fi
+  # The suite makes the git repositories behind its git+file flakes on the host.
+  if ! command -v git >/dev/null 2>&1; then
+    need_root
+    apt_install git
   fi
   log "host: $(nix --version)"
 }
