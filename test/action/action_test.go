@@ -2,10 +2,12 @@ package action_test
 
 import (
 	"bytes"
+	"context"
 	"debug/buildinfo"
 	"debug/elf"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"net/http"
@@ -18,7 +20,9 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"go.yaml.in/yaml/v4"
@@ -437,24 +441,7 @@ func TestBinaryBuiltLikeTheImage(t *testing.T) {
 		t.Skip("builds the program")
 	}
 	b := dockerGoBuild(t, loadDockerfile(t))
-	bin := filepath.Join(t.TempDir(), "create-pin-refs")
-	args := []string{"build"}
-	for _, a := range b.Args {
-		args = append(args, strings.ReplaceAll(a, "${VERSION}", "test"))
-	}
-	args = append(args, "-o", bin, b.Pkg)
-	cmd := exec.Command("go", args...)
-	cmd.Dir = root
-	cmd.Env = os.Environ()
-	for _, e := range b.Env {
-		// GOOS=$TARGETOS and the like name the image's platform, not this one.
-		if !strings.Contains(e, "$") {
-			cmd.Env = append(cmd.Env, e)
-		}
-	}
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
+	bin := buildLikeImage(t)
 
 	info, err := buildinfo.ReadFile(bin)
 	if err != nil {
@@ -518,6 +505,64 @@ func TestBinaryBuiltLikeTheImage(t *testing.T) {
 	default:
 		t.Error("create-pin-refs made no request to Cachix")
 	}
+}
+
+// built is the program built once per test binary by buildLikeImage.
+var built struct {
+	once sync.Once
+	dir  string // removed by TestMain
+	bin  string
+	err  error
+}
+
+// buildLikeImage builds the program with the Dockerfile's own `go build` flags
+// (version "test"), once per test binary, and returns the binary's path.
+func buildLikeImage(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds the program")
+	}
+	b := dockerGoBuild(t, loadDockerfile(t))
+	built.once.Do(func() {
+		built.dir, built.err = os.MkdirTemp("", "create-pin-refs-build-")
+		if built.err != nil {
+			return
+		}
+		bin := filepath.Join(built.dir, "create-pin-refs")
+		args := []string{"build"}
+		for _, a := range b.Args {
+			args = append(args, strings.ReplaceAll(a, "${VERSION}", "test"))
+		}
+		args = append(args, "-o", bin, b.Pkg)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "go", args...)
+		cmd.Dir = root
+		cmd.Env = os.Environ()
+		for _, e := range b.Env {
+			// GOOS=$TARGETOS and the like name the image's platform, not this one.
+			if !strings.Contains(e, "$") {
+				cmd.Env = append(cmd.Env, e)
+			}
+		}
+		if out, err := cmd.CombinedOutput(); err != nil {
+			built.err = fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+			return
+		}
+		built.bin = bin
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
+	}
+	return built.bin
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
+	}
+	os.Exit(code)
 }
 
 // TestDockerignoreKeepsTheBuildInputs: every file the binary is built from gets
