@@ -4,8 +4,12 @@
 package actions
 
 import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 
@@ -65,9 +69,12 @@ func (r *Runner) Errorf(format string, args ...any) {
 }
 
 // SetOutputs writes step outputs, in name order, when the runner provides
-// GITHUB_OUTPUT.
+// GITHUB_OUTPUT. Each value gets a random delimiter that it does not contain, so
+// no value (a path chosen by the workflow, say) can end early and forge another
+// output.
 func (r *Runner) SetOutputs(outputs map[string]string) error {
-	if r.getenv("GITHUB_OUTPUT") == "" {
+	file := r.getenv("GITHUB_OUTPUT")
+	if file == "" {
 		return nil
 	}
 	names := make([]string, 0, len(outputs))
@@ -75,11 +82,38 @@ func (r *Runner) SetOutputs(outputs map[string]string) error {
 		names = append(names, k)
 	}
 	slices.Sort(names)
-	return r.call(func() {
-		for _, k := range names {
-			r.a.SetOutput(k, outputs[k])
+	var buf strings.Builder
+	for _, k := range names {
+		v := outputs[k]
+		delim, err := delimiter(v)
+		if err != nil {
+			return err
 		}
-	})
+		fmt.Fprintf(&buf, "%s<<%s\n%s\n%s\n", k, delim, v, delim)
+	}
+	f, err := os.OpenFile(file, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("writing step outputs: %w", err)
+	}
+	if _, err := f.WriteString(buf.String()); err != nil {
+		f.Close()
+		return fmt.Errorf("writing step outputs: %w", err)
+	}
+	return f.Close()
+}
+
+func delimiter(value string) (string, error) {
+	for range 8 {
+		var b [16]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return "", err
+		}
+		d := "create-pin-refs-" + hex.EncodeToString(b[:])
+		if !strings.Contains(value, d) {
+			return d, nil
+		}
+	}
+	return "", errors.New("writing step outputs: no delimiter found that the value does not contain")
 }
 
 // Summary appends Markdown to the job summary when the runner provides

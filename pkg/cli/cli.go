@@ -108,7 +108,7 @@ func shortSHA(s string) string { return s[:min(len(s), 12)] }
 // Main runs the program and returns its exit code.
 func Main(ctx context.Context, args []string, env Env) int {
 	rep := newReporter(env)
-	maskSecrets(rep, env.Getenv)
+	masked := maskSecrets(rep, env.Getenv)
 	cfg, err := config.Load(args, env.Getenv, env.Stderr)
 	switch {
 	case errors.Is(err, config.ErrHelp):
@@ -117,8 +117,12 @@ func Main(ctx context.Context, args []string, env Env) int {
 		rep.Errorf("%v", err)
 		return ExitUsage
 	}
-	rep.Mask(cfg.AuthToken)
-	rep.Mask(cfg.GitHubToken)
+	// Tokens given as flags were not seen by maskSecrets.
+	for _, secret := range []string{cfg.AuthToken, cfg.GitHubToken} {
+		if secret != "" && !masked[secret] {
+			rep.Mask(secret)
+		}
+	}
 	res, err := Run(ctx, cfg, env, rep)
 	if err != nil {
 		rep.Errorf("%v", err)
@@ -215,12 +219,14 @@ func Run(ctx context.Context, cfg *config.Config, env Env, rep reporter) (*Resul
 	case config.ModePages:
 		rep.Group("Writing the Pages artifact")
 		stats, err := pages.WriteArtifact(ctx, cfg.Out, cfg.Artifact)
+		if err == nil {
+			rep.Logf("wrote %s: %d files, %d folders, %d bytes", cfg.Artifact, stats.Files, stats.Folders, stats.Bytes)
+		}
 		rep.EndGroup()
 		if err != nil {
 			return nil, fmt.Errorf("writing the Pages artifact: %w", err)
 		}
 		res.ArtifactPath = cfg.Artifact
-		rep.Logf("wrote %s: %d files, %d folders, %d bytes", cfg.Artifact, stats.Files, stats.Folders, stats.Bytes)
 	case config.ModeBranch:
 		rep.Group("Publishing to branch " + cfg.Branch + " of " + cfg.Repo)
 		err := pub.publish(ctx, b, res)

@@ -29,20 +29,24 @@ func newReporter(env Env) reporter {
 }
 
 // maskSecrets masks every secret option's value as found in the environment,
-// before any line is printed; flags are masked once parsed.
-func maskSecrets(rep reporter, getenv func(string) string) {
+// before any line is printed; flags are masked once parsed. It returns what it
+// masked.
+func maskSecrets(rep reporter, getenv func(string) string) map[string]bool {
+	masked := map[string]bool{}
 	for _, o := range config.Options() {
 		if !o.Secret {
 			continue
 		}
 		for _, key := range []string{config.InputEnv(o.Name), o.Env} {
 			if key != "" {
-				if v := getenv(key); v != "" {
+				if v := getenv(key); v != "" && !masked[v] {
 					rep.Mask(v)
+					masked[v] = true
 				}
 			}
 		}
 	}
+	return masked
 }
 
 type plain struct{ w io.Writer }

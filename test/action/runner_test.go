@@ -638,20 +638,11 @@ func TestRunnerUsageError(t *testing.T) {
 	}
 }
 
-// knownBugs, when set, runs the checks of bugs not fixed yet.
-const knownBugs = "CPR_SHOW_KNOWN_BUGS"
-
 // TestRunnerOutputsCannotBeForged: an input value that holds a newline and the
 // heredoc delimiter of GITHUB_OUTPUT (learnt from an earlier run) cannot add or
 // replace outputs. The program may refuse the value or write it as it is, but
 // the runner must read back exactly the outputs of action.yml.
 func TestRunnerOutputsCannotBeForged(t *testing.T) {
-	if os.Getenv(knownBugs) == "" {
-		t.Skip("known bug, reported to the lead: go-githubactions v1.4.0 writes every output with the fixed delimiter " +
-			"_GitHubActionsFileCommandDelimeter_ and the out input may hold newlines, so out forges outputs; " +
-			"remove this skip once pkg/actions uses a random delimiter or pkg/config refuses control characters " +
-			"(run it now with " + knownBugs + "=1)")
-	}
 	f := startFakes(t)
 	r := f.runner(t)
 	first := r.run(f.with(nil))
