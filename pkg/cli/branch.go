@@ -1,0 +1,64 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/google/go-github/v60/github"
+	"github.com/kwbauson/create-pin-refs/pkg/bundle"
+	"github.com/kwbauson/create-pin-refs/pkg/config"
+	"github.com/kwbauson/create-pin-refs/pkg/pins"
+	"github.com/kwbauson/create-pin-refs/pkg/publish/branch"
+)
+
+// branchPublisher commits the bundle to a branch through the GitHub API.
+type branchPublisher struct {
+	gh       *github.Client
+	opts     branch.Options
+	flakeRef string
+	rep      reporter
+}
+
+func newBranchPublisher(cfg *config.Config, env Env, rep reporter, set *pins.Set, meta bundle.Meta) (*branchPublisher, error) {
+	gh, err := branch.NewClient(env.HTTPClient, cfg.GitHubAPIURL, cfg.GitHubToken)
+	if err != nil {
+		return nil, fmt.Errorf("%w: --github-api-url: %v", config.ErrUsage, err)
+	}
+	owner, repo, _ := strings.Cut(cfg.Repo, "/")
+	author := branch.Identity{Name: cfg.AuthorName, Email: cfg.AuthorEmail}
+	msg := cfg.CommitMessage
+	if msg == "" {
+		msg = fmt.Sprintf("Publish %d pins of %s", len(set.Pins), meta.Cache)
+	}
+	opts := branch.Options{
+		Owner:         owner,
+		Repo:          repo,
+		Branch:        cfg.Branch,
+		CommitMessage: msg,
+		Author:        author,
+		Committer:     author,
+		Force:         cfg.ForceBranch,
+		Logf:          rep.Logf,
+	}
+	return &branchPublisher{gh: gh, opts: opts, flakeRef: branch.FlakeRef(gh, opts), rep: rep}, nil
+}
+
+func (p *branchPublisher) publish(ctx context.Context, b *bundle.Bundle, res *Result) error {
+	files := make([]branch.File, 0, len(b.Files))
+	for _, f := range b.Files {
+		files = append(files, branch.File{Path: f.Path, Data: f.Data, Executable: f.Mode&0o111 != 0})
+	}
+	out, err := branch.Publish(ctx, p.gh, p.opts, files)
+	if err != nil {
+		return fmt.Errorf("publishing to branch %s of %s/%s: %w", p.opts.Branch, p.opts.Owner, p.opts.Repo, err)
+	}
+	res.FlakeRef, res.CommitSHA, res.Changed, res.APICalls = out.FlakeRef, out.CommitSHA, out.Changed, out.APICalls
+	if out.Changed {
+		p.rep.Logf("committed %s to %s (%d API calls)", shortSHA(out.CommitSHA), p.opts.Branch, out.APICalls)
+	} else {
+		p.rep.Logf("branch %s already holds these pins: nothing written (%d API calls)", p.opts.Branch, out.APICalls)
+	}
+	return nil
+}
+
