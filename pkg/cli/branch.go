@@ -61,4 +61,3 @@ func (p *branchPublisher) publish(ctx context.Context, b *bundle.Bundle, res *Re
 	}
 	return nil
 }
-
