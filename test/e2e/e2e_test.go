@@ -17,7 +17,9 @@ import (
 )
 
 // servers are shared by all installations: one local Cachix, holding a cache per
-// installation, and one web server, holding a site per installation.
+// installation, and one web server, playing GitHub Pages, holding a site per
+// installation. Each installation has a local GitHub of its own (see
+// publishBranch), since its repository must be where its Nix can read it.
 type servers struct {
 	cli      string // the create-pin-refs binary
 	cachix   *fakecachix.Server
@@ -27,10 +29,12 @@ type servers struct {
 
 // fixture is what one installation's cells use.
 type fixture struct {
-	site        string // base URL of the site the CLI wrote
+	site        string // base URL of the site: the Pages artifact, unpacked and served
+	siteDir     string // where that site is, as the test sees it
 	substituter string // the binary cache, as the bundle names it
 	publicKey   string
-	git         string // git+file:///REPO?ref=pins, a repository holding the bundle
+	git         string // git+file:///REPO?ref=pins, the repository branch mode wrote through the GitHub API
+	branch      *branchPublish
 	pins        []testPin
 }
 
@@ -80,7 +84,7 @@ func TestNix(t *testing.T) {
 				// deleting a path that another is running.
 				t.Parallel()
 				fx := setUp(t, in, srv, fmt.Sprintf("cpr-e2e-%d", i+1))
-				runInstall(t, in, fx, m)
+				runInstall(t, srv, in, fx, m)
 			})
 		}
 	})
@@ -126,23 +130,25 @@ func setUp(t *testing.T, in *install, srv *servers, cache string) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The URL cells read what GitHub Pages would serve: the artifact of
+	// --mode pages, unpacked. The git cells read the repository that --mode
+	// branch wrote through the GitHub API.
+	site := srv.siteURL + "/" + cache
 	siteDir := filepath.Join(srv.siteRoot, cache)
-	if err := runCLI(ctx, t, srv.cli, cache, srv.cachix.URL(), siteDir); err != nil {
+	if err := publishPages(ctx, t, srv, cache, site, siteDir); err != nil {
 		t.Fatal(err)
 	}
-	host, nix, err := in.newDir("git-")
+	branch, err := publishBranch(ctx, t, in, srv, cache, filepath.Join(siteDir, "bundle"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Inside a chroot, the repository must be in the chroot's own filesystem.
-	if err := makeGitRepo(ctx, filepath.Join(siteDir, "bundle"), host+"/pins.git"); err != nil {
-		t.Fatal(err)
-	}
 	return &fixture{
-		site:        srv.siteURL + "/" + cache,
+		site:        site,
+		siteDir:     siteDir,
 		substituter: srv.cachix.CacheURL(cache),
 		publicKey:   bc.publicKey,
-		git:         "git+file://" + nix + "/pins.git?ref=pins",
+		git:         branch.git,
+		branch:      branch,
 		pins:        tested,
 	}
 }
@@ -178,8 +184,9 @@ func nixSpecs(t *testing.T) []string {
 	return specs
 }
 
-// runInstall runs every cell for every pin, in sequence, on one installation.
-func runInstall(t *testing.T, in *install, fx *fixture, m *matrix) {
+// runInstall runs every cell for every pin, in sequence, on one installation,
+// then publishes the same pins to the branch again.
+func runInstall(t *testing.T, srv *servers, in *install, fx *fixture, m *matrix) {
 	for _, p := range fx.pins {
 		for _, c := range cells() {
 			if c.foreign != p.foreign {
@@ -190,6 +197,11 @@ func runInstall(t *testing.T, in *install, fx *fixture, m *matrix) {
 			})
 		}
 	}
+	t.Run("branch-republish", func(t *testing.T) {
+		if err := fx.branch.republish(t.Context(), t, srv.cli, filepath.Join(fx.siteDir, "bundle")); err != nil {
+			t.Error(err)
+		}
+	})
 }
 
 // runCell runs one cell for one pin and records the outcome.

@@ -241,23 +241,31 @@ func buildCLI(ctx context.Context, dir string) (string, error) {
 	return bin, nil
 }
 
-// runCLI publishes the pins of cache into out, the way a user's job does.
-func runCLI(ctx context.Context, t *testing.T, bin, cache, cachixURL, out string) error {
+// runCLI runs the CLI with args, the way a user's job does, and returns what
+// it printed.
+func runCLI(ctx context.Context, t *testing.T, bin string, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, cmdTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "--cache", cache, "--cachix-url", cachixURL, "--out", out)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH")} // no CACHIX_AUTH_TOKEN or INPUT_* from the test's environment
+	cmd := exec.CommandContext(ctx, bin, args...)
+	// No CACHIX_AUTH_TOKEN, GITHUB_* or INPUT_* from the test's environment.
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
 	cmd.WaitDelay = waitDelay
 	output, err := cmd.CombinedOutput()
 	t.Logf("$ %s\n%s", shellJoin(cmd.Args), output)
 	if err != nil {
-		return fmt.Errorf("create-pin-refs: %v", err)
+		return string(output), fmt.Errorf("create-pin-refs: %v", err)
 	}
-	tarball, err := os.ReadFile(filepath.Join(out, "pins"))
+	return string(output), nil
+}
+
+// checkSite checks a site's layout: the tarball under both names, the pin list
+// and the bundle.
+func checkSite(dir string) error {
+	tarball, err := os.ReadFile(filepath.Join(dir, "pins"))
 	if err != nil {
 		return err
 	}
-	tgz, err := os.ReadFile(filepath.Join(out, "pins.tar.gz"))
+	tgz, err := os.ReadFile(filepath.Join(dir, "pins.tar.gz"))
 	if err != nil {
 		return err
 	}
@@ -265,7 +273,7 @@ func runCLI(ctx context.Context, t *testing.T, bin, cache, cachixURL, out string
 		return errors.New("the site's pins and pins.tar.gz differ")
 	}
 	for _, f := range []string{"pins.json", "bundle/flake.nix", "bundle/default.nix"} {
-		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			return fmt.Errorf("the site lacks %s: %w", f, err)
 		}
 	}
@@ -285,64 +293,4 @@ func serveDir(t *testing.T, dir string) string {
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return srv.URL
-}
-
-// makeGitRepo makes a bare repository like a published one: branch pins holds
-// the bundle, and the default branch main something else, so that only
-// ?ref=pins finds the bundle.
-func makeGitRepo(ctx context.Context, bundleDir, repo string) error {
-	ctx, cancel := context.WithTimeout(ctx, cmdTimeout)
-	defer cancel()
-	env := append(hostEnv(),
-		"GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1",
-		"GIT_AUTHOR_NAME=cpr-e2e", "GIT_AUTHOR_EMAIL=cpr-e2e@localhost", "GIT_AUTHOR_DATE=2026-01-01T00:00:00Z",
-		"GIT_COMMITTER_NAME=cpr-e2e", "GIT_COMMITTER_EMAIL=cpr-e2e@localhost", "GIT_COMMITTER_DATE=2026-01-01T00:00:00Z",
-		"GIT_INDEX_FILE="+repo+".index",
-	)
-	git := func(stdin string, args ...string) (string, error) {
-		cmd := exec.CommandContext(ctx, "git", append([]string{"--git-dir=" + repo}, args...)...)
-		cmd.Env = env
-		cmd.Stdin = strings.NewReader(stdin)
-		cmd.WaitDelay = waitDelay
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		if err != nil {
-			return "", fmt.Errorf("git %s: %v\n%s", strings.Join(args, " "), err, stderr.Bytes())
-		}
-		return strings.TrimSpace(string(out)), nil
-	}
-	if _, err := git("", "init", "-q", "--bare"); err != nil {
-		return err
-	}
-	if _, err := git("", "--work-tree="+bundleDir, "add", "-A"); err != nil {
-		return err
-	}
-	var tree, pins, readme, mainTree, main string
-	var err error
-	if tree, err = git("", "write-tree"); err != nil {
-		return err
-	}
-	if pins, err = git("", "commit-tree", "-m", "pins", tree); err != nil {
-		return err
-	}
-	if readme, err = git("Not the bundle: that is on branch pins.\n", "hash-object", "-w", "--stdin"); err != nil {
-		return err
-	}
-	if mainTree, err = git("100644 blob "+readme+"\tREADME\n", "mktree"); err != nil {
-		return err
-	}
-	if main, err = git("", "commit-tree", "-m", "main", mainTree); err != nil {
-		return err
-	}
-	for _, args := range [][]string{
-		{"update-ref", "refs/heads/pins", pins},
-		{"update-ref", "refs/heads/main", main},
-		{"symbolic-ref", "HEAD", "refs/heads/main"},
-	} {
-		if _, err := git("", args...); err != nil {
-			return err
-		}
-	}
-	return os.Remove(repo + ".index")
 }

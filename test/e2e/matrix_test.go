@@ -65,6 +65,8 @@ func (m *matrix) markdown() string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Measured by `go test ./test/e2e/` over the pins %s; NAME is each pin. "+
+		"URL is the site as GitHub Pages serves it: the artifact of `--mode pages`, unpacked and served over HTTP. "+
+		"REPO is the bare repository behind a local GitHub that `--mode branch` committed the bundle to through the Git Data API. "+
 		"ok: the pin's closure, absent before, was substituted from the binary cache, nothing was built "+
 		"but the wrapper Nix < 2.16 needs, and the program printed its lines (for a pin of another "+
 		"system only: Nix's ordinary missing-attribute error). unsupported: the command fails, with "+
