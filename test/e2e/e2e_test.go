@@ -91,6 +91,9 @@ func TestNix(t *testing.T) {
 
 	md := m.markdown()
 	t.Logf("compatibility matrix:\n%s", md)
+	if !t.Failed() {
+		checkReadme(t, md)
+	}
 	if out := os.Getenv("CPR_MATRIX_OUT"); out != "" {
 		if err := os.WriteFile(out, []byte(md), 0o644); err != nil {
 			t.Error(err)
