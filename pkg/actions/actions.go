@@ -38,7 +38,7 @@ func New(w io.Writer, getenv func(string) string) *Runner {
 // Mask hides every occurrence of secret in the rest of the log. Call it before
 // anything could print the secret.
 func (r *Runner) Mask(secret string) {
-	for _, line := range strings.Split(secret, "\n") {
+	for _, line := range strings.FieldsFunc(secret, func(r rune) bool { return r == '\n' || r == '\r' }) {
 		if strings.TrimSpace(line) != "" {
 			r.a.AddMask(line)
 		}
@@ -55,7 +55,8 @@ func (r *Runner) EndGroup() { r.a.EndGroup() }
 // outside (an API's error message) can never start a workflow command.
 func (r *Runner) Logf(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
-	fmt.Fprintln(r.w, strings.ReplaceAll(msg, "\n", "\n  "))
+	// The runner breaks lines at \r as well as \n.
+	fmt.Fprintln(r.w, strings.NewReplacer("\r\n", "\n  ", "\r", "\n  ", "\n", "\n  ").Replace(msg))
 }
 
 // Warnf prints a warning annotation.

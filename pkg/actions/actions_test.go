@@ -69,7 +69,7 @@ func TestOutsideTheRunnerNothingIsWritten(t *testing.T) {
 
 func TestLogLinesCannotStartCommands(t *testing.T) {
 	r, log, _ := runner(t)
-	r.Logf("API said: %s", "nope\n::add-mask::x\n::error::fake")
+	r.Logf("API said: %s", "nope\n::add-mask::x\r::error::fake\r\n::group::g")
 	for _, line := range strings.Split(strings.TrimSpace(log.String()), "\n") {
 		if strings.HasPrefix(line, "::") {
 			t.Errorf("log line %q starts a workflow command", line)
@@ -79,7 +79,7 @@ func TestLogLinesCannotStartCommands(t *testing.T) {
 
 func TestMaskAndAnnotations(t *testing.T) {
 	r, log, _ := runner(t)
-	r.Mask("tok\nen2")
+	r.Mask("tok\r\nen2")
 	r.Errorf("bad %s", "thing\nhere")
 	want := "::add-mask::tok\n::add-mask::en2\n::error title=create-pin-refs failed::bad thing%0Ahere\n"
 	if log.String() != want {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -89,9 +90,13 @@ func FuzzRender(f *testing.F) {
 	for _, s := range nixStringCorpus {
 		f.Add(s, "/nix/store/0c9ipq2ysgsyfqsk2hcn2mc3r9r1fwm1-x", "bin/"+s)
 	}
-	f.Add("v1.7", "/nix/store/0c9ipq2ysgsyfqsk2hcn2mc3r9r1fwm1-x\"; abort", "")
-	f.Add("..", "/nix/store/0c9ipq2ysgsyfqsk2hcn2mc3r9r1fwm1-x", "../x")
-	f.Add(strings.Repeat("long.", 300)+"x86_64-linux", "/nix/store/0c9ipq2ysgsyfqsk2hcn2mc3r9r1fwm1-x", "")
+	const valid = "/nix/store/0c9ipq2ysgsyfqsk2hcn2mc3r9r1fwm1-x"
+	f.Add("v1.7", valid, "bin/x")
+	f.Add("tool.v2.x86_64-linux", valid, "bin/tool")
+	f.Add("..", valid, "bin/x")
+	f.Add(strings.Repeat("long.", 200)+"x86_64-linux", valid, "share/doc")
+	f.Add("v1.7", valid+"\"; abort", "bin/x")
+	f.Add("x", valid, "../x")
 	base, err := Render(&pins.Set{}, testMeta)
 	if err != nil {
 		f.Fatal(err)
@@ -106,7 +111,12 @@ func FuzzRender(f *testing.F) {
 		raw := []cachix.Pin{{Name: name, LastRevision: cachix.Revision{StorePath: path, Artifacts: []string{artifact}}}}
 		set, err := pins.Build(raw, pins.Options{})
 		if err != nil {
-			return // refused with an error: nothing is written
+			// Refused, with an error that names the pin: nothing is written.
+			var ip *pins.InvalidPinError
+			if !errors.As(err, &ip) || ip.PinName != name {
+				t.Fatalf("Build refused %q with %v, want an InvalidPinError naming it", name, err)
+			}
+			return
 		}
 		b, err := Render(set, testMeta)
 		if err != nil {

@@ -68,11 +68,11 @@ func (e *APIError) hint() string {
 	switch e.StatusCode {
 	case http.StatusUnauthorized, http.StatusForbidden:
 		if !e.TokenSent {
-			return fmt.Sprintf("cache %q needs an auth token (is it private?): pass a token or set CACHIX_AUTH_TOKEN", e.Cache)
+			return fmt.Sprintf("cache %q needs an auth token (is it private?): pass --auth-token (in a workflow: auth-token: ${{ secrets.CACHIX_AUTH_TOKEN }}) or set CACHIX_AUTH_TOKEN", e.Cache)
 		}
-		return fmt.Sprintf("the auth token was refused or lacks read access to cache %q", e.Cache)
+		return fmt.Sprintf("the auth token was refused or lacks read access to cache %q: check --auth-token (CACHIX_AUTH_TOKEN)", e.Cache)
 	case http.StatusNotFound:
-		return fmt.Sprintf("cache %q not found", e.Cache)
+		return fmt.Sprintf("cache %q not found: check --cache (and --cachix-url)", e.Cache)
 	}
 	return ""
 }

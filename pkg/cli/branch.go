@@ -23,7 +23,7 @@ type branchPublisher struct {
 func newBranchPublisher(cfg *config.Config, env Env, rep reporter, set *pins.Set, meta bundle.Meta) (*branchPublisher, error) {
 	gh, err := branch.NewClient(env.HTTPClient, cfg.GitHubAPIURL, cfg.GitHubToken)
 	if err != nil {
-		return nil, fmt.Errorf("%w: --github-api-url: %v", config.ErrUsage, err)
+		return nil, fmt.Errorf("%w: --github-api-url: %w", config.ErrUsage, err)
 	}
 	owner, repo, _ := strings.Cut(cfg.Repo, "/")
 	author := branch.Identity{Name: cfg.AuthorName, Email: cfg.AuthorEmail}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -103,6 +104,15 @@ func (r *Result) Outputs(getenv func(string) string) map[string]string {
 
 func shortSHA(s string) string { return s[:min(len(s), 12)] }
 
+// redacted hides any password in a URL before it is printed.
+func redacted(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(invalid URL)"
+	}
+	return u.Redacted()
+}
+
 // Main runs the program and returns its exit code.
 func Main(ctx context.Context, args []string, env Env) int {
 	rep := newReporter(env)
@@ -124,6 +134,9 @@ func Main(ctx context.Context, args []string, env Env) int {
 	res, err := Run(ctx, cfg, env, rep)
 	if err != nil {
 		rep.Errorf("%v", err)
+		if errors.Is(err, config.ErrUsage) {
+			return ExitUsage
+		}
 		return ExitError
 	}
 	if err := rep.SetOutputs(res.Outputs(env.Getenv)); err != nil {
@@ -181,7 +194,7 @@ func Run(ctx context.Context, cfg *config.Config, env Env, rep reporter) (*Resul
 	case config.ModePages:
 		if res.URL, err = pages.PagesURL(cfg.Repo, cfg.PagesURL); err != nil {
 			rep.EndGroup()
-			return nil, fmt.Errorf("%w: %v", config.ErrUsage, err)
+			return nil, fmt.Errorf("%w: %w", config.ErrUsage, err)
 		}
 	case config.ModeBranch:
 		if pub, err = newBranchPublisher(cfg, env, rep, set, meta); err != nil {
@@ -249,7 +262,7 @@ func readPins(ctx context.Context, cfg *config.Config, env Env, rep reporter) ([
 	if cfg.CacheInfoFile != "" {
 		i, err := cachix.ReadCacheInfoFile(cfg.CacheInfoFile)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, fmt.Errorf("--cache-info-file: %w", err)
 		}
 		info = i
 	}
@@ -269,12 +282,12 @@ func readPins(ctx context.Context, cfg *config.Config, env Env, rep reporter) ([
 			}),
 		)
 		if err != nil {
-			return nil, nil, fmt.Errorf("cachix-url: %w", err)
+			return nil, nil, fmt.Errorf("%w: --cachix-url: %w", config.ErrUsage, err)
 		}
 		client = c
 	}
 	if needInfo {
-		rep.Logf("reading cache %s from %s", cfg.Cache, cfg.CachixURL)
+		rep.Logf("reading cache %s from %s", cfg.Cache, redacted(cfg.CachixURL))
 		i, err := client.Cache(ctx, cfg.Cache)
 		if err != nil {
 			return nil, nil, err
@@ -284,7 +297,10 @@ func readPins(ctx context.Context, cfg *config.Config, env Env, rep reporter) ([
 	if cfg.PinsFile != "" {
 		rep.Logf("reading pins from %s", cfg.PinsFile)
 		raw, err := cachix.ReadPinsFile(cfg.PinsFile)
-		return raw, info, err
+		if err != nil {
+			return nil, nil, fmt.Errorf("--pins-file: %w", err)
+		}
+		return raw, info, nil
 	}
 	rep.Logf("reading pins of %s", cfg.Cache)
 	raw, err := client.Pins(ctx, cfg.Cache)

@@ -29,25 +29,28 @@ func jobSummary(r *Result) string {
 	if hasAny {
 		cols = append(cols, "")
 	}
-	sb.WriteString("| pin |")
+	// An HTML table: GitHub's Markdown splits table cells at any "|", even one
+	// inside <code>, and names may hold one.
+	sb.WriteString("<table>\n<tr><th>pin</th>")
 	for _, c := range cols {
 		if c == "" {
 			c = "every system"
 		}
-		fmt.Fprintf(&sb, " %s |", c)
+		fmt.Fprintf(&sb, "<th>%s</th>", html.EscapeString(c))
 	}
-	sb.WriteString("\n|---|" + strings.Repeat("---|", len(cols)) + "\n")
+	sb.WriteString("</tr>\n")
 	for _, n := range names {
-		fmt.Fprintf(&sb, "| <code>%s</code> |", html.EscapeString(n))
+		fmt.Fprintf(&sb, "<tr><td><code>%s</code></td>", html.EscapeString(n))
 		for _, c := range cols {
 			mark := ""
 			if rows[n][c] {
 				mark = "✓"
 			}
-			fmt.Fprintf(&sb, " %s |", mark)
+			fmt.Fprintf(&sb, "<td>%s</td>", mark)
 		}
-		sb.WriteString("\n")
+		sb.WriteString("</tr>\n")
 	}
+	sb.WriteString("</table>\n")
 	sb.WriteString("\n<details><summary>Settings and commands</summary>\n\n")
 	sb.Write(r.Readme)
 	sb.WriteString("</details>\n")

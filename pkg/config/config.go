@@ -11,7 +11,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kwbauson/create-pin-refs/pkg/ghrepo"
 	"github.com/kwbauson/create-pin-refs/pkg/pins"
+	"github.com/kwbauson/create-pin-refs/pkg/publish/pages"
 )
 
 // Modes of publishing.
@@ -66,24 +68,13 @@ func Load(args []string, getenv func(string) string, out io.Writer) (*Config, er
 	for _, o := range opts {
 		f := &multiFlag{list: o.List}
 		flags[o.Name] = f
-		usage := o.Usage
-		if o.Env != "" {
-			usage += " (env " + o.Env + ")"
-		}
 		if o.Bool {
-			fs.Var(boolFlag{f}, o.Name, usage)
+			fs.Var(boolFlag{f}, o.Name, o.Usage)
 		} else {
-			fs.Var(f, o.Name, usage)
-		}
-		if o.Default != "" && !o.Bool {
-			// flag prints defaults from the Value's String; keep it in the text.
-			fs.Lookup(o.Name).DefValue = o.Default
+			fs.Var(f, o.Name, o.Usage)
 		}
 	}
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: create-pin-refs [flags]\n\nPublishes a Cachix cache's pins as a Nix bundle that evaluates in milliseconds.\nEvery flag is also an action input (INPUT_<NAME>).\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
+	fs.Usage = func() { usage(fs.Output(), opts) }
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, ErrHelp
@@ -139,14 +130,42 @@ func Load(args []string, getenv func(string) string, out io.Writer) (*Config, er
 	if c.Artifact == "" {
 		// Beside the site rather than in RUNNER_TEMP: inside the action's
 		// container RUNNER_TEMP is a path that later steps on the runner cannot
-		// see, while the workspace is the same folder for both.
+		// see, while the workspace is the same folder for both. The file is
+		// named artifact.tar, the name GitHub Pages expects in the artifact.
 		out := filepath.Clean(c.Out)
-		c.Artifact = filepath.Join(filepath.Dir(out), filepath.Base(out)+"-artifact.tar")
+		c.Artifact = filepath.Join(filepath.Dir(out), filepath.Base(out)+"-artifact", "artifact.tar")
 	}
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// usage prints --help: the options in their own order, each with where its
+// value may come from.
+func usage(w io.Writer, opts []Option) {
+	fmt.Fprint(w, "Usage: create-pin-refs [flags]\n\n"+
+		"Publishes a Cachix cache's pins as a Nix bundle that evaluates in milliseconds.\n"+
+		"Each setting comes from its flag, else the action input INPUT_<NAME>, else the\n"+
+		"environment variable named, else its default.\n\nFlags:\n")
+	for _, o := range opts {
+		name, text := flag.UnquoteUsage(&flag.Flag{Name: o.Name, Usage: o.Usage, Value: &multiFlag{}})
+		if o.Bool || name == "" {
+			fmt.Fprintf(w, "  --%s\n    \t%s", o.Name, text)
+		} else {
+			fmt.Fprintf(w, "  --%s %s\n    \t%s", o.Name, name, text)
+		}
+		if o.List {
+			fmt.Fprint(w, "; repeatable, comma or newline separated")
+		}
+		if o.Env != "" {
+			fmt.Fprintf(w, " (env %s)", o.Env)
+		}
+		if o.Default != "" {
+			fmt.Fprintf(w, " (default %s)", o.Default)
+		}
+		fmt.Fprintln(w)
+	}
 }
 
 // resolve applies the precedence flag > input > environment > default.
@@ -211,8 +230,8 @@ func (c *Config) Validate() error {
 	if c.Cache == "" && c.PinsFile == "" {
 		return bad("cache", "required (the Cachix cache name), unless --pins-file is given")
 	}
-	if c.Cache != "" && strings.ContainsAny(c.Cache, "/?#% \t\n") {
-		return bad("cache", "%q is not a cache name", c.Cache)
+	if c.Cache != "" && !cachePattern.MatchString(c.Cache) {
+		return bad("cache", "%q is not a Cachix cache name (lower-case letters, digits and hyphens: the NAME of NAME.cachix.org)", c.Cache)
 	}
 	if c.PinsFile == "" {
 		if err := checkURL(c.CachixURL); err != nil {
@@ -243,8 +262,16 @@ func (c *Config) Validate() error {
 			return bad("pages-url", "%v", err)
 		}
 	}
-	if c.Repo != "" && !repoPattern.MatchString(c.Repo) {
-		return bad("repo", "%q is not OWNER/REPO", c.Repo)
+	if c.Repo != "" {
+		if _, _, err := ghrepo.Split(c.Repo); err != nil {
+			return bad("repo", "%v", err)
+		}
+	}
+	if c.Mode == ModePages {
+		// PagesURL names the option at fault itself.
+		if _, err := pages.PagesURL(c.Repo, c.PagesURL); err != nil {
+			return fmt.Errorf("%w: %w", ErrUsage, err)
+		}
 	}
 	if c.Mode == ModeBranch {
 		switch {
@@ -252,8 +279,9 @@ func (c *Config) Validate() error {
 			return bad("repo", "required in branch mode (OWNER/REPO; GITHUB_REPOSITORY inside Actions)")
 		case c.GitHubToken == "":
 			return bad("github-token", "required in branch mode (a token with contents: write; inside Actions pass ${{ github.token }})")
-		case !branchPattern.MatchString(c.Branch) || strings.Contains(c.Branch, "..") || strings.HasSuffix(c.Branch, ".lock") || strings.HasSuffix(c.Branch, "/"):
-			return bad("branch", "%q is not a valid branch name", c.Branch)
+		}
+		if err := ghrepo.CheckBranch(c.Branch); err != nil {
+			return bad("branch", "%v", err)
 		}
 		if err := checkURL(c.GitHubAPIURL); err != nil {
 			return bad("github-api-url", "%v", err)
@@ -263,8 +291,8 @@ func (c *Config) Validate() error {
 }
 
 var (
-	repoPattern   = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$`)
-	branchPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]{0,200}$`)
+	// Cachix cache names are lower-case letters, digits and hyphens.
+	cachePattern  = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,99}$`)
 	authorPattern = regexp.MustCompile(`^\s*([^<>\n]*[^<>\s])\s*<([^<>\s]+@[^<>\s]+)>\s*$`)
 )
 
@@ -277,13 +305,18 @@ func parseAuthor(s string) (name, email string, err error) {
 	return m[1], m[2], nil
 }
 
+// checkURL accepts http(s) URLs without credentials: a URL is printed and
+// published, so a password in it would leak (tokens have options of their own).
 func checkURL(s string) error {
 	u, err := url.Parse(s)
 	if err != nil {
-		return err
+		return errors.New("not a URL")
 	}
 	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-		return fmt.Errorf("%q is not an http(s) URL", s)
+		return fmt.Errorf("%q is not an http(s) URL", u.Redacted())
+	}
+	if u.User != nil {
+		return fmt.Errorf("%q holds credentials, which would be printed and published; pass tokens with --auth-token or --github-token", u.Redacted())
 	}
 	return nil
 }

@@ -21,7 +21,7 @@ func withDefaults(c Config) Config {
 	c.AuthorName = "github-actions[bot]"
 	c.AuthorEmail = "41898282+github-actions[bot]@users.noreply.github.com"
 	if c.Artifact == "" {
-		c.Artifact = "_site-artifact.tar"
+		c.Artifact = "_site-artifact/artifact.tar"
 	}
 	return c
 }
@@ -42,9 +42,9 @@ func TestLoadPrecedence(t *testing.T) {
 			name: "inputs with hyphens kept",
 			env: map[string]string{
 				"INPUT_CACHE": "from-input", "INPUT_AUTH-TOKEN": "t1", "INPUT_ON-INVALID": "skip",
-				"INPUT_ALLOW-EMPTY": "true", "INPUT_INCLUDE": "a*, b*\nc", "INPUT_MODE": "pages",
+				"INPUT_ALLOW-EMPTY": "true", "INPUT_INCLUDE": "a*, b*\nc", "INPUT_MODE": "pages", "GITHUB_REPOSITORY": "o/r",
 			},
-			want: Config{Cache: "from-input", AuthToken: "t1", CachixURL: "https://app.cachix.org", Include: []string{"a*", "b*", "c"},
+			want: Config{Cache: "from-input", AuthToken: "t1", CachixURL: "https://app.cachix.org", Include: []string{"a*", "b*", "c"}, Repo: "o/r",
 				OnInvalid: pins.Skip, AllowEmpty: true, Out: "_site", Mode: ModePages},
 		},
 		{
@@ -98,6 +98,12 @@ func TestLoadErrors(t *testing.T) {
 		{"bad bool", []string{"--cache", "c"}, map[string]string{"INPUT_ALLOW-EMPTY": "yes please"}, "--allow-empty"},
 		{"bad cache name", []string{"--cache", "a/b"}, nil, "--cache"},
 		{"bad cachix url", []string{"--cache", "c", "--cachix-url", "app.cachix.org"}, nil, "--cachix-url"},
+		{"credentials in a url", []string{"--cache", "c", "--substituter", "https://u:s3cret@c.cachix.org"}, nil, "holds credentials"},
+		{"upper-case cache", []string{"--cache", "MyCache"}, nil, "--cache"},
+		{"pages mode without repo", []string{"--cache", "c", "--mode", "pages"}, nil, "--repo"},
+		{"pages url with a query", []string{"--cache", "c", "--mode", "pages", "--pages-url", "https://x.org/?a"}, nil, "--pages-url"},
+		{"repo of dots", []string{"--cache", "c", "--repo", "o/.."}, nil, "--repo"},
+		{"branch with a .lock part", []string{"--cache", "c", "--mode", "branch", "--repo", "o/r", "--github-token", "x", "--branch", "a.lock/b"}, nil, "--branch"},
 		{"bad substituter", []string{"--cache", "c", "--substituter", "s3://bucket"}, nil, "--substituter"},
 		{"unknown flag", []string{"--cahce", "c"}, nil, "cahce"},
 		{"branch mode without repo", []string{"--cache", "c", "--mode", "branch", "--github-token", "x"}, nil, "--repo: required in branch mode"},
@@ -155,8 +161,14 @@ func TestHelp(t *testing.T) {
 }
 
 func TestSecretsNeverInErrors(t *testing.T) {
-	_, err := Load([]string{"--auth-token", "s3cr3t-token", "--mode", "nope", "--cache", "c"}, env(nil), io.Discard)
-	if err == nil || strings.Contains(err.Error(), "s3cr3t-token") {
-		t.Fatalf("error %v carries the token", err)
+	for _, args := range [][]string{
+		{"--auth-token", "s3cr3t-token", "--mode", "nope", "--cache", "c"},
+		{"--cache", "c", "--cachix-url", "https://user:s3cr3t-token@app.cachix.org"},
+		{"--cache", "c", "--mode", "branch", "--repo", "o/r", "--github-token", "x", "--github-api-url", "https://x:s3cr3t-token@ghe.example.com/api/v3"},
+	} {
+		_, err := Load(args, env(nil), io.Discard)
+		if err == nil || strings.Contains(err.Error(), "s3cr3t-token") {
+			t.Errorf("Load(%q) = %v: want an error without the secret", args, err)
+		}
 	}
 }

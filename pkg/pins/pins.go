@@ -109,7 +109,12 @@ func Build(raw []cachix.Pin, opts Options) (*Set, error) {
 		p, err := newPin(r)
 		if err != nil {
 			if opts.OnInvalid == Skip {
-				set.Skipped = append(set.Skipped, Skipped{PinName: r.Name, Reason: err.Error()})
+				var ip *InvalidPinError
+				reason := err.Error()
+				if errors.As(err, &ip) {
+					reason = ip.Field + ": " + ip.Err.Error()
+				}
+				set.Skipped = append(set.Skipped, Skipped{PinName: r.Name, Reason: reason})
 				continue
 			}
 			return nil, err
@@ -221,8 +226,11 @@ func validateName(n string) error {
 		return fmt.Errorf("longer than 1024 bytes (%d)", len(n))
 	}
 	for _, c := range n {
-		if unicode.IsControl(c) {
-			return fmt.Errorf("contains the control character %U", c)
+		// Format characters (bidirectional overrides, zero-width joiners) and line
+		// separators would make the commands people copy read differently from
+		// what they run.
+		if unicode.In(c, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp) {
+			return fmt.Errorf("contains the control or format character %U", c)
 		}
 	}
 	return nil

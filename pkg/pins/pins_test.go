@@ -172,7 +172,12 @@ func TestBuildErrors(t *testing.T) {
 		{
 			name:    "control character in name",
 			raw:     []cachix.Pin{raw("a\nb", pathA)},
-			mention: []string{"name", "control character"},
+			mention: []string{"name", "control or format character U+000A"},
+		},
+		{
+			name:    "bidirectional override in name",
+			raw:     []cachix.Pin{raw("safe\u202eexe.x86_64-linux", pathA)},
+			mention: []string{"format character U+202E"},
 		},
 		{
 			name:    "name reserved by Nix",
@@ -262,7 +267,8 @@ func TestBuildSkip(t *testing.T) {
 	if len(set.Pins) != 1 || set.Pins[0].Name != "good" {
 		t.Errorf("pins = %+v, want only good", set.Pins)
 	}
-	if len(set.Skipped) != 1 || set.Skipped[0].PinName != "bad" || !strings.Contains(set.Skipped[0].Reason, "storePath") {
+	if len(set.Skipped) != 1 || set.Skipped[0].PinName != "bad" || !strings.Contains(set.Skipped[0].Reason, "storePath") ||
+		strings.Contains(set.Skipped[0].Reason, "--on-invalid") {
 		t.Errorf("skipped = %+v, want bad with its reason", set.Skipped)
 	}
 }

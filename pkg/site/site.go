@@ -5,7 +5,9 @@ package site
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -89,11 +91,23 @@ func Write(dir string, b *bundle.Bundle, m ManifestData) (int, error) {
 	if err := b.WriteDir(tmp); err != nil {
 		return 0, fmt.Errorf("writing the bundle: %w", err)
 	}
+	// Swap by renames: the old bundle is moved aside, never deleted before the
+	// new one is in place. A bundle folder that is not ours is left alone.
 	final := filepath.Join(dir, BundleDir)
-	if err := os.RemoveAll(final); err != nil {
+	if _, err := os.Stat(final); err == nil {
+		if _, err := os.Stat(filepath.Join(final, "data", "meta.json")); err != nil {
+			return 0, fmt.Errorf("%s exists and was not written by create-pin-refs; refusing to replace it (choose another --out)", final)
+		}
+	}
+	old := tmp + ".old"
+	if err := os.Rename(final, old); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return 0, err
 	}
 	if err := os.Rename(tmp, final); err != nil {
+		_ = os.Rename(old, final)
+		return 0, err
+	}
+	if err := os.RemoveAll(old); err != nil {
 		return 0, err
 	}
 	n := len(b.Files)

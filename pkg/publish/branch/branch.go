@@ -23,6 +23,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/go-github/v60/github"
+	"github.com/kwbauson/create-pin-refs/pkg/ghrepo"
 )
 
 const (
@@ -111,14 +112,14 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Owner == "" || o.Repo == "" {
 		return o, errors.New("owner and repository must be set")
 	}
-	if !validName(o.Owner) || !validName(o.Repo) {
+	if _, _, err := ghrepo.Split(o.Owner + "/" + o.Repo); err != nil {
 		// go-github puts them into the URL path as they are.
-		return o, fmt.Errorf("invalid repository %q", o.Owner+"/"+o.Repo)
+		return o, fmt.Errorf("invalid repository: %w", err)
 	}
 	if o.Branch == "" {
 		o.Branch = DefaultBranch
 	}
-	if err := checkBranch(o.Branch); err != nil {
+	if err := ghrepo.CheckBranch(o.Branch); err != nil {
 		return o, err
 	}
 	if strings.TrimSpace(o.CommitMessage) == "" {
@@ -597,20 +598,6 @@ func FlakeRef(gh *github.Client, o Options) string {
 		ref += "?" + strings.Join(query, "&")
 	}
 	return ref
-}
-
-// validName accepts GitHub owner and repository names: letters, digits,
-// "-", "_" and ".", but not "." or "..", which would change the URL's path.
-func validName(n string) bool {
-	if n == "" || n == "." || n == ".." {
-		return false
-	}
-	for _, r := range n {
-		if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '-' || r == '_' || r == '.') {
-			return false
-		}
-	}
-	return true
 }
 
 func short(sha string) string {

@@ -172,36 +172,3 @@ func nextSlash(p string, after int) int {
 	}
 	return after + 1 + j
 }
-
-// checkBranch applies the parts of git's ref-name rules (git-check-ref-format)
-// that a branch name can break, so a bad name fails before any request.
-func checkBranch(b string) error {
-	bad := func(why string) error { return fmt.Errorf("invalid branch name %q: %s", b, why) }
-	switch {
-	case b == "":
-		return bad("empty")
-	case strings.HasPrefix(b, "refs/"):
-		return bad(`give the branch name without "refs/heads/"`)
-	case strings.HasPrefix(b, "-"):
-		return bad(`starts with "-"`)
-	case strings.HasPrefix(b, "/") || strings.HasSuffix(b, "/") || strings.Contains(b, "//"):
-		return bad("empty path component")
-	case strings.HasSuffix(b, "."):
-		return bad(`ends with "."`)
-	case strings.Contains(b, ".."), strings.Contains(b, "@{"), b == "@":
-		return bad(`holds "..", "@{" or is "@"`)
-	case strings.ContainsAny(b, " ~^:?*[\\"):
-		return bad(`holds one of " ~^:?*[\"`)
-	}
-	for _, seg := range strings.Split(b, "/") {
-		if strings.HasPrefix(seg, ".") || strings.HasSuffix(seg, ".lock") {
-			return bad(`a component starts with "." or ends with ".lock"`)
-		}
-	}
-	for _, r := range b {
-		if r < 0x20 || r == 0x7f {
-			return bad("holds a control character")
-		}
-	}
-	return nil
-}

@@ -138,16 +138,3 @@ func TestCheckFiles(t *testing.T) {
 		})
 	}
 }
-
-func TestCheckBranch(t *testing.T) {
-	for _, b := range []string{"pins", "gh-pages", "pins/v1", "release-1.2"} {
-		if err := checkBranch(b); err != nil {
-			t.Errorf("checkBranch(%q) = %v, want nil", b, err)
-		}
-	}
-	for _, b := range []string{"", "refs/heads/pins", "-x", "a..b", "a b", "a~1", "a^", "a:b", "a?", "a*", "a[", `a\b`, "/a", "a/", "a//b", "a.", ".a", "a/.b", "a.lock", "@", "a@{1}", "a\x01"} {
-		if err := checkBranch(b); err == nil {
-			t.Errorf("checkBranch(%q) = nil, want an error", b)
-		}
-	}
-}

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kwbauson/create-pin-refs/pkg/ghrepo"
 	"github.com/kwbauson/create-pin-refs/pkg/site"
 )
 
@@ -61,7 +62,7 @@ func WriteArtifact(ctx context.Context, siteDir, artifactPath string) (Stats, er
 	if realArtifact, err := resolveExisting(artifact); err != nil {
 		return Stats{}, fmt.Errorf("artifact path: %w", err)
 	} else if within(root, realArtifact) {
-		return Stats{}, fmt.Errorf("artifact %s is inside the site folder %s, so it would pack itself; write it elsewhere (such as $RUNNER_TEMP/artifact.tar)", artifactPath, siteDir)
+		return Stats{}, fmt.Errorf("artifact %s is inside the site folder %s, so it would pack itself; write it elsewhere (such as _site-artifact/artifact.tar beside the site, the default)", artifactPath, siteDir)
 	}
 
 	dir := filepath.Dir(artifact)
@@ -275,22 +276,6 @@ func kind(m fs.FileMode) string {
 	}
 }
 
-// validRepository reports whether owner and repo can name a GitHub repository:
-// an owner of up to 39 letters, digits and hyphens, not starting with a hyphen,
-// and a repository name of up to 100 letters, digits, ".", "_" and "-".
-func validRepository(owner, repo string) bool {
-	only := func(s, extra string) bool {
-		for _, c := range s {
-			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune(extra, c)) {
-				return false
-			}
-		}
-		return true
-	}
-	return owner != "" && len(owner) <= 39 && owner[0] != '-' && only(owner, "-") &&
-		repo != "" && len(repo) <= 100 && repo != "." && repo != ".." && only(repo, "._-")
-}
-
 // PagesURL returns the URL the pins tarball will be served at: pagesURL (the
 // site's base URL) joined with "pins" when given, else the default address of
 // repository's Pages site.
@@ -305,8 +290,8 @@ func PagesURL(repository, pagesURL string) (string, error) {
 		}
 		return strings.TrimRight(pagesURL, "/") + "/" + site.Tarball, nil
 	}
-	owner, repo, ok := strings.Cut(repository, "/")
-	if !ok || !validRepository(owner, repo) {
+	owner, repo, err := ghrepo.Split(repository)
+	if err != nil {
 		what := fmt.Sprintf("%q is not OWNER/REPO", repository)
 		if repository == "" {
 			what = "empty"

@@ -1,0 +1,91 @@
+package site
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kwbauson/create-pin-refs/pkg/bundle"
+	"github.com/kwbauson/create-pin-refs/pkg/cachix"
+	"github.com/kwbauson/create-pin-refs/pkg/pins"
+)
+
+func render(t *testing.T, paths ...string) (*bundle.Bundle, ManifestData) {
+	t.Helper()
+	var raw []cachix.Pin
+	for i, p := range paths {
+		raw = append(raw, cachix.Pin{Name: string(rune('a' + i)), LastRevision: cachix.Revision{StorePath: p}})
+	}
+	set, err := pins.Build(raw, pins.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta := bundle.Meta{Cache: "c", Substituter: "https://c.cachix.org"}
+	b, err := bundle.Render(set, meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, NewManifest(set, meta)
+}
+
+const storePath = "/nix/store/0c9ipq2ysgsyfqsk2hcn2mc3r9r1fwm1-x"
+
+func TestWriteReplacesOnlyItsOwnEntries(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "CNAME"), []byte("pins.example.org"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b, m := render(t, storePath)
+	if _, err := Write(dir, b, m); err != nil {
+		t.Fatal(err)
+	}
+	// A second publish with other pins replaces the bundle whole.
+	b2, m2 := render(t, storePath, storePath)
+	n, err := Write(dir, b2, m2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != len(b2.Files)+3 {
+		t.Errorf("Write reported %d files, want %d", n, len(b2.Files)+3)
+	}
+	if data, err := os.ReadFile(filepath.Join(dir, "CNAME")); err != nil || string(data) != "pins.example.org" {
+		t.Errorf("a file that is not the site's was changed: %q, %v", data, err)
+	}
+	var got ManifestData
+	data, _ := os.ReadFile(filepath.Join(dir, Manifest))
+	if err := json.Unmarshal(data, &got); err != nil || len(got.Pins) != 2 {
+		t.Errorf("pins.json = %s (%v), want 2 pins", data, err)
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".") {
+			t.Errorf("temporary %s left behind", e.Name())
+		}
+	}
+	a, _ := os.ReadFile(filepath.Join(dir, Tarball))
+	gz, _ := os.ReadFile(filepath.Join(dir, TarballGz))
+	if len(a) == 0 || string(a) != string(gz) {
+		t.Error("pins and pins.tar.gz differ")
+	}
+}
+
+func TestWriteKeepsAForeignBundleFolder(t *testing.T) {
+	dir := t.TempDir()
+	mine := filepath.Join(dir, BundleDir, "notes.txt")
+	if err := os.MkdirAll(filepath.Dir(mine), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(mine, []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b, m := render(t, storePath)
+	_, err := Write(dir, b, m)
+	if err == nil || !strings.Contains(err.Error(), "not written by create-pin-refs") {
+		t.Fatalf("Write = %v, want a refusal", err)
+	}
+	if data, err := os.ReadFile(mine); err != nil || string(data) != "mine" {
+		t.Errorf("the foreign folder was changed: %q, %v", data, err)
+	}
+}
