@@ -14,10 +14,11 @@ import (
 
 // branchPublisher commits the bundle to a branch through the GitHub API.
 type branchPublisher struct {
-	gh       *github.Client
-	opts     branch.Options
-	flakeRef string
-	rep      reporter
+	gh         *github.Client
+	opts       branch.Options
+	flakeRef   string
+	archiveURL string // the branch as a tarball, as GitHub serves it
+	rep        reporter
 }
 
 func newBranchPublisher(cfg *config.Config, env Env, rep reporter, set *pins.Set, meta bundle.Meta) (*branchPublisher, error) {
@@ -41,7 +42,23 @@ func newBranchPublisher(cfg *config.Config, env Env, rep reporter, set *pins.Set
 		Force:         cfg.ForceBranch,
 		Logf:          rep.Logf,
 	}
-	return &branchPublisher{gh: gh, opts: opts, flakeRef: branch.FlakeRef(gh, opts), rep: rep}, nil
+	return &branchPublisher{
+		gh:         gh,
+		opts:       opts,
+		flakeRef:   branch.FlakeRef(gh, opts),
+		archiveURL: archiveURL(gh, opts),
+		rep:        rep,
+	}, nil
+}
+
+// archiveURL is the branch's tarball on GitHub's web host: api.github.com
+// serves github.com, and GitHub Enterprise serves both from one host.
+func archiveURL(gh *github.Client, o branch.Options) string {
+	web := "https://github.com"
+	if u := gh.BaseURL; u != nil && u.Host != "api.github.com" {
+		web = u.Scheme + "://" + strings.TrimPrefix(u.Host, "api.")
+	}
+	return web + "/" + o.Owner + "/" + o.Repo + "/archive/refs/heads/" + o.Branch + ".tar.gz"
 }
 
 func (p *branchPublisher) publish(ctx context.Context, b *bundle.Bundle, res *Result) error {

@@ -209,7 +209,12 @@ func Run(ctx context.Context, cfg *config.Config, env Env, rep reporter) (*Resul
 	}
 	manifest := site.NewManifest(set, meta)
 	view := site.IndexView{URL: res.URL, FlakeRef: res.FlakeRef, GeneratedBy: env.Version}
-	if view.URL == "" {
+	switch {
+	case pub != nil:
+		// The branch's own tarball serves `-f` (any Nix) and, by its .tar.gz
+		// name, flakes on old Nix.
+		view.URL = pub.archiveURL
+	case view.URL == "":
 		view.URL = "URL"
 	}
 	res.Readme = site.RenderReadme(manifest, view)

@@ -11,6 +11,7 @@ import (
 	"github.com/kwbauson/create-pin-refs/pkg/cachix"
 	"github.com/kwbauson/create-pin-refs/pkg/site"
 	"github.com/kwbauson/create-pin-refs/test/fakecachix"
+	"github.com/kwbauson/create-pin-refs/test/fakegithub"
 )
 
 const token = "tok-3f9a-secret"
@@ -136,5 +137,31 @@ func TestMainPinsFileIsDeterministic(t *testing.T) {
 	}
 	if tarballs[0] != tarballs[1] {
 		t.Error("the same pins gave different tarballs")
+	}
+}
+
+func TestBranchModeReadme(t *testing.T) {
+	if !fakegithub.HaveGit() {
+		t.Skip("needs git")
+	}
+	cx := fakecachix.Start(t, fakecachix.Options{Caches: []fakecachix.Cache{{Name: "demo", Pins: examplePins(t)}}})
+	gh := fakegithub.New(t, fakegithub.Options{Owner: "octo", Repo: "pins", Token: token})
+	out := t.TempDir()
+	r := run(t, map[string]string{"GITHUB_TOKEN": token}, "--cache", "demo", "--cachix-url", cx.URL(), "--out", out,
+		"--mode", "branch", "--repo", "octo/pins", "--github-api-url", gh.APIURL())
+	if r.code != ExitOK {
+		t.Fatalf("exit %d:\n%s", r.code, r.stderr)
+	}
+	readme, err := gh.Git("show", "pins:README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"nix run 'github:octo/pins/pins?host=", "/octo/pins/archive/refs/heads/pins.tar.gz hello", "nix shell -f "} {
+		if !strings.Contains(readme, want) {
+			t.Errorf("the branch's README lacks %q:\n%s", want, readme)
+		}
+	}
+	if strings.Contains(readme, " URL ") || strings.Contains(readme, "'URL#") {
+		t.Errorf("the branch's README has a placeholder URL:\n%s", readme)
 	}
 }
