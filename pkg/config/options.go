@@ -40,6 +40,6 @@ func Options() []Option {
 		{Name: "github-api-url", Usage: "GitHub API `URL` (GitHub Enterprise: https://HOST/api/v3)", Env: "GITHUB_API_URL", Default: "https://api.github.com"},
 		{Name: "commit-message", Usage: "commit `message` in branch mode (default: a summary of the pins)"},
 		{Name: "commit-author", Usage: "commit author as `Name <email>`", Default: "github-actions[bot] <41898282+github-actions[bot]@users.noreply.github.com>"},
-		{Name: "force-branch", Usage: "commit onto an existing branch that create-pin-refs did not create (its history is kept)", Bool: true, Default: "false"},
+		{Name: "force-branch", Usage: "commit onto an existing branch that create-pin-refs did not create, replacing its files (history is kept; never the default branch)", Bool: true, Default: "false"},
 	}
 }

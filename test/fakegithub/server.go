@@ -402,10 +402,33 @@ func (s *Server) routes() *http.ServeMux {
 	s.route(mux, "GET "+git+"trees/{sha}", doc+"trees#get-a-tree", s.getTree)
 	s.route(mux, "POST "+git+"commits", doc+"commits#create-a-commit", s.createCommit)
 	s.route(mux, "GET "+git+"commits/{sha}", doc+"commits#get-a-commit-object", s.getCommit)
+	mux.HandleFunc("GET /repos/{owner}/{repo}", s.getRepository)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "Not Found", "https://docs.github.com/rest")
 	})
 	return mux
+}
+
+// getRepository answers GET /repos/{owner}/{repo} with the fields publishers
+// read; the default branch is the bare repository's HEAD, as on GitHub. Unlike
+// the Git Data endpoints it answers for an empty repository too.
+func (s *Server) getRepository(w http.ResponseWriter, r *http.Request) {
+	const doc = "https://docs.github.com/rest/repos/repos#get-a-repository"
+	if !strings.EqualFold(r.PathValue("owner"), s.Owner) || !strings.EqualFold(r.PathValue("repo"), s.Repo) {
+		writeError(w, http.StatusNotFound, "Not Found", doc)
+		return
+	}
+	head, err := s.git.line(r.Context(), nil, "symbolic-ref", "--short", "HEAD")
+	if err != nil {
+		s.internalError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"name":           s.Repo,
+		"full_name":      s.Owner + "/" + s.Repo,
+		"default_branch": head,
+		"private":        false,
+	})
 }
 
 // decode reads a JSON request body as GitHub does: a bad body is 400.

@@ -320,8 +320,11 @@ func (p *publisher) commit(ctx context.Context, sha string) (*github.Commit, err
 // unless forced. A head whose message names its own tree was made here; any
 // other head needs its tree read to look for the marker.
 func (p *publisher) checkManaged(ctx context.Context, head string, c *github.Commit) error {
-	if p.opts.Force || p.managed[head] || trailerTree(c.GetMessage()) == c.GetTree().GetSHA() {
+	if p.managed[head] || trailerTree(c.GetMessage()) == c.GetTree().GetSHA() {
 		return nil
+	}
+	if p.opts.Force {
+		return p.checkNotDefault(ctx)
 	}
 	p.res.APICalls++
 	tree, resp, err := p.gh.Git.GetTree(ctx, p.opts.Owner, p.opts.Repo, c.GetTree().GetSHA(), false)
@@ -339,6 +342,22 @@ func (p *publisher) checkManaged(ctx context.Context, head string, c *github.Com
 	}
 	return fmt.Errorf("%w: branch %q exists and its head %s has no %s file: pass --force-branch to publish on top of it anyway (a normal commit; nothing is lost), or choose another --branch",
 		ErrForeignBranch, p.opts.Branch, short(head), MarkerPath)
+}
+
+// checkNotDefault refuses to force a publish onto the repository's default
+// branch: the bundle replaces every file of the branch it lands on, which is
+// fine for a side branch taken over on purpose, never for the main line.
+func (p *publisher) checkNotDefault(ctx context.Context) error {
+	p.res.APICalls++
+	repo, resp, err := p.gh.Repositories.Get(ctx, p.opts.Owner, p.opts.Repo)
+	if err != nil {
+		return p.fail("get repository", false, resp, err)
+	}
+	if repo.GetDefaultBranch() == p.opts.Branch {
+		return fmt.Errorf("%w: %q is the default branch of %s/%s and the bundle would replace every file on it, even with --force-branch; choose another --branch",
+			ErrDefaultBranch, p.opts.Branch, p.opts.Owner, p.opts.Repo)
+	}
+	return nil
 }
 
 // trailerTree returns the tree id named by the message's trailer, if any.

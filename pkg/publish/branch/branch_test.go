@@ -296,14 +296,15 @@ func TestForeignBranch(t *testing.T) {
 		t.Fatalf("pins moved to %s", head)
 	}
 
-	// Forced: one normal commit on top, nothing lost; no GetTree needed.
+	// Forced: one normal commit on top, nothing lost; instead of the marker,
+	// the repository's default branch is looked up (one call more).
 	o := opts(fake)
 	o.Force = true
 	files := bundle("one")
 	n = len(fake.Requests())
 	res := mustPublish(t, gh, o, files)
-	if res.APICalls != 5 || len(since(fake, n)) != 5 {
-		t.Errorf("forced publish made %d calls, want 5", res.APICalls)
+	if res.APICalls != 6 || len(since(fake, n)) != 6 {
+		t.Errorf("forced publish made %d calls, want 6", res.APICalls)
 	}
 	want := map[string][]string{foreign: {}, res.CommitSHA: {foreign}}
 	if diff := cmp.Diff(want, parents(t, fake, "pins")); diff != "" {
@@ -318,6 +319,30 @@ func TestForeignBranch(t *testing.T) {
 
 	// Now managed: an unforced publish goes through.
 	mustPublish(t, gh, opts(fake), bundle("two"))
+}
+
+// TestForceNeverTakesTheDefaultBranch: the bundle replaces every file of the
+// branch it lands on, so even Force refuses the repository's main line.
+func TestForceNeverTakesTheDefaultBranch(t *testing.T) {
+	fake, gh := setup(t, fakegithub.Options{})
+	def, err := fake.Git("symbolic-ref", "--short", "HEAD")
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := plainCommit(t, fake, def, true, map[string]string{"main.go": "package main\n"})
+	o := opts(fake)
+	o.Branch, o.Force = def, true
+	n := len(fake.Requests())
+	_, err = Publish(context.Background(), gh, o, bundle("one"))
+	if !errors.Is(err, ErrDefaultBranch) || !strings.Contains(err.Error(), "--branch") {
+		t.Fatalf("Publish = %v, want ErrDefaultBranch naming --branch", err)
+	}
+	if w := writes(since(fake, n)); w != 0 {
+		t.Errorf("refused publish made %d writes", w)
+	}
+	if got, _ := fake.Git("rev-parse", def); got != head {
+		t.Errorf("%s moved to %s", def, got)
+	}
 }
 
 // TestHandEditedBranch: a commit made by hand on top of a managed branch

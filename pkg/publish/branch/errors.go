@@ -12,6 +12,7 @@ var (
 	ErrNoFiles         = errors.New("no files to publish")
 	ErrInvalidPath     = errors.New("invalid file path")
 	ErrForeignBranch   = errors.New("branch is not managed by create-pin-refs")
+	ErrDefaultBranch   = errors.New("branch is the repository's default branch")
 	ErrEmptyRepository = errors.New("repository is empty")
 	ErrPermission      = errors.New("token may not write to the repository")
 	ErrBadCredentials  = errors.New("token was refused")
