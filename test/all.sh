@@ -15,7 +15,7 @@ fi
 export CPR_NIX
 echo "Nix installations: ${CPR_NIX:-none}" >&2
 
-unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+unformatted=$(gofmt -l .)
 if [ -n "$unformatted" ]; then
   printf 'gofmt would change:\n%s\n' "$unformatted" >&2
   exit 1

@@ -7,6 +7,10 @@
 # Environment:
 #   CPR_NIX_CACHE  where the chroot lives (default /var/cache/create-pin-refs)
 #   CPR_NIX_ONLY   "host" or "chroot" to provision only one of them
+#
+# The chroot keeps /proc and /dev mounted. To remove it, unmount first
+# (umount -R CACHE/trixie/dev CACHE/trixie/proc), or use rm -rf --one-file-system:
+# a plain rm -rf would reach the host's /dev through the bind mount.
 set -euo pipefail
 
 cache=${CPR_NIX_CACHE:-/var/cache/create-pin-refs}
@@ -63,8 +67,12 @@ chroot_nix() {
       'apt-get update -qq && apt-get install -y -qq --no-install-recommends nix-bin ca-certificates git' >&2
   fi
   mountpoint -q "$root/proc" || mount -t proc proc "$root/proc"
-  # Builds need /dev/pts (Nix opens a pseudoterminal for each build).
-  mountpoint -q "$root/dev" || mount --rbind /dev "$root/dev"
+  # Builds need /dev/pts (Nix opens a pseudoterminal for each build). rslave, so
+  # that unmounting the chroot's copy never reaches the host's /dev.
+  if ! mountpoint -q "$root/dev"; then
+    mount --rbind /dev "$root/dev"
+    mount --make-rslave "$root/dev"
+  fi
   log "chroot: $(chroot "$root" nix --version)"
 }
 
