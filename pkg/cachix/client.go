@@ -5,13 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kwbauson/create-pin-refs/pkg/retry"
 )
 
 // Defaults. The retry budget (1+2+4+8 s of backoff at most) rides out a short
@@ -139,7 +138,7 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 		baseDelay:   DefaultBaseDelay,
 		maxDelay:    DefaultMaxDelay,
 		maxBodySize: DefaultMaxBodySize,
-		sleep:       sleepContext,
+		sleep:       retry.Sleep,
 		now:         time.Now,
 	}
 	for _, opt := range opts {
@@ -265,7 +264,7 @@ func (c *Client) attempt(ctx context.Context, cache string, u *url.URL) ([]byte,
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		apiErr := c.checkResponse(resp, cache)
 		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
-			d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), c.now())
+			d, ok := retry.ParseAfter(resp.Header.Get("Retry-After"), c.now())
 			return nil, &retryableError{err: apiErr, retryAfter: d, hasAfter: ok}
 		}
 		return nil, apiErr
@@ -305,55 +304,10 @@ func (c *Client) checkResponse(resp *http.Response, cache string) *APIError {
 }
 
 // backoff picks the wait after the given failed attempt: the server's
-// Retry-After if any, else full jitter over an exponential bound; both
-// capped at maxDelay.
+// Retry-After if any, else the shared backoff; both capped at maxDelay.
 func (c *Client) backoff(attempt int, re *retryableError) time.Duration {
 	if re.hasAfter {
 		return min(re.retryAfter, c.maxDelay)
 	}
-	bound := c.baseDelay
-	for i := 1; i < attempt && bound < c.maxDelay && bound <= math.MaxInt64/2; i++ {
-		bound *= 2
-	}
-	bound = min(bound, c.maxDelay)
-	if bound <= 0 {
-		return 0
-	}
-	return rand.N(bound + 1)
-}
-
-// parseRetryAfter reads delay-seconds or an HTTP date (RFC 9110 10.2.3).
-func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs < 0 {
-			return 0, false
-		}
-		// Avoid overflow for absurd values; the caller caps anyway.
-		if secs > int64(24*time.Hour/time.Second) {
-			secs = int64(24 * time.Hour / time.Second)
-		}
-		return time.Duration(secs) * time.Second, true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0), true
-	}
-	return 0, false
-}
-
-func sleepContext(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return retry.Backoff(attempt, c.baseDelay, c.maxDelay)
 }

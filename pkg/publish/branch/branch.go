@@ -14,7 +14,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"slices"
@@ -24,6 +23,8 @@ import (
 
 	"github.com/google/go-github/v60/github"
 	"github.com/kwbauson/create-pin-refs/pkg/ghrepo"
+
+	"github.com/kwbauson/create-pin-refs/pkg/retry"
 )
 
 const (
@@ -140,7 +141,7 @@ func (o Options) withDefaults() (Options, error) {
 		o.MaxAttempts = DefaultMaxAttempts
 	}
 	if o.Sleep == nil {
-		o.Sleep = sleep
+		o.Sleep = retry.Sleep
 	}
 	if o.Logf == nil {
 		o.Logf = func(string, ...any) {}
@@ -194,14 +195,14 @@ type publisher struct {
 	ours, parent string
 }
 
-// retry marks an error worth another attempt, after at least `after`.
-type retry struct {
+// retryable marks an error worth another attempt, after at least `after`.
+type retryable struct {
 	err   error
 	after time.Duration
 }
 
-func (r *retry) Error() string { return r.err.Error() }
-func (r *retry) Unwrap() error { return r.err }
+func (r *retryable) Error() string { return r.err.Error() }
+func (r *retryable) Unwrap() error { return r.err }
 
 func (p *publisher) run(ctx context.Context) (*Result, error) {
 	for attempt := 1; ; attempt++ {
@@ -210,7 +211,7 @@ func (p *publisher) run(ctx context.Context) (*Result, error) {
 		if err == nil {
 			return &p.res, nil
 		}
-		var r *retry
+		var r *retryable
 		if !errors.As(err, &r) {
 			return nil, err
 		}
@@ -226,7 +227,7 @@ func (p *publisher) run(ctx context.Context) (*Result, error) {
 }
 
 // attempt reads the head and, unless it already holds the tree, commits on
-// top of it (or creates the branch). Conflicts come back as *retry.
+// top of it (or creates the branch). Conflicts come back as *retryable.
 func (p *publisher) attempt(ctx context.Context) error {
 	head, err := p.head(ctx)
 	if err != nil {
@@ -305,7 +306,7 @@ func (p *publisher) commit(ctx context.Context, sha string) (*github.Commit, err
 	if err != nil {
 		if status(resp) == http.StatusNotFound {
 			// The ref named it a moment ago: a replica lagging behind.
-			return nil, &retry{err: p.fail("get commit "+short(sha), false, resp, err)}
+			return nil, &retryable{err: p.fail("get commit "+short(sha), false, resp, err)}
 		}
 		return nil, p.fail("get commit "+short(sha), false, resp, err)
 	}
@@ -456,7 +457,7 @@ func (p *publisher) createRef(ctx context.Context) error {
 	if status(resp) == http.StatusUnprocessableEntity && containsAny(message(err), "already exists", "Object does not exist") {
 		// Created by someone else meanwhile (or our commit not yet
 		// visible to the ref store): start over from the new head.
-		return &retry{err: p.fail(op, true, resp, err)}
+		return &retryable{err: p.fail(op, true, resp, err)}
 	}
 	return p.fail(op, true, resp, err)
 }
@@ -474,13 +475,13 @@ func (p *publisher) updateRef(ctx context.Context) error {
 	if status(resp) == http.StatusUnprocessableEntity && containsAny(message(err), "fast forward", "Reference does not exist", "Object does not exist") {
 		// Someone else moved (or deleted) the branch since we read it:
 		// rebuild on the new head.
-		return &retry{err: p.fail(op, true, resp, err)}
+		return &retryable{err: p.fail(op, true, resp, err)}
 	}
 	return p.fail(op, true, resp, err)
 }
 
 // fail turns a go-github error into an *APIError with advice, wrapped in
-// *retry when trying again may help (5xx, 429, rate limits, network).
+// *retryable when trying again may help (5xx, 429, rate limits, network).
 func (p *publisher) fail(op string, write bool, resp *github.Response, err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("%s: %w", op, err)
@@ -494,17 +495,17 @@ func (p *publisher) fail(op string, write bool, resp *github.Response, err error
 	case errors.As(err, &rle):
 		wait := time.Until(rle.Rate.Reset.Time)
 		if wait <= maxServerWait {
-			return &retry{err: e, after: wait}
+			return &retryable{err: e, after: wait}
 		}
 		e.Fix = fmt.Sprintf("the API rate limit is used up until %s; try again later", rle.Rate.Reset.UTC().Format(time.RFC3339))
 		return e
 	case errors.As(err, &abuse):
-		return &retry{err: e, after: abuse.GetRetryAfter()}
+		return &retryable{err: e, after: abuse.GetRetryAfter()}
 	case e.StatusCode == 0:
 		// No answer at all: a network failure, worth another try.
-		return &retry{err: e}
+		return &retryable{err: e}
 	case e.StatusCode == http.StatusTooManyRequests || e.StatusCode >= 500:
-		return &retry{err: e, after: retryAfter(resp)}
+		return &retryable{err: e, after: retryAfter(resp)}
 	case e.StatusCode == http.StatusUnauthorized:
 		e.kind = ErrBadCredentials
 		e.Fix = "the token is missing, expired or wrong: check the token given to create-pin-refs (in Actions, usually ${{ github.token }})"
@@ -557,17 +558,8 @@ func retryAfter(resp *github.Response) time.Duration {
 	if resp == nil || resp.Response == nil {
 		return 0
 	}
-	v := resp.Header.Get("Retry-After")
-	if v == "" {
-		return 0
-	}
-	if secs, err := time.ParseDuration(v + "s"); err == nil && secs >= 0 {
-		return secs
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return time.Until(t)
-	}
-	return 0
+	d, _ := retry.ParseAfter(resp.Header.Get("Retry-After"), time.Now())
+	return d
 }
 
 func containsAny(s string, subs ...string) bool {
@@ -579,24 +571,10 @@ func containsAny(s string, subs ...string) bool {
 	return false
 }
 
-// backoff is the wait before attempt n+1: exponential with jitter, so
-// racing publishers spread out, and never less than the server asked.
+// backoff is the wait before attempt n+1: the shared backoff, so racing
+// publishers spread out, and never less than the server asked.
 func backoff(n int, atLeast time.Duration) time.Duration {
-	d := baseBackoff << min(n-1, 10)
-	d = min(d, maxBackoff)
-	d = d/2 + rand.N(d/2+1)
-	return min(max(d, atLeast), maxServerWait)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return context.Cause(ctx)
-	case <-t.C:
-		return nil
-	}
+	return min(max(retry.Backoff(n, baseBackoff, maxBackoff), atLeast), maxServerWait)
 }
 
 // FlakeRef is how Nix names the branch: github:OWNER/REPO/BRANCH, with
