@@ -39,8 +39,9 @@ func publishPages(ctx context.Context, t *testing.T, srv *servers, cache, siteUR
 	if _, err := runCLI(ctx, t, srv.cli, args("pages", out)...); err != nil {
 		return err
 	}
-	// No --artifact: the default is OUT-artifact.tar beside the site.
-	artifact := out + "-artifact.tar"
+	// No --artifact: the default is OUT-artifact/artifact.tar beside the site,
+	// named as GitHub Pages expects.
+	artifact := filepath.Join(out+"-artifact", "artifact.tar")
 	if err := unpackArtifact(artifact, served); err != nil {
 		return fmt.Errorf("the Pages artifact %s: %w", artifact, err)
 	}
