@@ -3,10 +3,10 @@ package config
 import (
 	"flag"
 	"fmt"
-	"os"
-	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/kwbauson/create-pin-refs/test/docs"
 )
 
 var update = flag.Bool("update", false, "rewrite the flags table in README.md")
@@ -33,27 +33,6 @@ func flagsTable() string {
 	return sb.String()
 }
 
-var flagsSection = regexp.MustCompile(`(?s)(<!-- flags:begin[^\n]*-->\n).*?(<!-- flags:end -->)`)
-
 func TestReadmeListsEveryFlag(t *testing.T) {
-	const path = "../../README.md"
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := flagsSection.FindSubmatch(data)
-	if m == nil {
-		t.Fatal("README.md has no flags section (<!-- flags:begin … --> … <!-- flags:end -->)")
-	}
-	want := string(m[1]) + flagsTable() + string(m[2])
-	if *update {
-		data = flagsSection.ReplaceAll(data, []byte(strings.ReplaceAll(want, "$", "$$")))
-		if err := os.WriteFile(path, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	if string(m[0]) != want {
-		t.Errorf("README.md's flags table is out of date; run go test ./pkg/config -update\nwant:\n%s", want)
-	}
+	docs.Check(t, "../../README.md", "flags", flagsTable(), *update, "run go test ./pkg/config -update")
 }
