@@ -31,6 +31,8 @@ type servers struct {
 type fixture struct {
 	site        string // base URL of the site: the Pages artifact, unpacked and served
 	siteDir     string // where that site is, as the test sees it
+	cache       string // the Cachix cache's name
+	cacheDir    string // the binary cache folder behind substituter
 	substituter string // the binary cache, as the bundle names it
 	publicKey   string
 	git         string // git+file:///REPO?ref=pins, the repository branch mode wrote through the GitHub API
@@ -146,6 +148,8 @@ func setUp(t *testing.T, in *install, srv *servers, cache string) *fixture {
 		t.Fatal(err)
 	}
 	return &fixture{
+		cache:       cache,
+		cacheDir:    bc.dir,
 		site:        site,
 		siteDir:     siteDir,
 		substituter: srv.cachix.CacheURL(cache),
@@ -188,7 +192,8 @@ func nixSpecs(t *testing.T) []string {
 }
 
 // runInstall runs every cell for every pin, in sequence, on one installation,
-// then publishes the same pins to the branch again.
+// then publishes the same pins to the branch again, then checks a private cache
+// (outside the matrix).
 func runInstall(t *testing.T, srv *servers, in *install, fx *fixture, m *matrix) {
 	for _, p := range fx.pins {
 		for _, c := range cells() {
@@ -204,6 +209,9 @@ func runInstall(t *testing.T, srv *servers, in *install, fx *fixture, m *matrix)
 		if err := fx.branch.republish(t.Context(), t, srv.cli, filepath.Join(fx.siteDir, "bundle")); err != nil {
 			t.Error(err)
 		}
+	})
+	t.Run("private-cache", func(t *testing.T) {
+		checkPrivateCache(t, srv, in, fx)
 	})
 }
 

@@ -244,16 +244,28 @@ func buildCLI(ctx context.Context, dir string) (string, error) {
 // runCLI runs the CLI with args, the way a user's job does, and returns what
 // it printed.
 func runCLI(ctx context.Context, t *testing.T, bin string, args ...string) (string, error) {
+	return runCLIEnv(ctx, t, bin, nil, args...)
+}
+
+// runCLIEnv is runCLI with env (KEY=VALUE) in the CLI's environment. The log
+// shows the keys only, since the values may be secrets. The error wraps the
+// *exec.ExitError of a CLI that failed.
+func runCLIEnv(ctx context.Context, t *testing.T, bin string, env []string, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, cmdTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
 	// No CACHIX_AUTH_TOKEN, GITHUB_* or INPUT_* from the test's environment.
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, env...)
 	cmd.WaitDelay = waitDelay
 	output, err := cmd.CombinedOutput()
-	t.Logf("$ %s\n%s", shellJoin(cmd.Args), output)
+	var shown string
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		shown += k + "=… "
+	}
+	t.Logf("$ %s%s\n%s", shown, shellJoin(cmd.Args), output)
 	if err != nil {
-		return string(output), fmt.Errorf("create-pin-refs: %v", err)
+		return string(output), fmt.Errorf("create-pin-refs: %w", err)
 	}
 	return string(output), nil
 }

@@ -58,6 +58,7 @@ type nixConf struct {
 	fetchClosure bool
 	substituter  string // "" disables substitution
 	publicKey    string
+	netrcFile    string // "" keeps Nix's default
 }
 
 func (c nixConf) String() string {
@@ -65,7 +66,7 @@ func (c nixConf) String() string {
 	if c.fetchClosure {
 		features += " fetch-closure"
 	}
-	return strings.Join([]string{
+	lines := []string{
 		"experimental-features = " + features,
 		"sandbox = false",
 		"build-users-group =",
@@ -74,7 +75,11 @@ func (c nixConf) String() string {
 		"tarball-ttl = 0",
 		"substituters = " + c.substituter,
 		"trusted-public-keys = " + c.publicKey,
-	}, "\n")
+	}
+	if c.netrcFile != "" {
+		lines = append(lines, "netrc-file = "+c.netrcFile)
+	}
+	return strings.Join(lines, "\n")
 }
 
 // install is one Nix installation under test.
