@@ -238,19 +238,7 @@ func runCell(t *testing.T, in *install, fx *fixture, c cell, p testPin, m *matri
 	}
 
 	env := in.env(nix+"/home", nixConf{fetchClosure: c.fetchClosure, substituter: fx.substituter, publicKey: fx.publicKey})
-	var results []cmdResult
-	for _, argv := range c.steps(cellInput{site: fx.site, git: fx.git, work: nix, pin: p}) {
-		r := in.run(ctx, env, argv...)
-		results = append(results, r)
-		t.Logf("$ %s (%s, %v)", shellJoin(r.argv), r.took.Round(time.Millisecond), exitText(r.err))
-		if r.err != nil {
-			break
-		}
-	}
-	var transcript []string
-	for _, r := range results {
-		transcript = append(transcript, r.describe())
-	}
+	results, transcript := runSteps(t, in, env, c.steps(cellInput{site: fx.site, git: fx.git, work: nix, pin: p}))
 	last := results[len(results)-1]
 	worked := last.err == nil
 
@@ -367,4 +355,22 @@ func exitText(err error) string {
 		return "ok"
 	}
 	return err.Error()
+}
+
+// runSteps runs a cell's commands in order, logging each, until one fails; it
+// returns the results and their transcript for failure messages.
+func runSteps(t *testing.T, in *install, env []string, steps [][]string) ([]cmdResult, []string) {
+	t.Helper()
+	var results []cmdResult
+	var transcript []string
+	for _, argv := range steps {
+		r := in.run(t.Context(), env, argv...)
+		results = append(results, r)
+		transcript = append(transcript, r.describe())
+		t.Logf("$ %s (%s, %v)", shellJoin(r.argv), r.took.Round(time.Millisecond), exitText(r.err))
+		if r.err != nil {
+			break
+		}
+	}
+	return results, transcript
 }

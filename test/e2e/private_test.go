@@ -151,19 +151,7 @@ func checkPrivateCache(t *testing.T, srv *servers, in *install, fx *fixture) {
 	// With it, the pin, absent before, comes from the private binary cache.
 	conf.netrcFile = nix + "/netrc"
 	env := in.env(nix+"/home", conf)
-	var results []cmdResult
-	for _, argv := range build.steps(input) {
-		r := in.run(ctx, env, argv...)
-		results = append(results, r)
-		t.Logf("$ %s (%s, %v)", shellJoin(r.argv), r.took.Round(time.Millisecond), exitText(r.err))
-		if r.err != nil {
-			break
-		}
-	}
-	var transcript []string
-	for _, r := range results {
-		transcript = append(transcript, r.describe())
-	}
+	results, transcript := runSteps(t, in, env, build.steps(input))
 	if results[len(results)-1].err != nil {
 		t.Fatalf("with the netrc, failed:\n%s", strings.Join(transcript, "\n"))
 	}
