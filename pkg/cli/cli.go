@@ -150,16 +150,57 @@ func Main(ctx context.Context, args []string, env Env) int {
 	return ExitOK
 }
 
-// Run does the work for a validated configuration.
+// Run does the work for a validated configuration, one log group per phase.
 func Run(ctx context.Context, cfg *config.Config, env Env, rep reporter) (*Result, error) {
-	rep.Group("Reading pins")
-	raw, info, err := readPins(ctx, cfg, env, rep)
-	rep.EndGroup()
+	var (
+		raw  []cachix.Pin
+		info *cachix.CacheInfo
+		res  *Result
+		b    *bundle.Bundle
+		pub  *branchPublisher
+	)
+	err := inGroup(rep, "Reading pins", func() (err error) {
+		raw, info, err = readPins(ctx, cfg, env, rep)
+		return err
+	})
+	if err == nil {
+		err = inGroup(rep, "Rendering the bundle", func() (err error) {
+			res, b, pub, err = writeSite(cfg, env, rep, raw, info)
+			return err
+		})
+	}
+	if err == nil && cfg.Mode == config.ModePages {
+		err = inGroup(rep, "Writing the Pages artifact", func() error {
+			stats, err := pages.WriteArtifact(ctx, cfg.Out, cfg.Artifact)
+			if err != nil {
+				return fmt.Errorf("writing the Pages artifact: %w", err)
+			}
+			res.ArtifactPath = cfg.Artifact
+			rep.Logf("wrote %s: %d files, %d folders, %d bytes", cfg.Artifact, stats.Files, stats.Folders, stats.Bytes)
+			return nil
+		})
+	}
+	if err == nil && pub != nil {
+		err = inGroup(rep, "Publishing to branch "+cfg.Branch+" of "+cfg.Repo, func() error {
+			return pub.publish(ctx, b, res)
+		})
+	}
 	if err != nil {
 		return nil, err
 	}
+	return res, nil
+}
 
-	rep.Group("Rendering the bundle")
+func inGroup(rep reporter, title string, f func() error) error {
+	rep.Group(title)
+	defer rep.EndGroup()
+	return f()
+}
+
+// writeSite turns the pins into the bundle and writes the site. Where the bundle
+// will be served is settled first, so that its README and the index page show
+// the right commands; in branch mode that makes the publisher.
+func writeSite(cfg *config.Config, env Env, rep reporter, raw []cachix.Pin, info *cachix.CacheInfo) (*Result, *bundle.Bundle, *branchPublisher, error) {
 	set, err := pins.Build(raw, pins.Options{
 		Include:    cfg.Include,
 		Exclude:    cfg.Exclude,
@@ -167,8 +208,7 @@ func Run(ctx context.Context, cfg *config.Config, env Env, rep reporter) (*Resul
 		AllowEmpty: cfg.AllowEmpty,
 	})
 	if err != nil {
-		rep.EndGroup()
-		return nil, err
+		return nil, nil, nil, err
 	}
 	for _, s := range set.Skipped {
 		rep.Warnf("skipped pin %q: %s", s.PinName, s.Reason)
@@ -176,8 +216,7 @@ func Run(ctx context.Context, cfg *config.Config, env Env, rep reporter) (*Resul
 	meta := bundleMeta(cfg, info)
 	b, err := bundle.Render(set, meta)
 	if err != nil {
-		rep.EndGroup()
-		return nil, fmt.Errorf("rendering the bundle: %w", err)
+		return nil, nil, nil, fmt.Errorf("rendering the bundle: %w", err)
 	}
 	rep.Logf("rendered %d files for %d pins", len(b.Files), len(set.Pins))
 	res := &Result{Set: set, Meta: meta, SiteDir: cfg.Out}
@@ -187,19 +226,15 @@ func Run(ctx context.Context, cfg *config.Config, env Env, rep reporter) (*Resul
 	}
 	res.Names = len(names)
 
-	// Where the bundle will be served is known before anything is written, so
-	// that the README and the page can show the right commands.
 	var pub *branchPublisher
 	switch cfg.Mode {
 	case config.ModePages:
 		if res.URL, err = pages.PagesURL(cfg.Repo, cfg.PagesURL); err != nil {
-			rep.EndGroup()
-			return nil, fmt.Errorf("%w: %w", config.ErrUsage, err)
+			return nil, nil, nil, fmt.Errorf("%w: %w", config.ErrUsage, err)
 		}
 	case config.ModeBranch:
 		if pub, err = newBranchPublisher(cfg, env, rep, set, meta); err != nil {
-			rep.EndGroup()
-			return nil, err
+			return nil, nil, nil, err
 		}
 		res.FlakeRef = pub.flakeRef
 	default:
@@ -225,33 +260,11 @@ func Run(ctx context.Context, cfg *config.Config, env Env, rep reporter) (*Resul
 		err = writeIndex(cfg.Out, manifest, view)
 		n++
 	}
-	rep.EndGroup()
 	if err != nil {
-		return nil, fmt.Errorf("writing the site to %s: %w", cfg.Out, err)
+		return nil, nil, nil, fmt.Errorf("writing the site to %s: %w", cfg.Out, err)
 	}
 	res.Files = n
-
-	switch cfg.Mode {
-	case config.ModePages:
-		rep.Group("Writing the Pages artifact")
-		stats, err := pages.WriteArtifact(ctx, cfg.Out, cfg.Artifact)
-		if err == nil {
-			rep.Logf("wrote %s: %d files, %d folders, %d bytes", cfg.Artifact, stats.Files, stats.Folders, stats.Bytes)
-		}
-		rep.EndGroup()
-		if err != nil {
-			return nil, fmt.Errorf("writing the Pages artifact: %w", err)
-		}
-		res.ArtifactPath = cfg.Artifact
-	case config.ModeBranch:
-		rep.Group("Publishing to branch " + cfg.Branch + " of " + cfg.Repo)
-		err := pub.publish(ctx, b, res)
-		rep.EndGroup()
-		if err != nil {
-			return nil, err
-		}
-	}
-	return res, nil
+	return res, b, pub, nil
 }
 
 func writeIndex(dir string, m site.ManifestData, v site.IndexView) error {
