@@ -29,7 +29,7 @@ const ShardSize = 100
 // anySystem is the key of system-less pins in shards; it cannot be a system.
 const anySystem = "*"
 
-// DefaultFlakeSystems get the system-less pins in flake outputs, beside every
+// defaultFlakeSystems get the system-less pins in flake outputs, beside every
 // system that has pins of its own.
 var defaultFlakeSystems = []string{"aarch64-darwin", "aarch64-linux", "x86_64-darwin", "x86_64-linux"}
 
