@@ -7,6 +7,7 @@
 # Environment:
 #   CPR_NIX_CACHE  where the chroot lives (default /var/cache/create-pin-refs)
 #   CPR_NIX_ONLY   "host" or "chroot" to provision only one of them
+#   CPR_DEBIAN_MIRROR  Debian mirror for the chroot (default: the host's apt sources)
 #
 # The chroot keeps /proc and /dev mounted. To remove it, unmount first
 # (umount -R CACHE/trixie/dev CACHE/trixie/proc), or use rm -rf --one-file-system:
@@ -49,18 +50,35 @@ host_nix() {
   log "host: $(nix --version)"
 }
 
+# The Debian mirror this host's apt already uses (deb822 .sources or a one-line
+# sources.list), so the project never names a mirror of its own.
+debian_mirror() {
+  local uri
+  uri=$( { awk '/^URIs:/ {for (i = 2; i <= NF; i++) print $i}' /etc/apt/sources.list.d/*.sources 2>/dev/null
+           awk '$1 == "deb" {for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) {print $i; break}}' \
+             /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null; } |
+         grep -E '/debian/?$' | head -n 1)
+  if [ -z "$uri" ]; then
+    log "no Debian mirror (a URI ending in /debian) in /etc/apt/sources.list*; set CPR_DEBIAN_MIRROR"
+    exit 1
+  fi
+  echo "${uri%/}"
+}
+
 chroot_nix() {
   need_root
   if [ ! -x "$root/usr/bin/nix" ] || [ ! -x "$root/usr/bin/git" ]; then
     command -v debootstrap >/dev/null 2>&1 || apt_install debootstrap
     if [ ! -x "$root/usr/bin/apt-get" ]; then
-      log "making a Debian trixie chroot in $root"
+      mirror=${CPR_DEBIAN_MIRROR:-$(debian_mirror)}
+      log "making a Debian trixie chroot in $root from $mirror"
       rm -rf "$root.partial"
       mkdir -p "$cache"
-      debootstrap --variant=minbase trixie "$root.partial" http://deb.debian.org/debian >&2
+      debootstrap --variant=minbase trixie "$root.partial" "$mirror" >&2
       mv "$root.partial" "$root"
     fi
-    echo 'deb http://deb.debian.org/debian trixie main' >"$root/etc/apt/sources.list"
+    mirror=${mirror:-${CPR_DEBIAN_MIRROR:-$(debian_mirror)}}
+    echo "deb $mirror trixie main" >"$root/etc/apt/sources.list"
     cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
     log "installing Nix and git in the chroot"
     chroot "$root" /usr/bin/env DEBIAN_FRONTEND=noninteractive sh -c \
