@@ -1,8 +1,11 @@
 package bundle
 
 import (
+	"archive/tar"
 	"bytes"
+	"errors"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,8 +13,10 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/klauspost/compress/gzip"
 	"github.com/kwbauson/create-pin-refs/nixtemplates"
 	"github.com/kwbauson/create-pin-refs/pkg/cachix"
+	"github.com/kwbauson/create-pin-refs/pkg/nar"
 	"github.com/kwbauson/create-pin-refs/pkg/pins"
 )
 
@@ -193,3 +198,59 @@ func TestRenderRejectsBadMeta(t *testing.T) {
 }
 
 var sortStrings = cmpopts.SortSlices(func(a, b string) bool { return a < b })
+
+// TestNarHashOfTarball checks that NarHash describes what the tarball unpacks
+// to: the files under its one top-level folder, with their executable bits.
+func TestNarHashOfTarball(t *testing.T) {
+	b, err := Render(loadSet(t, "../../examples/pins.json"), testMeta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Files = append(b.Files, File{Path: "bin/tool", Data: []byte("#!/bin/sh\n"), Mode: 0o755})
+	tgz, err := b.Tarball()
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(tgz))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []nar.File
+	tr := tar.NewReader(zr)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Typeflag != tar.TypeReg {
+			continue
+		}
+		rel, ok := strings.CutPrefix(h.Name, TopDir+"/")
+		if !ok {
+			t.Fatalf("member %q outside %s/", h.Name, TopDir)
+		}
+		data, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, nar.File{Path: rel, Data: data, Executable: h.Mode&0o100 != 0})
+	}
+	want, err := nar.Hash(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := b.NarHash()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != want {
+		t.Errorf("NarHash = %s, but the tarball unpacks to %s", got, want)
+	}
+	b.Files[len(b.Files)-1].Mode = 0o644
+	if other, _ := b.NarHash(); other == got {
+		t.Error("NarHash ignores the executable bit")
+	}
+}

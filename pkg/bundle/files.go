@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/gzip"
+	"github.com/kwbauson/create-pin-refs/pkg/nar"
 )
 
 // TopDir is the single top-level folder of the tarball; Nix 2.8 requires exactly one.
@@ -90,4 +91,15 @@ func (b *Bundle) WriteDir(dir string) error {
 		}
 	}
 	return nil
+}
+
+// NarHash is the narHash Nix records for the unpacked tarball: the SRI SHA-256
+// of the NAR of its top-level folder, the files with their modes.
+func (b *Bundle) NarHash() (string, error) {
+	files := make([]nar.File, len(b.Files))
+	for i, f := range b.Files {
+		// Nix keeps one executable bit: the owner's.
+		files[i] = nar.File{Path: f.Path, Data: f.Data, Executable: f.Mode.Perm()&0o100 != 0}
+	}
+	return nar.Hash(files)
 }
