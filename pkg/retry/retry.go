@@ -5,6 +5,7 @@ package retry
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -60,4 +61,25 @@ func Sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// ServerWait reads how long an answer asks the client to wait: its
+// Retry-After, else the reset of a used-up rate limit (X-RateLimit-Remaining
+// 0 and X-RateLimit-Reset in Unix seconds, as GitHub sends). reason names
+// the header and its value, read as a number or date, never as raw text.
+func ServerWait(h http.Header, now time.Time) (wait time.Duration, reason string, ok bool) {
+	if v := h.Get("Retry-After"); v != "" {
+		if d, ok := ParseAfter(v, now); ok {
+			return d, fmt.Sprintf("Retry-After: %s", Round(d)), true
+		}
+	}
+	if strings.TrimSpace(h.Get("X-RateLimit-Remaining")) != "0" {
+		return 0, "", false
+	}
+	secs, err := strconv.ParseInt(strings.TrimSpace(h.Get("X-RateLimit-Reset")), 10, 64)
+	if err != nil || secs < 0 {
+		return 0, "", false
+	}
+	reset := time.Unix(secs, 0)
+	return max(reset.Sub(now), 0), "rate limit used up until X-RateLimit-Reset " + reset.UTC().Format(time.RFC3339), true
 }

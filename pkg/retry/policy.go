@@ -1,0 +1,227 @@
+package retry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Policy is how every API client of the project retries: one budget of
+// attempts with exponential backoff, a cap on the waits a server may ask for,
+// a bound on each attempt and a deadline for the whole run. The zero value of
+// a field means its default (see Default) except where noted.
+type Policy struct {
+	// Attempts bounds the attempts of one call that keeps failing
+	// (network errors, 5xx, 429); at least 1.
+	Attempts int
+	// Conflicts bounds the extra attempts after lost races (another
+	// writer moved a ref first). They do not use up Attempts: each one means
+	// another writer made progress; the run's deadline bounds them too.
+	Conflicts int
+	// BaseDelay and MaxDelay bound the exponential backoff between attempts.
+	BaseDelay, MaxDelay time.Duration
+	// MaxServerWait caps a wait that a server asks for (Retry-After, a rate
+	// limit's reset). A longer one fails the call at once with a *WaitError
+	// naming the wait, rather than stalling a workflow.
+	MaxServerWait time.Duration
+	// AttemptTimeout bounds one attempt, answer body included.
+	AttemptTimeout time.Duration
+	// Deadline bounds a whole run: every call made under the context that
+	// Bound returns. Waits that would end past it fail at once.
+	Deadline time.Duration
+
+	// Sleep waits between attempts; nil waits on a timer, ending with ctx.
+	// Tests pass a function that returns at once.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Now reads the clock; nil is time.Now.
+	Now func() time.Time
+	// OnRetry, if set, is told before each wait (e.g. to log it).
+	OnRetry func(Event)
+}
+
+// Defaults, chosen so that a short outage is ridden out while a server that
+// hangs or asks for long waits fails a CI job in minutes, not hours.
+const (
+	DefaultAttempts       = 5
+	DefaultConflicts      = 32
+	DefaultBaseDelay      = 500 * time.Millisecond
+	DefaultMaxDelay       = 8 * time.Second
+	DefaultMaxServerWait  = time.Minute
+	DefaultAttemptTimeout = 60 * time.Second
+	DefaultDeadline       = 5 * time.Minute
+)
+
+// Default returns the project's retry policy.
+func Default() Policy {
+	return Policy{}.withDefaults()
+}
+
+func (p Policy) withDefaults() Policy {
+	set := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	if p.Attempts == 0 {
+		p.Attempts = DefaultAttempts
+	}
+	if p.Conflicts == 0 {
+		p.Conflicts = DefaultConflicts
+	}
+	set(&p.BaseDelay, DefaultBaseDelay)
+	set(&p.MaxDelay, DefaultMaxDelay)
+	set(&p.MaxServerWait, DefaultMaxServerWait)
+	set(&p.AttemptTimeout, DefaultAttemptTimeout)
+	set(&p.Deadline, DefaultDeadline)
+	if p.Sleep == nil {
+		p.Sleep = Sleep
+	}
+	if p.Now == nil {
+		p.Now = time.Now
+	}
+	return p
+}
+
+// Validate reports a policy that cannot work.
+func (p Policy) Validate() error {
+	p = p.withDefaults()
+	switch {
+	case p.Attempts < 1:
+		return fmt.Errorf("retry attempts must be at least 1, got %d", p.Attempts)
+	case p.Conflicts < 0:
+		return fmt.Errorf("retry conflicts must not be negative, got %d", p.Conflicts)
+	case p.BaseDelay < 0 || p.MaxDelay < 0 || p.MaxServerWait < 0:
+		return errors.New("retry delays must not be negative")
+	case p.AttemptTimeout < 0 || p.Deadline < 0:
+		return errors.New("retry timeouts must not be negative")
+	}
+	return nil
+}
+
+// Bound returns ctx limited by the run's deadline; when it passes, the
+// context's cause is a *DeadlineError. Call it once per run and pass the
+// context to every client.
+func (p Policy) Bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	p = p.withDefaults()
+	de := &DeadlineError{Limit: p.Deadline}
+	return context.WithTimeoutCause(context.WithValue(ctx, deadlineKey{}, de), p.Deadline, de)
+}
+
+type deadlineKey struct{}
+
+// deadlineOf says why a wait of d is not made: it would end past ctx's
+// deadline (a *DeadlineError when the deadline is the run's).
+func deadlineOf(ctx context.Context, d time.Duration) error {
+	if de, ok := ctx.Value(deadlineKey{}).(*DeadlineError); ok {
+		return &DeadlineError{Limit: de.Limit, Wait: d}
+	}
+	return &DeadlineError{Wait: d}
+}
+
+// Event is a failed attempt about to be retried.
+type Event struct {
+	What     string        // what is being done, e.g. "GET https://…/pin"
+	Attempt  int           // the attempt that failed, from 1
+	Attempts int           // the budget
+	Wait     time.Duration // the wait before the next attempt
+	Conflict bool          // a lost race, not a failure
+	Err      error         // why it failed
+}
+
+// String reads "attempt 2 of 5 failed, retrying in 1.3s: ERR".
+func (e Event) String() string {
+	if e.Conflict {
+		return fmt.Sprintf("%s: another writer came first, retrying in %s: %v", e.What, Round(e.Wait), e.Err)
+	}
+	return fmt.Sprintf("%s: attempt %d of %d failed, retrying in %s: %v", e.What, e.Attempt, e.Attempts, Round(e.Wait), e.Err)
+}
+
+// Round shortens a duration for a log line: 664.519608ms reads 660ms.
+func Round(d time.Duration) time.Duration {
+	switch {
+	case d >= time.Minute:
+		return d.Round(time.Second)
+	case d >= time.Second:
+		return d.Round(100 * time.Millisecond)
+	default:
+		return d.Round(10 * time.Millisecond)
+	}
+}
+
+// Do calls f until it succeeds or fails for good. f marks a failure worth
+// another attempt with Again, AfterWait or Conflict; any other error ends the
+// call at once. An attempt that times out (AttemptTimeout) is retried too.
+// Do returns the number of attempts made.
+func (p Policy) Do(ctx context.Context, what string, f func(ctx context.Context) error) (int, error) {
+	p = p.withDefaults()
+	if err := p.Validate(); err != nil {
+		return 0, err
+	}
+	failures, conflicts := 0, 0
+	for n := 1; ; n++ {
+		err := p.attempt(ctx, f)
+		if err == nil {
+			return n, nil
+		}
+		if ctx.Err() != nil {
+			return n, stopped(ctx, what, n, err)
+		}
+		var r *Retryable
+		if !errors.As(err, &r) {
+			return n, err
+		}
+		var wait time.Duration
+		if r.conflict {
+			conflicts++
+			if conflicts > p.Conflicts {
+				return n, &ExhaustedError{What: what, Attempts: n, Conflicts: conflicts - 1, Err: r.Err}
+			}
+			wait = Backoff(conflicts, p.BaseDelay, p.MaxDelay)
+		} else {
+			failures++
+			if failures >= p.Attempts {
+				return n, &ExhaustedError{What: what, Attempts: n, Conflicts: conflicts, Err: r.Err}
+			}
+			wait = Backoff(failures, p.BaseDelay, p.MaxDelay)
+		}
+		if r.hasWait {
+			if r.wait > p.MaxServerWait {
+				return n, &WaitError{What: what, Reason: r.reason, Wait: r.wait, Until: p.Now().Add(r.wait), Limit: p.MaxServerWait, Err: r.Err}
+			}
+			wait = max(wait, r.wait)
+		}
+		if dl, ok := ctx.Deadline(); ok && p.Now().Add(wait).After(dl) {
+			return n, &StoppedError{What: what, Attempts: n, Cause: deadlineOf(ctx, wait), Err: r.Err}
+		}
+		if p.OnRetry != nil {
+			p.OnRetry(Event{What: what, Attempt: n, Attempts: p.Attempts, Wait: wait, Conflict: r.conflict, Err: r.Err})
+		}
+		if err := p.Sleep(ctx, wait); err != nil {
+			return n, stopped(ctx, what, n, r.Err)
+		}
+	}
+}
+
+// attempt runs f bounded by AttemptTimeout; an attempt that ran out of time
+// while ctx lives on is worth another one.
+func (p Policy) attempt(ctx context.Context, f func(context.Context) error) error {
+	actx, cancel := context.WithTimeoutCause(ctx, p.AttemptTimeout, &AttemptTimeoutError{Limit: p.AttemptTimeout})
+	defer cancel()
+	err := f(actx)
+	if err != nil && actx.Err() != nil && ctx.Err() == nil {
+		var r *Retryable
+		if !errors.As(err, &r) {
+			err = Again(fmt.Errorf("%w: %w", context.Cause(actx), err))
+		}
+	}
+	return err
+}
+
+func stopped(ctx context.Context, what string, n int, last error) error {
+	var r *Retryable
+	if errors.As(last, &r) {
+		last = r.Err
+	}
+	return &StoppedError{What: what, Attempts: n, Cause: context.Cause(ctx), Err: last}
+}
