@@ -1,6 +1,7 @@
 package cachix
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -218,8 +219,14 @@ func (e *retryableError) Unwrap() error { return e.err }
 
 // get fetches u with retries and returns the body of a 2xx answer.
 func (c *Client) get(ctx context.Context, cache string, u *url.URL) ([]byte, error) {
+	return c.send(ctx, http.MethodGet, cache, u, nil)
+}
+
+// send makes a request with retries and returns the body of a 2xx answer;
+// a non-nil body is sent as JSON.
+func (c *Client) send(ctx context.Context, method, cache string, u *url.URL, reqBody []byte) ([]byte, error) {
 	for attempt := 1; ; attempt++ {
-		body, err := c.attempt(ctx, cache, u)
+		body, err := c.attempt(ctx, method, cache, u, reqBody)
 		if err == nil {
 			return body, nil
 		}
@@ -241,12 +248,19 @@ func (c *Client) get(ctx context.Context, cache string, u *url.URL) ([]byte, err
 }
 
 // attempt makes one request. Errors worth retrying come as *retryableError.
-func (c *Client) attempt(ctx context.Context, cache string, u *url.URL) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+func (c *Client) attempt(ctx context.Context, method, cache string, u *url.URL, reqBody []byte) ([]byte, error) {
+	var rd io.Reader
+	if reqBody != nil {
+		rd = bytes.NewReader(reqBody)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
 	if err != nil {
-		return nil, fmt.Errorf("GET %s: %w", u.Redacted(), err)
+		return nil, fmt.Errorf("%s %s: %w", method, u.Redacted(), err)
 	}
 	req.Header.Set("Accept", "application/json")
+	if reqBody != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	req.Header.Set("User-Agent", c.userAgent)
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
@@ -272,7 +286,7 @@ func (c *Client) attempt(ctx context.Context, cache string, u *url.URL) ([]byte,
 
 	body, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBodySize+1))
 	if err != nil {
-		err = fmt.Errorf("GET %s: reading body: %w", u.Redacted(), err)
+		err = fmt.Errorf("%s %s: reading body: %w", method, u.Redacted(), err)
 		if ctx.Err() != nil {
 			return nil, err
 		}
@@ -280,7 +294,7 @@ func (c *Client) attempt(ctx context.Context, cache string, u *url.URL) ([]byte,
 		return nil, &retryableError{err: err}
 	}
 	if int64(len(body)) > c.maxBodySize {
-		return nil, fmt.Errorf("GET %s: response body is over the %d-byte limit: %w", u.Redacted(), c.maxBodySize, ErrTooLarge)
+		return nil, fmt.Errorf("%s %s: response body is over the %d-byte limit: %w", method, u.Redacted(), c.maxBodySize, ErrTooLarge)
 	}
 	return body, nil
 }

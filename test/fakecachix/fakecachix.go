@@ -6,6 +6,7 @@
 // URL layout, with URL() = http://127.0.0.1:PORT[PathPrefix]:
 //
 //	GET URL/api/v1/cache/NAME/pin        JSON array of cachix.Pin
+//	POST URL/api/v1/cache/NAME/pin       creates a pin (see pin.go)
 //	GET URL/api/v1/cache/NAME            cachix.CacheInfo; its uri is URL/cache/NAME
 //	GET URL/cache/NAME/nix-cache-info    from the directory, else Cachix's own
 //	GET URL/cache/NAME/HASH.narinfo      text/x-nix-narinfo
@@ -82,6 +83,12 @@ type Server struct {
 	faults   int
 	fault    fault
 	requests []string
+
+	writeToken  string
+	listLag     int
+	pending     []pending
+	pinRequests []PinRequest
+	revisions   map[string][]cachix.Revision // by cache "\x00" pin name
 }
 
 type fault struct {
@@ -245,6 +252,11 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusNotFound, "Not found")
 		return
 	}
+	if r.Method == http.MethodPost {
+		if api, ok := strings.CutPrefix(rest, "/api/v1/cache/"); ok && s.servePinCreate(w, r, api) {
+			return
+		}
+	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		writeJSONError(w, http.StatusMethodNotAllowed, "Method not allowed")
@@ -282,6 +294,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, rest string) {
 	c, ok := s.caches[name]
 	var body any
 	if ok && len(segs) == 2 {
+		s.showPendingLocked(name, true)
 		body = wirePins(c.Pins)
 	} else if ok {
 		body = cachix.CacheInfo{
