@@ -19,26 +19,31 @@ import (
 // Detect reports whether the process runs as a GitHub Actions step.
 func Detect(getenv func(string) string) bool { return getenv("GITHUB_ACTIONS") == "true" }
 
-// Runner reports through workflow commands on w and the runner's files.
+// Runner reports through workflow commands on w and the runner's files. Every
+// text it prints passes through its Sink.
 type Runner struct {
 	a      *githubactions.Action
 	w      io.Writer
 	getenv func(string) string
+	sink   *Sink
 }
 
-// New returns a Runner writing workflow commands to w (the step's stdout).
-func New(w io.Writer, getenv func(string) string) *Runner {
+// New returns a Runner writing workflow commands to w (the step's stdout),
+// with text cleaned by sink.
+func New(w io.Writer, getenv func(string) string, sink *Sink) *Runner {
 	return &Runner{
 		a:      githubactions.New(githubactions.WithWriter(w), githubactions.WithGetenv(getenv)),
 		w:      w,
 		getenv: getenv,
+		sink:   sink,
 	}
 }
 
-// Mask hides every occurrence of secret in the rest of the log. Call it before
-// anything could print the secret.
+// Mask hides every occurrence of secret in the rest of the log, through the
+// runner and through the sink. Call it before anything could print the secret.
 func (r *Runner) Mask(secret string) {
-	for _, line := range strings.FieldsFunc(secret, func(r rune) bool { return r == '\n' || r == '\r' }) {
+	r.sink.AddSecret(secret)
+	for _, line := range splitLines(secret) {
 		if strings.TrimSpace(line) != "" {
 			r.a.AddMask(line)
 		}
@@ -46,27 +51,30 @@ func (r *Runner) Mask(secret string) {
 }
 
 // Group starts a collapsible group of log lines.
-func (r *Runner) Group(title string) { r.a.Group(oneLine(title)) }
+func (r *Runner) Group(title string) { r.a.Group(r.sink.Line(title)) }
 
 // EndGroup ends the current group.
 func (r *Runner) EndGroup() { r.a.EndGroup() }
 
-// Logf prints a log line. Continuation lines are indented so that text from
-// outside (an API's error message) can never start a workflow command.
+// Logf prints a log line; continuation lines are indented.
 func (r *Runner) Logf(format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	// The runner breaks lines at \r as well as \n.
-	fmt.Fprintln(r.w, strings.NewReplacer("\r\n", "\n  ", "\r", "\n  ", "\n", "\n  ").Replace(msg))
+	fmt.Fprintln(r.w, strings.Join(r.sink.Lines(fmt.Sprintf(format, args...)), "\n  "))
 }
 
 // Warnf prints a warning annotation.
 func (r *Runner) Warnf(format string, args ...any) {
-	r.a.WithFieldsMap(map[string]string{"title": "create-pin-refs"}).Warningf("%s", fmt.Sprintf(format, args...))
+	r.a.WithFieldsMap(map[string]string{"title": "create-pin-refs"}).Warningf("%s", r.annotation(format, args))
 }
 
-// Errorf prints an error annotation; the command escapes newlines itself.
+// Errorf prints an error annotation.
 func (r *Runner) Errorf(format string, args ...any) {
-	r.a.WithFieldsMap(map[string]string{"title": "create-pin-refs failed"}).Errorf("%s", fmt.Sprintf(format, args...))
+	r.a.WithFieldsMap(map[string]string{"title": "create-pin-refs failed"}).Errorf("%s", r.annotation(format, args))
+}
+
+// annotation is a message cleaned line by line; the command escapes the line
+// breaks itself.
+func (r *Runner) annotation(format string, args []any) string {
+	return strings.Join(r.sink.Lines(fmt.Sprintf(format, args...)), "\n")
 }
 
 // SetOutputs writes step outputs, in name order, when the runner provides
@@ -123,7 +131,7 @@ func (r *Runner) Summary(markdown string) error {
 	if r.getenv("GITHUB_STEP_SUMMARY") == "" {
 		return nil
 	}
-	return r.call(func() { r.a.AddStepSummary(markdown) })
+	return r.call(func() { r.a.AddStepSummary(r.sink.Redact(markdown)) })
 }
 
 // call turns the library's panics on unwritable files into errors.
@@ -136,5 +144,3 @@ func (r *Runner) call(f func()) (err error) {
 	f()
 	return nil
 }
-
-func oneLine(s string) string { return strings.ReplaceAll(strings.ReplaceAll(s, "\r", " "), "\n", " ") }

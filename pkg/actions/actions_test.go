@@ -13,7 +13,7 @@ func runner(t *testing.T) (*Runner, *strings.Builder, string) {
 	out := filepath.Join(t.TempDir(), "output")
 	var log strings.Builder
 	env := map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": out}
-	return New(&log, func(k string) string { return env[k] }), &log, out
+	return New(&log, func(k string) string { return env[k] }, &Sink{}), &log, out
 }
 
 // readOutputs parses GITHUB_OUTPUT as the runner does.
@@ -58,7 +58,7 @@ func TestSetOutputsCannotBeForged(t *testing.T) {
 
 func TestOutsideTheRunnerNothingIsWritten(t *testing.T) {
 	var log strings.Builder
-	r := New(&log, func(string) string { return "" })
+	r := New(&log, func(string) string { return "" }, &Sink{})
 	if err := r.SetOutputs(map[string]string{"a": "b"}); err != nil {
 		t.Fatal(err)
 	}
@@ -69,10 +69,15 @@ func TestOutsideTheRunnerNothingIsWritten(t *testing.T) {
 
 func TestLogLinesCannotStartCommands(t *testing.T) {
 	r, log, _ := runner(t)
-	r.Logf("API said: %s", "nope\n::add-mask::x\r::error::fake\r\n::group::g")
-	for _, line := range strings.Split(strings.TrimSpace(log.String()), "\n") {
-		if strings.HasPrefix(line, "::") {
-			t.Errorf("log line %q starts a workflow command", line)
+	r.Logf("API said: %s", "nope\n::add-mask::x\r::error::fake\r\n::group::g\n ##[warning]w")
+	r.Errorf("API said: %s", "nope\n  ::warning::x ##[warning]y")
+	r.Group("a\n::error::g")
+	for _, line := range runnerLines(log.String()) {
+		if isCommand(line) && !strings.HasPrefix(line, "::error title=create-pin-refs failed::API said") && line != `::group::a \::error::g` {
+			t.Errorf("log line %q is a workflow command", line)
+		}
+		if strings.Contains(line, "##[") {
+			t.Errorf("log line %q holds a legacy command", line)
 		}
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/kwbauson/create-pin-refs/pkg/pins"
 	"github.com/kwbauson/create-pin-refs/pkg/publish/pages"
 	"github.com/kwbauson/create-pin-refs/pkg/site"
+	"github.com/kwbauson/create-pin-refs/pkg/weburl"
 )
 
 // Exit codes.
@@ -104,36 +105,48 @@ func (r *Result) Outputs(getenv func(string) string) map[string]string {
 
 func shortSHA(s string) string { return s[:min(len(s), 12)] }
 
-// redacted hides any password in a URL before it is printed.
-func redacted(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return "(invalid URL)"
+// hint adds the command line's advice to an error from inside: an API that
+// could not be reached at all is most often a wrong base URL.
+func hint(cfg *config.Config, err error) string {
+	var ue *url.Error
+	if !errors.As(err, &ue) {
+		return ""
 	}
-	return u.Redacted()
+	failed, perr := url.Parse(ue.URL)
+	if perr != nil {
+		return ""
+	}
+	for _, s := range []struct{ opt, base string }{{"cachix-url", cfg.CachixURL}, {"github-api-url", cfg.GitHubAPIURL}} {
+		if base, err := url.Parse(s.base); err == nil && base.Host == failed.Host {
+			return fmt.Sprintf(" (could not reach %s: check --%s, and the network)", base.Host, s.opt)
+		}
+	}
+	return ""
 }
 
 // Main runs the program and returns its exit code.
 func Main(ctx context.Context, args []string, env Env) int {
-	rep := newReporter(env)
-	masked := maskSecrets(rep, env.Getenv)
-	cfg, err := config.Load(args, env.Getenv, env.Stderr)
+	rep, sink := newReporter(env)
+	// Every secret, from the environment or a flag, is known before anything
+	// is printed, a usage error included.
+	for _, secret := range config.SecretValues(args, env.Getenv) {
+		rep.Mask(secret)
+	}
+	var usage strings.Builder
+	cfg, err := config.Load(args, env.Getenv, &usage)
+	if usage.Len() > 0 {
+		fmt.Fprintln(env.Stderr, strings.Join(sink.Lines(strings.TrimSuffix(usage.String(), "\n")), "\n"))
+	}
 	switch {
 	case errors.Is(err, config.ErrHelp):
 		return ExitOK
 	case err != nil:
-		rep.Errorf("%v", err)
+		rep.Errorf("%v (see --help)", err)
 		return ExitUsage
-	}
-	// Tokens given as flags were not seen by maskSecrets.
-	for _, secret := range []string{cfg.AuthToken, cfg.GitHubToken} {
-		if secret != "" && !masked[secret] {
-			rep.Mask(secret)
-		}
 	}
 	res, err := Run(ctx, cfg, env, rep)
 	if err != nil {
-		rep.Errorf("%v", err)
+		rep.Errorf("%v%s", err, hint(cfg, err))
 		if errors.Is(err, config.ErrUsage) {
 			return ExitUsage
 		}
@@ -230,7 +243,8 @@ func writeSite(cfg *config.Config, env Env, rep reporter, raw []cachix.Pin, info
 	switch cfg.Mode {
 	case config.ModePages:
 		if res.URL, err = pages.PagesURL(cfg.Repo, cfg.PagesURL); err != nil {
-			return nil, nil, nil, fmt.Errorf("%w: %w", config.ErrUsage, err)
+			// The configuration was checked; this is a bug, said plainly.
+			return nil, nil, nil, fmt.Errorf("%w: --%w", config.ErrUsage, err)
 		}
 	case config.ModeBranch:
 		if pub, err = newBranchPublisher(cfg, env, rep, set, meta); err != nil {
@@ -305,7 +319,7 @@ func readPins(ctx context.Context, cfg *config.Config, env Env, rep reporter) ([
 		client = c
 	}
 	if needInfo {
-		rep.Logf("reading cache %s from %s", cfg.Cache, redacted(cfg.CachixURL))
+		rep.Logf("reading cache %s from %s", cfg.Cache, weburl.Redacted(cfg.CachixURL))
 		i, err := client.Cache(ctx, cfg.Cache)
 		if err != nil {
 			return nil, nil, err

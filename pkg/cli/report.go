@@ -3,9 +3,9 @@ package cli
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/kwbauson/create-pin-refs/pkg/actions"
-	"github.com/kwbauson/create-pin-refs/pkg/config"
 )
 
 // reporter is where progress, warnings, errors and results go: plain lines on
@@ -21,43 +21,33 @@ type reporter interface {
 	Summary(markdown string) error
 }
 
-func newReporter(env Env) reporter {
+// newReporter returns the reporter for env. Both kinds print every text
+// through one actions.Sink, which redacts secrets and neutralises workflow
+// commands: outside the action, the program may still run in a workflow's
+// `run:` step, whose output the runner parses the same way.
+func newReporter(env Env) (reporter, *actions.Sink) {
+	sink := &actions.Sink{}
 	if actions.Detect(env.Getenv) {
-		return actions.New(env.Stdout, env.Getenv)
+		return actions.New(env.Stdout, env.Getenv, sink), sink
 	}
-	return plain{env.Stderr}
+	return plain{env.Stderr, sink}, sink
 }
 
-// maskSecrets masks every secret option's value as found in the environment,
-// before any line is printed; flags are masked once parsed. It returns what it
-// masked.
-func maskSecrets(rep reporter, getenv func(string) string) map[string]bool {
-	masked := map[string]bool{}
-	for _, o := range config.Options() {
-		if !o.Secret {
-			continue
-		}
-		for _, key := range []string{config.InputEnv(o.Name), o.Env} {
-			if key != "" {
-				if v := getenv(key); v != "" && !masked[v] {
-					rep.Mask(v)
-					masked[v] = true
-				}
-			}
-		}
-	}
-	return masked
+// plain prints lines on a terminal or another CI.
+type plain struct {
+	w    io.Writer
+	sink *actions.Sink
 }
 
-type plain struct{ w io.Writer }
+func (p plain) Mask(secret string)                { p.sink.AddSecret(secret) }
+func (p plain) Group(title string)                { fmt.Fprintf(p.w, "== %s\n", p.sink.Line(title)) }
+func (plain) EndGroup()                           {}
+func (p plain) Logf(format string, args ...any)   { p.print("", format, args) }
+func (p plain) Warnf(format string, args ...any)  { p.print("warning: ", format, args) }
+func (p plain) Errorf(format string, args ...any) { p.print("create-pin-refs: error: ", format, args) }
+func (plain) SetOutputs(map[string]string) error  { return nil }
+func (plain) Summary(string) error                { return nil }
 
-func (plain) Mask(string)                        {}
-func (p plain) Group(title string)               { fmt.Fprintf(p.w, "== %s\n", title) }
-func (plain) EndGroup()                          {}
-func (p plain) Logf(format string, args ...any)  { fmt.Fprintf(p.w, format+"\n", args...) }
-func (p plain) Warnf(format string, args ...any) { fmt.Fprintf(p.w, "warning: "+format+"\n", args...) }
-func (p plain) Errorf(format string, args ...any) {
-	fmt.Fprintf(p.w, "create-pin-refs: error: "+format+"\n", args...)
+func (p plain) print(prefix, format string, args []any) {
+	fmt.Fprintln(p.w, prefix+strings.Join(p.sink.Lines(fmt.Sprintf(format, args...)), "\n  "))
 }
-func (plain) SetOutputs(map[string]string) error { return nil }
-func (plain) Summary(string) error               { return nil }

@@ -5,15 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/url"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 
-	"github.com/kwbauson/create-pin-refs/pkg/ghrepo"
 	"github.com/kwbauson/create-pin-refs/pkg/pins"
-	"github.com/kwbauson/create-pin-refs/pkg/publish/pages"
 )
 
 // Modes of publishing.
@@ -63,15 +58,15 @@ var ErrHelp = flag.ErrHelp
 func Load(args []string, getenv func(string) string, out io.Writer) (*Config, error) {
 	fs := flag.NewFlagSet("create-pin-refs", flag.ContinueOnError)
 	fs.SetOutput(out)
-	opts := Options()
-	flags := map[string]*multiFlag{}
-	for _, o := range opts {
-		f := &multiFlag{list: o.List}
-		flags[o.Name] = f
+	c := &Config{}
+	opts := options(c)
+	flags := make([]*multiFlag, len(opts))
+	for i, o := range opts {
+		flags[i] = &multiFlag{list: o.List}
 		if o.Bool {
-			fs.Var(boolFlag{f}, o.Name, o.Usage)
+			fs.Var(boolFlag{flags[i]}, o.Name, o.Usage)
 		} else {
-			fs.Var(f, o.Name, o.Usage)
+			fs.Var(flags[i], o.Name, o.Usage)
 		}
 	}
 	fs.Usage = func() { usage(fs.Output(), opts) }
@@ -82,50 +77,12 @@ func Load(args []string, getenv func(string) string, out io.Writer) (*Config, er
 		return nil, fmt.Errorf("%w: %v", ErrUsage, err)
 	}
 	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("%w: unexpected argument %q (all settings are flags; see --help)", ErrUsage, fs.Arg(0))
+		return nil, fmt.Errorf("%w: unexpected argument %q (all settings are flags)", ErrUsage, fs.Arg(0))
 	}
-
-	values := map[string][]string{}
-	for _, o := range opts {
-		values[o.Name] = resolve(o, flags[o.Name], getenv)
-	}
-	one := func(name string) string {
-		v := values[name]
-		if len(v) == 0 {
-			return ""
+	for i, o := range opts {
+		if err := o.set(resolve(o, flags[i], getenv)); err != nil {
+			return nil, fmt.Errorf("%w: --%s: %w", ErrUsage, o.Name, err)
 		}
-		return v[len(v)-1]
-	}
-	c := &Config{
-		Cache:         one("cache"),
-		AuthToken:     one("auth-token"),
-		CachixURL:     one("cachix-url"),
-		Substituter:   one("substituter"),
-		PublicKeys:    values["public-keys"],
-		PinsFile:      one("pins-file"),
-		CacheInfoFile: one("cache-info-file"),
-		Include:       values["include"],
-		Exclude:       values["exclude"],
-		OnInvalid:     pins.Policy(one("on-invalid")),
-		Out:           one("out"),
-		Mode:          one("mode"),
-		PagesURL:      one("pages-url"),
-		Artifact:      one("artifact"),
-		Repo:          one("repo"),
-		Branch:        one("branch"),
-		GitHubToken:   one("github-token"),
-		GitHubAPIURL:  one("github-api-url"),
-		CommitMessage: one("commit-message"),
-	}
-	var err error
-	if c.AllowEmpty, err = parseBool("allow-empty", one("allow-empty")); err != nil {
-		return nil, err
-	}
-	if c.ForceBranch, err = parseBool("force-branch", one("force-branch")); err != nil {
-		return nil, err
-	}
-	if c.AuthorName, c.AuthorEmail, err = parseAuthor(one("commit-author")); err != nil {
-		return nil, err
 	}
 	if c.Artifact == "" {
 		// Beside the site rather than in RUNNER_TEMP: inside the action's
@@ -138,7 +95,41 @@ func Load(args []string, getenv func(string) string, out io.Writer) (*Config, er
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
+	if err := c.checkPaths(getenv); err != nil {
+		return nil, err
+	}
 	return c, nil
+}
+
+// SecretValues returns the values of the secret options in args and in the
+// environment, read before any parsing, so that they can be masked before
+// anything (a usage error, say) is printed.
+func SecretValues(args []string, getenv func(string) string) []string {
+	var out []string
+	for _, o := range Options() {
+		if !o.Secret {
+			continue
+		}
+		for _, key := range []string{InputEnv(o.Name), o.Env} {
+			if v := strings.TrimSpace(getenv(key)); key != "" && v != "" {
+				out = append(out, v)
+			}
+		}
+		for i, a := range args {
+			if a == "--" {
+				break
+			}
+			name, v, eq := strings.Cut(strings.TrimLeft(a, "-"), "=")
+			switch {
+			case !strings.HasPrefix(a, "-") || name != o.Name:
+			case eq:
+				out = append(out, v)
+			case i+1 < len(args):
+				out = append(out, args[i+1])
+			}
+		}
+	}
+	return out
 }
 
 // usage prints --help: the options in their own order, each with where its
@@ -204,121 +195,6 @@ func split(v string, list bool) []string {
 		}
 	}
 	return out
-}
-
-func parseBool(name, v string) (bool, error) {
-	if v == "" {
-		return false, nil
-	}
-	b, err := strconv.ParseBool(v)
-	if err != nil {
-		return false, fmt.Errorf("%w: --%s: %q is not true or false", ErrUsage, name, v)
-	}
-	return b, nil
-}
-
-// Validate checks the configuration once, naming the option at fault.
-func (c *Config) Validate() error {
-	bad := func(opt, format string, args ...any) error {
-		return fmt.Errorf("%w: --%s: %s", ErrUsage, opt, fmt.Sprintf(format, args...))
-	}
-	switch c.Mode {
-	case ModeDir, ModePages, ModeBranch:
-	default:
-		return bad("mode", "%q is not one of dir, pages, branch", c.Mode)
-	}
-	if c.Cache == "" && c.PinsFile == "" {
-		return bad("cache", "required (the Cachix cache name), unless --pins-file is given")
-	}
-	if c.Cache != "" && !cachePattern.MatchString(c.Cache) {
-		return bad("cache", "%q is not a Cachix cache name (lower-case letters, digits and hyphens: the NAME of NAME.cachix.org)", c.Cache)
-	}
-	if c.PinsFile == "" {
-		if err := checkURL(c.CachixURL); err != nil {
-			return bad("cachix-url", "%v", err)
-		}
-	}
-	if c.Substituter != "" {
-		if err := checkURL(c.Substituter); err != nil {
-			return bad("substituter", "%v", err)
-		}
-	}
-	switch c.OnInvalid {
-	case pins.Fail, pins.Skip:
-	default:
-		return bad("on-invalid", "%q is not fail or skip", c.OnInvalid)
-	}
-	if err := pins.ValidatePatterns(c.Include); err != nil {
-		return bad("include", "%v", err)
-	}
-	if err := pins.ValidatePatterns(c.Exclude); err != nil {
-		return bad("exclude", "%v", err)
-	}
-	if c.Out == "" {
-		return bad("out", "empty")
-	}
-	if c.PagesURL != "" {
-		if err := checkURL(c.PagesURL); err != nil {
-			return bad("pages-url", "%v", err)
-		}
-	}
-	if c.Repo != "" {
-		if _, _, err := ghrepo.Split(c.Repo); err != nil {
-			return bad("repo", "%v", err)
-		}
-	}
-	if c.Mode == ModePages {
-		// PagesURL names the option at fault itself.
-		if _, err := pages.PagesURL(c.Repo, c.PagesURL); err != nil {
-			return fmt.Errorf("%w: %w", ErrUsage, err)
-		}
-	}
-	if c.Mode == ModeBranch {
-		switch {
-		case c.Repo == "":
-			return bad("repo", "required in branch mode (OWNER/REPO; GITHUB_REPOSITORY inside Actions)")
-		case c.GitHubToken == "":
-			return bad("github-token", "required in branch mode (a token with contents: write; inside Actions pass ${{ github.token }})")
-		}
-		if err := ghrepo.CheckBranch(c.Branch); err != nil {
-			return bad("branch", "%v", err)
-		}
-		if err := checkURL(c.GitHubAPIURL); err != nil {
-			return bad("github-api-url", "%v", err)
-		}
-	}
-	return nil
-}
-
-var (
-	// Cachix cache names are lower-case letters, digits and hyphens.
-	cachePattern  = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,99}$`)
-	authorPattern = regexp.MustCompile(`^\s*([^<>\n]*[^<>\s])\s*<([^<>\s]+@[^<>\s]+)>\s*$`)
-)
-
-// parseAuthor splits "Name <email>".
-func parseAuthor(s string) (name, email string, err error) {
-	m := authorPattern.FindStringSubmatch(s)
-	if m == nil {
-		return "", "", fmt.Errorf("%w: --commit-author: %q is not \"Name <email>\"", ErrUsage, s)
-	}
-	return m[1], m[2], nil
-}
-
-// checkURL accepts http(s) URLs without credentials: a URL is printed and
-// published, so a password in it would leak (tokens have options of their own).
-func checkURL(s string) error {
-	u, err := url.Parse(s)
-	if err != nil {
-		return errors.New("not a URL")
-	}
-	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-		return fmt.Errorf("%q is not an http(s) URL", u.Redacted())
-	}
-	if u.User != nil {
-		return fmt.Errorf("%q holds credentials, which would be printed and published; pass tokens with --auth-token or --github-token", u.Redacted())
-	}
-	return nil
 }
 
 // multiFlag collects a flag's values; for list options each value is split.

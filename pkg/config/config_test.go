@@ -3,6 +3,8 @@ package config
 import (
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -170,5 +172,96 @@ func TestSecretsNeverInErrors(t *testing.T) {
 		if err == nil || strings.Contains(err.Error(), "s3cr3t-token") {
 			t.Errorf("Load(%q) = %v: want an error without the secret", args, err)
 		}
+	}
+}
+
+func TestControlCharacters(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		mention string
+	}{
+		{"token with a line break", []string{"--cache", "c", "--auth-token", "abc\ndef"}, nil, "--auth-token: holds a line break"},
+		{"token input with an inner line break", []string{"--cache", "c", "--mode", "branch", "--repo", "o/r"}, map[string]string{"INPUT_GITHUB-TOKEN": "ghs_a\nghs_b"}, "--github-token: holds a line break"},
+		{"token with a NUL", []string{"--cache", "c", "--github-token", "a\x00b"}, nil, "--github-token"},
+		{"out with a line break", []string{"--cache", "c", "--out", "x\ny"}, nil, "--out"},
+		{"artifact with a tab", []string{"--cache", "c", "--artifact", "a\tb"}, nil, "--artifact"},
+		{"pins file with a carriage return", []string{"--pins-file", "p\r.json"}, nil, "--pins-file"},
+		{"author with a carriage return", []string{"--cache", "c", "--commit-author", "A\r <a@b.c>"}, nil, "--commit-author"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(tt.args, env(tt.env), io.Discard)
+			if !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), tt.mention) {
+				t.Fatalf("Load = %v, want a usage error naming %q", err, tt.mention)
+			}
+			if strings.Contains(err.Error(), "def") || strings.Contains(err.Error(), "ghs_b") {
+				t.Errorf("error %q shows the token", err)
+			}
+		})
+	}
+	// Surrounding white space in an input (a secret stored with its newline) is
+	// not part of the token.
+	got, err := Load([]string{"--cache", "c"}, env(map[string]string{"INPUT_AUTH-TOKEN": "tok\n"}), io.Discard)
+	if err != nil || got.AuthToken != "tok" {
+		t.Errorf("Load = %+v, %v; want the token without its newline", got, err)
+	}
+}
+
+// TestDangerousPaths: --out may not be a folder whose site would destroy or
+// publish something else, and inputs and the artifact may not be inside it;
+// all of it refused before anything is written.
+func TestDangerousPaths(t *testing.T) {
+	dir := t.TempDir()
+	home, ws := filepath.Join(dir, "home"), filepath.Join(dir, "ws")
+	site := filepath.Join(dir, "site")
+	for _, d := range []string{home, ws, site} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pinsFile := filepath.Join(site, "pins.json")
+	if err := os.WriteFile(pinsFile, []byte("[]"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(site, link); err != nil {
+		t.Fatal(err)
+	}
+	cwd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	environ := map[string]string{"HOME": home, "GITHUB_WORKSPACE": ws}
+	tests := []struct {
+		name    string
+		args    []string
+		mention string
+	}{
+		{"root", []string{"--cache", "c", "--out", "/"}, "filesystem root"},
+		{"root by another name", []string{"--cache", "c", "--out", "/tmp/.."}, "filesystem root"},
+		{"home", []string{"--cache", "c", "--out", home}, "home folder"},
+		{"above home", []string{"--cache", "c", "--out", dir}, "--out"},
+		{"workspace", []string{"--cache", "c", "--out", ws + "/"}, "workspace"},
+		{"current folder", []string{"--cache", "c", "--out", "."}, "current folder"},
+		{"above the current folder", []string{"--cache", "c", "--out", filepath.Dir(cwd)}, "current folder"},
+		{"input inside out", []string{"--pins-file", pinsFile, "--substituter", "https://c.cachix.org", "--out", site}, "--pins-file"},
+		{"input inside out through a link", []string{"--pins-file", filepath.Join(link, "pins.json"), "--substituter", "https://c.cachix.org", "--out", site}, "--pins-file"},
+		{"cache info inside out", []string{"--cache", "c", "--cache-info-file", pinsFile, "--out", link}, "--cache-info-file"},
+		{"artifact inside out", []string{"--cache", "c", "--mode", "pages", "--repo", "o/r", "--out", site, "--artifact", filepath.Join(site, "a.tar")}, "--artifact"},
+		{"artifact inside out through a link", []string{"--cache", "c", "--mode", "pages", "--repo", "o/r", "--out", site, "--artifact", filepath.Join(link, "new", "a.tar")}, "--artifact"},
+		{"artifact over an input", []string{"--cache", "c", "--mode", "pages", "--repo", "o/r", "--out", filepath.Join(dir, "out"), "--cache-info-file", pinsFile, "--artifact", pinsFile}, "--artifact"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(tt.args, env(environ), io.Discard)
+			if !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), tt.mention) {
+				t.Fatalf("Load = %v, want a usage error naming %q", err, tt.mention)
+			}
+		})
+	}
+	if _, err := Load([]string{"--cache", "c", "--out", filepath.Join(ws, "_site"), "--mode", "pages", "--repo", "o/r"}, env(environ), io.Discard); err != nil {
+		t.Errorf("a site inside the workspace: %v", err)
 	}
 }

@@ -3,6 +3,11 @@
 // precedence, and validated once.
 package config
 
+import (
+	"fmt"
+	"strconv"
+)
+
 // Option describes one setting. Its Name is both the flag (--NAME) and the action
 // input (INPUT_NAME, upper-cased with hyphens kept).
 type Option struct {
@@ -13,33 +18,88 @@ type Option struct {
 	Bool    bool
 	List    bool // repeatable; each value may hold several, comma or newline separated
 	Secret  bool
+	// set stores the resolved values (none when unset) in the field of the
+	// Config the table was made for: each row holds its field, so no string
+	// key can name a missing one.
+	set func(values []string) error
 }
 
 // Options lists every setting, in the order of --help. The action.yml test checks
 // that each is an input of the action and each input is one of these.
-func Options() []Option {
+func Options() []Option { return options(&Config{}) }
+
+// options is the table with each row bound to its field of c.
+func options(c *Config) []Option {
 	return []Option{
-		{Name: "cache", Usage: "Cachix cache `name` whose pins are published (required unless --pins-file is given)"},
-		{Name: "auth-token", Usage: "Cachix auth `token`, needed for a private cache", Env: "CACHIX_AUTH_TOKEN", Secret: true},
-		{Name: "cachix-url", Usage: "Cachix API base `URL`", Default: "https://app.cachix.org"},
-		{Name: "substituter", Usage: "binary cache `URL` the bundle substitutes from (default: the cache's uri, else https://CACHE.cachix.org)"},
-		{Name: "public-keys", Usage: "trusted public `keys` of the binary cache (default: the cache's signing keys)", List: true},
-		{Name: "pins-file", Usage: "read pins from this JSON `file` (the Cachix API's format) instead of the API; with --cache, the cache's information still comes from the API unless --cache-info-file, or --substituter and --public-keys, are given"},
-		{Name: "cache-info-file", Usage: "read the cache's information from this JSON `file` instead of the API"},
-		{Name: "include", Usage: "publish only pins matching these `globs` (full pin name or name without system)", List: true},
-		{Name: "exclude", Usage: "leave out pins matching these `globs`", List: true},
-		{Name: "on-invalid", Usage: "what to do with an invalid pin: fail or skip", Default: "fail"},
-		{Name: "allow-empty", Usage: "publish even when no pin is left", Bool: true, Default: "false"},
-		{Name: "out", Usage: "`folder` the site is written to", Default: "_site"},
-		{Name: "mode", Usage: "dir (write the site only), pages (site and Pages artifact) or branch (commit the bundle to a branch)", Default: "dir"},
-		{Name: "pages-url", Usage: "base `URL` of the Pages site (default https://OWNER.github.io/REPO/)"},
-		{Name: "artifact", Usage: "`path` of the Pages artifact tar in pages mode (default OUT-artifact/artifact.tar beside the site)"},
-		{Name: "repo", Usage: "GitHub repository `OWNER/REPO` to publish to", Env: "GITHUB_REPOSITORY"},
-		{Name: "branch", Usage: "`branch` that holds the bundle in branch mode", Default: "pins"},
-		{Name: "github-token", Usage: "GitHub `token` with contents: write, for branch mode", Env: "GITHUB_TOKEN", Secret: true},
-		{Name: "github-api-url", Usage: "GitHub API `URL` (GitHub Enterprise: https://HOST/api/v3)", Env: "GITHUB_API_URL", Default: "https://api.github.com"},
-		{Name: "commit-message", Usage: "commit `message` in branch mode (default: a summary of the pins)"},
-		{Name: "commit-author", Usage: "commit author as `Name <email>`", Default: "github-actions[bot] <41898282+github-actions[bot]@users.noreply.github.com>"},
-		{Name: "force-branch", Usage: "commit onto an existing branch that create-pin-refs did not create, replacing its files (history is kept; never the default branch)", Bool: true, Default: "false"},
+		{Name: "cache", Usage: "Cachix cache `name` whose pins are published (required unless --pins-file is given)", set: text(&c.Cache)},
+		{Name: "auth-token", Usage: "Cachix auth `token`, needed for a private cache", Env: "CACHIX_AUTH_TOKEN", Secret: true, set: text(&c.AuthToken)},
+		{Name: "cachix-url", Usage: "Cachix API base `URL`", Default: "https://app.cachix.org", set: text(&c.CachixURL)},
+		{Name: "substituter", Usage: "binary cache `URL` the bundle substitutes from (default: the cache's uri, else https://CACHE.cachix.org)", set: text(&c.Substituter)},
+		{Name: "public-keys", Usage: "trusted public `keys` of the binary cache (default: the cache's signing keys)", List: true, set: list(&c.PublicKeys)},
+		{Name: "pins-file", Usage: "read pins from this JSON `file` (the Cachix API's format) instead of the API; with --cache, the cache's information still comes from the API unless --cache-info-file, or --substituter and --public-keys, are given", set: text(&c.PinsFile)},
+		{Name: "cache-info-file", Usage: "read the cache's information from this JSON `file` instead of the API", set: text(&c.CacheInfoFile)},
+		{Name: "include", Usage: "publish only pins matching these `globs` (full pin name or name without system)", List: true, set: list(&c.Include)},
+		{Name: "exclude", Usage: "leave out pins matching these `globs`", List: true, set: list(&c.Exclude)},
+		{Name: "on-invalid", Usage: "what to do with an invalid pin: fail or skip", Default: "fail", set: text(&c.OnInvalid)},
+		{Name: "allow-empty", Usage: "publish even when no pin is left", Bool: true, Default: "false", set: boolean(&c.AllowEmpty)},
+		{Name: "out", Usage: "`folder` the site is written to; not /, the home folder, the workspace, the current folder or a folder holding an input file", Default: "_site", set: text(&c.Out)},
+		{Name: "mode", Usage: "dir (write the site only), pages (site and Pages artifact) or branch (commit the bundle to a branch)", Default: "dir", set: text(&c.Mode)},
+		{Name: "pages-url", Usage: "base `URL` of the Pages site (default https://OWNER.github.io/REPO/)", set: text(&c.PagesURL)},
+		{Name: "artifact", Usage: "`path` of the Pages artifact tar in pages mode (default OUT-artifact/artifact.tar beside the site)", set: text(&c.Artifact)},
+		{Name: "repo", Usage: "GitHub repository `OWNER/REPO` to publish to", Env: "GITHUB_REPOSITORY", set: text(&c.Repo)},
+		{Name: "branch", Usage: "`branch` that holds the bundle in branch mode", Default: "pins", set: text(&c.Branch)},
+		{Name: "github-token", Usage: "GitHub `token` with contents: write, for branch mode", Env: "GITHUB_TOKEN", Secret: true, set: text(&c.GitHubToken)},
+		{Name: "github-api-url", Usage: "GitHub API `URL` (GitHub Enterprise: https://HOST/api/v3)", Env: "GITHUB_API_URL", Default: "https://api.github.com", set: text(&c.GitHubAPIURL)},
+		{Name: "commit-message", Usage: "commit `message` in branch mode (default: a summary of the pins)", set: text(&c.CommitMessage)},
+		{Name: "commit-author", Usage: "commit author as `Name <email>`", Default: "github-actions[bot] <41898282+github-actions[bot]@users.noreply.github.com>", set: author(&c.AuthorName, &c.AuthorEmail)},
+		{Name: "force-branch", Usage: "commit onto an existing branch that create-pin-refs did not create, replacing its files (history is kept; never the default branch)", Bool: true, Default: "false", set: boolean(&c.ForceBranch)},
+	}
+}
+
+// text sets a single-valued field to the last value given.
+func text[T ~string](field *T) func([]string) error {
+	return func(v []string) error {
+		if len(v) > 0 {
+			*field = T(v[len(v)-1])
+		}
+		return nil
+	}
+}
+
+// list sets a repeatable field to every value given.
+func list(field *[]string) func([]string) error {
+	return func(v []string) error {
+		*field = v
+		return nil
+	}
+}
+
+// boolean sets a switch; unset is false.
+func boolean(field *bool) func([]string) error {
+	return func(v []string) error {
+		var s string
+		if err := text(&s)(v); err != nil || s == "" {
+			return err
+		}
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return fmt.Errorf("%q is not true or false", s)
+		}
+		*field = b
+		return nil
+	}
+}
+
+// author splits "Name <email>" into two fields.
+func author(name, email *string) func([]string) error {
+	return func(v []string) error {
+		var s string
+		_ = text(&s)(v)
+		m := authorPattern.FindStringSubmatch(s)
+		if m == nil || hasControl(s) {
+			return fmt.Errorf("%q is not \"Name <email>\"", s)
+		}
+		*name, *email = m[1], m[2]
+		return nil
 	}
 }

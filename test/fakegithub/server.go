@@ -80,6 +80,7 @@ type Server struct {
 	log       []Request
 	failLeft  int
 	failCode  int
+	failMsg   string
 	onRequest func(method, path string)
 	internal  []error
 }
@@ -166,10 +167,14 @@ func (s *Server) Git(args ...string) (string, error) {
 
 // FailNext makes the next n requests answer status (e.g. 502, 429) without
 // doing anything.
-func (s *Server) FailNext(n, status int) {
+func (s *Server) FailNext(n, status int) { s.FailNextWith(n, status, faultMessage(status)) }
+
+// FailNextWith is FailNext answering message as GitHub's message: any text, as
+// a broken or hostile server may send.
+func (s *Server) FailNextWith(n, status int, message string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.failLeft, s.failCode = n, status
+	s.failLeft, s.failCode, s.failMsg = n, status, message
 }
 
 // OnRequest sets a function called at the start of every request, before
@@ -268,17 +273,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		hook(r.Method, path) // first, so it may call FailNext for this request
 	}
 	s.mu.Lock()
-	fail := 0
+	fail, failMsg := 0, ""
 	if s.failLeft > 0 {
 		s.failLeft--
-		fail = s.failCode
+		fail, failMsg = s.failCode, s.failMsg
 	}
 	s.mu.Unlock()
 	if fail != 0 {
 		if fail == http.StatusTooManyRequests {
 			rec.Header().Set("Retry-After", "1")
 		}
-		writeError(rec, fail, faultMessage(fail), "https://docs.github.com/rest")
+		writeError(rec, fail, failMsg, "https://docs.github.com/rest")
 		return
 	}
 

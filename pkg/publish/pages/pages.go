@@ -6,11 +6,9 @@ import (
 	"archive/tar"
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -18,7 +16,9 @@ import (
 	"time"
 
 	"github.com/kwbauson/create-pin-refs/pkg/ghrepo"
+	"github.com/kwbauson/create-pin-refs/pkg/paths"
 	"github.com/kwbauson/create-pin-refs/pkg/site"
+	"github.com/kwbauson/create-pin-refs/pkg/weburl"
 )
 
 // mtimeUnix is every member's mtime, fixed so that the same site gives the same
@@ -59,9 +59,9 @@ func WriteArtifact(ctx context.Context, siteDir, artifactPath string) (Stats, er
 	if err != nil {
 		return Stats{}, err
 	}
-	if realArtifact, err := resolveExisting(artifact); err != nil {
+	if realArtifact, err := paths.Real(artifact); err != nil {
 		return Stats{}, fmt.Errorf("artifact path: %w", err)
-	} else if within(root, realArtifact) {
+	} else if paths.Within(root, realArtifact) {
 		return Stats{}, fmt.Errorf("artifact %s is inside the site folder %s, so it would pack itself; write it elsewhere (such as _site-artifact/artifact.tar beside the site, the default)", artifactPath, siteDir)
 	}
 
@@ -100,33 +100,6 @@ func WriteArtifact(ctx context.Context, siteDir, artifactPath string) (Stats, er
 		return Stats{}, err
 	}
 	return w.stats, nil
-}
-
-// resolveExisting resolves the symbolic links in the longest existing prefix of
-// p, so that a path reaching into the site through a link is seen as inside it.
-func resolveExisting(p string) (string, error) {
-	var rest []string
-	for {
-		real, err := filepath.EvalSymlinks(p)
-		if err == nil {
-			return filepath.Join(append([]string{real}, rest...)...), nil
-		}
-		if !errors.Is(err, fs.ErrNotExist) {
-			return "", err
-		}
-		parent := filepath.Dir(p)
-		if parent == p {
-			return "", err
-		}
-		rest = append([]string{filepath.Base(p)}, rest...)
-		p = parent
-	}
-}
-
-// within reports whether p is root or below it; both are clean absolute paths.
-func within(root, p string) bool {
-	rel, err := filepath.Rel(root, p)
-	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 // excluded mirrors --exclude=.git --exclude=.github: tar matches such a pattern
@@ -186,7 +159,7 @@ func (a *archiver) entry(p, name string, ancestors []string) error {
 			// Dangling links and loops between links end here.
 			return fmt.Errorf("%s: symbolic link cannot be followed: %w", display(name), err)
 		}
-		if !within(a.root, target) {
+		if !paths.Within(a.root, target) {
 			return fmt.Errorf("%s: symbolic link points outside the site folder, to %s; copy the file into the site instead", display(name), target)
 		}
 		if fi, err = os.Stat(target); err != nil {
@@ -281,12 +254,8 @@ func kind(m fs.FileMode) string {
 // repository's Pages site.
 func PagesURL(repository, pagesURL string) (string, error) {
 	if pagesURL != "" {
-		u, err := url.Parse(pagesURL)
-		// "?" and "#" are refused even when empty: the joined URL would put "pins"
-		// in the query or fragment.
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.Opaque != "" ||
-			strings.ContainsAny(pagesURL, "?# \t\r\n") {
-			return "", fmt.Errorf("--pages-url %q: want the site's base URL, such as https://pins.example.org/ or https://OWNER.github.io/REPO/ (http or https, no query or fragment)", pagesURL)
+		if _, err := weburl.Parse(pagesURL); err != nil {
+			return "", &URLError{Option: "pages-url", Err: fmt.Errorf("%w; want the site's base URL, such as https://pins.example.org/ or https://OWNER.github.io/REPO/", err)}
 		}
 		return strings.TrimRight(pagesURL, "/") + "/" + site.Tarball, nil
 	}
@@ -296,7 +265,7 @@ func PagesURL(repository, pagesURL string) (string, error) {
 		if repository == "" {
 			what = "empty"
 		}
-		return "", fmt.Errorf("--repo %s: want the repository whose Pages site serves the pins, such as octo/pins (GITHUB_REPOSITORY inside Actions), or pass --pages-url with the site's URL", what)
+		return "", &URLError{Option: "repo", Err: fmt.Errorf("%s: want the repository whose Pages site serves the pins, such as octo/pins (GITHUB_REPOSITORY inside Actions), or give the site's URL", what)}
 	}
 	// Pages host names are lower case; paths keep the repository's spelling.
 	host := strings.ToLower(owner) + ".github.io"
@@ -306,3 +275,13 @@ func PagesURL(repository, pagesURL string) (string, error) {
 	}
 	return "https://" + host + "/" + repo + "/" + site.Tarball, nil
 }
+
+// URLError says which setting kept PagesURL from making the URL: "pages-url"
+// or "repo"; the command line names its flag.
+type URLError struct {
+	Option string
+	Err    error
+}
+
+func (e *URLError) Error() string { return e.Option + ": " + e.Err.Error() }
+func (e *URLError) Unwrap() error { return e.Err }

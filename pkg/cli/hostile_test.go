@@ -1,0 +1,99 @@
+package cli
+
+import (
+	"errors"
+	"net/url"
+	"strings"
+	"testing"
+	"unicode"
+
+	"github.com/kwbauson/create-pin-refs/pkg/config"
+	"github.com/kwbauson/create-pin-refs/test/fakecachix"
+	"github.com/kwbauson/create-pin-refs/test/fakegithub"
+)
+
+// commandLines are the lines a runner would take as workflow commands, were
+// this output shown in a workflow's `run:` step.
+func commandLines(s string) []string {
+	var out []string
+	for _, l := range strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' }) {
+		if strings.HasPrefix(strings.TrimLeftFunc(l, unicode.IsSpace), "::") || strings.Contains(l, "##[") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// foreignToken is shaped like a GitHub token the run was never given.
+var foreignToken = "ghp_" + strings.Repeat("Xy4", 12)
+
+// TestServerTextOutsideActions: outside Actions too (the program may run in a
+// workflow's `run:` step), GitHub's message reaches stderr without starting a
+// workflow command or showing a token.
+func TestServerTextOutsideActions(t *testing.T) {
+	if !fakegithub.HaveGit() {
+		t.Skip("needs git")
+	}
+	cx := fakecachix.Start(t, fakecachix.Options{Caches: []fakecachix.Cache{{Name: "demo", Pins: examplePins(t)}}})
+	gh := fakegithub.New(t, fakegithub.Options{Owner: "octo", Repo: "pins", Token: token})
+	gh.FailNextWith(1, 403, "nope\n  ::warning title=Injected::x ##[warning]y\rBearer "+foreignToken+" or "+token)
+	r := run(t, map[string]string{"GITHUB_TOKEN": token}, "--cache", "demo", "--cachix-url", cx.URL(), "--out", t.TempDir(),
+		"--mode", "branch", "--repo", "octo/pins", "--github-api-url", gh.APIURL())
+	if r.code != ExitError || !strings.Contains(r.stderr, "Injected") {
+		t.Fatalf("exit %d, want 1 with the server's message:\n%s", r.code, r.stderr)
+	}
+	if cmds := commandLines(r.stderr); len(cmds) > 0 {
+		t.Errorf("stderr holds workflow commands: %q", cmds)
+	}
+	if strings.Contains(r.stderr, foreignToken) {
+		t.Errorf("stderr shows the token the server echoed:\n%s", r.stderr)
+	}
+}
+
+// TestTokenAsAnotherFlagsValue: a token given by mistake as another flag's
+// value is not printed in the usage error, whether it looks like a token or
+// is a secret the run was given.
+func TestTokenAsAnotherFlagsValue(t *testing.T) {
+	for _, tt := range []struct {
+		name, secret string
+		args         []string
+	}{
+		{"shaped like a GitHub token, as a stray argument", foreignToken, []string{"--cache", "c", "--allow-empty", foreignToken}},
+		{"shaped like a GitHub token, as a value", foreignToken, []string{"--cache", "c", "--mode", foreignToken}},
+		{"the run's token, given before the mistake", "plain-secret-1234", []string{"--github-token", "plain-secret-1234", "--cache", "c", "--on-invalid", "plain-secret-1234"}},
+		{"the run's token, given after the mistake", "plain-secret-1234", []string{"--mode=plain-secret-1234", "--cache", "c", "--github-token=plain-secret-1234"}},
+		{"before an unknown flag", "plain-secret-1234", []string{"--github-token", "plain-secret-1234", "--cahce", "plain-secret-1234"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := run(t, nil, tt.args...)
+			if r.code != ExitUsage {
+				t.Errorf("exit %d, want 2", r.code)
+			}
+			if strings.Contains(r.stderr, tt.secret) {
+				t.Errorf("stderr shows the token:\n%s", r.stderr)
+			}
+			if !strings.Contains(r.stderr, "--help") {
+				t.Errorf("the usage error does not point to --help:\n%s", r.stderr)
+			}
+		})
+	}
+}
+
+func TestHintNamesTheUnreachableAPI(t *testing.T) {
+	cfg := &config.Config{CachixURL: "http://127.0.0.1:9/prefix", GitHubAPIURL: "https://api.github.com"}
+	unreachable := func(u string) error {
+		return errors.Join(errors.New("giving up after 5 attempts"), &url.Error{Op: "Get", URL: u, Err: errors.New("connection refused")})
+	}
+	for _, tt := range []struct {
+		err  error
+		want string
+	}{
+		{unreachable("http://127.0.0.1:9/prefix/api/v1/cache/demo"), "check --cachix-url"},
+		{unreachable("https://api.github.com/repos/o/r/git/ref/heads/pins"), "check --github-api-url"},
+		{errors.New("404 not found"), ""},
+	} {
+		if got := hint(cfg, tt.err); !strings.Contains(got, tt.want) || (tt.want == "") != (got == "") {
+			t.Errorf("hint(%v) = %q, want %q", tt.err, got, tt.want)
+		}
+	}
+}

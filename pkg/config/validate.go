@@ -1,0 +1,142 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"unicode"
+
+	"github.com/kwbauson/create-pin-refs/pkg/ghrepo"
+	"github.com/kwbauson/create-pin-refs/pkg/paths"
+	"github.com/kwbauson/create-pin-refs/pkg/pins"
+	"github.com/kwbauson/create-pin-refs/pkg/weburl"
+)
+
+var (
+	// Cachix cache names are lower-case letters, digits and hyphens.
+	cachePattern  = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,99}$`)
+	authorPattern = regexp.MustCompile(`^\s*([^<>\n]*[^<>\s])\s*<([^<>\s]+@[^<>\s]+)>\s*$`)
+)
+
+func bad(opt, format string, args ...any) error {
+	return fmt.Errorf("%w: --%s: %s", ErrUsage, opt, fmt.Sprintf(format, args...))
+}
+
+// Validate checks the configuration once, naming the option at fault.
+func (c *Config) Validate() error {
+	switch c.Mode {
+	case ModeDir, ModePages, ModeBranch:
+	default:
+		return bad("mode", "%q is not one of dir, pages, branch", c.Mode)
+	}
+	if c.Cache == "" && c.PinsFile == "" {
+		return bad("cache", "required (the Cachix cache name), unless --pins-file is given")
+	}
+	if c.Cache != "" && !cachePattern.MatchString(c.Cache) {
+		return bad("cache", "%q is not a Cachix cache name (lower-case letters, digits and hyphens: the NAME of NAME.cachix.org)", c.Cache)
+	}
+	for _, s := range []setting{{"auth-token", c.AuthToken}, {"github-token", c.GitHubToken}} {
+		// Never shown: the value is a secret. A line break would only be
+		// retried against the API, and could end a header or a log line.
+		if hasControl(s.value) {
+			return bad(s.opt, "holds a line break or another control character; a token is one line (check how the secret was stored)")
+		}
+	}
+	for _, s := range []setting{{"out", c.Out}, {"artifact", c.Artifact}, {"pins-file", c.PinsFile}, {"cache-info-file", c.CacheInfoFile}} {
+		if hasControl(s.value) {
+			return bad(s.opt, "%q holds a control character, which no log line or step output shows faithfully; choose another path", s.value)
+		}
+	}
+	for _, s := range []setting{{"cachix-url", c.CachixURL}, {"substituter", c.Substituter}, {"pages-url", c.PagesURL}, {"github-api-url", c.GitHubAPIURL}} {
+		if _, err := weburl.Parse(s.value); s.value != "" && err != nil {
+			return bad(s.opt, "%v", err)
+		}
+	}
+	switch c.OnInvalid {
+	case pins.Fail, pins.Skip:
+	default:
+		return bad("on-invalid", "%q is not fail or skip", c.OnInvalid)
+	}
+	if err := pins.ValidatePatterns(c.Include); err != nil {
+		return bad("include", "%v", err)
+	}
+	if err := pins.ValidatePatterns(c.Exclude); err != nil {
+		return bad("exclude", "%v", err)
+	}
+	if c.Out == "" {
+		return bad("out", "empty")
+	}
+	if c.Repo != "" {
+		if _, _, err := ghrepo.Split(c.Repo); err != nil {
+			return bad("repo", "%v", err)
+		}
+	}
+	switch {
+	case c.Mode == ModePages && c.Repo == "" && c.PagesURL == "":
+		return bad("repo", "empty: pages mode needs the repository whose Pages site serves the pins, such as octo/pins (GITHUB_REPOSITORY inside Actions), or --pages-url with the site's URL")
+	case c.Mode == ModeBranch && c.Repo == "":
+		return bad("repo", "required in branch mode (OWNER/REPO; GITHUB_REPOSITORY inside Actions)")
+	case c.Mode == ModeBranch && c.GitHubToken == "":
+		return bad("github-token", "required in branch mode (a token with contents: write; inside Actions pass ${{ github.token }})")
+	}
+	if c.Mode == ModeBranch {
+		if err := ghrepo.CheckBranch(c.Branch); err != nil {
+			return bad("branch", "%v", err)
+		}
+	}
+	return nil
+}
+
+// setting is an option's name and value, for checks run in order.
+type setting struct{ opt, value string }
+
+func hasControl(s string) bool { return strings.ContainsFunc(s, unicode.IsControl) }
+
+// checkPaths refuses an --out whose site would replace or publish what it must
+// not: the filesystem root, the home folder, the workspace or the current
+// folder (or a folder above them), a folder holding an input file; and an
+// artifact that the site would hold or that overwrites an input. All of it is
+// decided before anything is written.
+func (c *Config) checkPaths(getenv func(string) string) error {
+	out, err := paths.Real(c.Out)
+	if err != nil {
+		return bad("out", "%v", err)
+	}
+	if filepath.Dir(out) == out {
+		return bad("out", "%q is the filesystem root; choose a folder of its own, such as _site", c.Out)
+	}
+	cwd, _ := os.Getwd()
+	for _, s := range []setting{
+		{"the home folder", getenv("HOME")},
+		{"the workspace (GITHUB_WORKSPACE)", getenv("GITHUB_WORKSPACE")},
+		{"the current folder", cwd},
+	} {
+		if real, err := paths.Real(s.value); s.value != "" && err == nil && paths.Within(out, real) {
+			return bad("out", "%q is %s or a folder above it, which the site would fill and Pages mode would publish whole; choose a folder of its own, such as _site", c.Out, s.opt)
+		}
+	}
+	inputs := []setting{{"pins-file", c.PinsFile}, {"cache-info-file", c.CacheInfoFile}}
+	for _, s := range inputs {
+		if real, err := paths.Real(s.value); s.value != "" && err == nil && paths.Within(out, real) {
+			return bad(s.opt, "%q is inside --out %q, which the site replaces and publishes; keep inputs outside the site", s.value, c.Out)
+		}
+	}
+	if c.Mode != ModePages {
+		return nil
+	}
+	artifact, err := paths.Real(c.Artifact)
+	if err != nil {
+		return bad("artifact", "%v", err)
+	}
+	if paths.Within(out, artifact) {
+		return bad("artifact", "%q is inside --out %q, so it would pack itself; write it elsewhere (such as %s-artifact/artifact.tar beside the site, the default)", c.Artifact, c.Out, filepath.Base(out))
+	}
+	for _, s := range inputs {
+		if real, err := paths.Real(s.value); s.value != "" && err == nil && real == artifact {
+			return bad("artifact", "%q is the --%s, which the artifact would overwrite", c.Artifact, s.opt)
+		}
+	}
+	return nil
+}
