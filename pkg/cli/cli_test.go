@@ -105,6 +105,8 @@ func TestMainFailuresKeepThePreviousSite(t *testing.T) {
 		{"no pins", map[string]string{"CACHIX_AUTH_TOKEN": token}, []string{"--cache", "empty"}, ExitError, "--allow-empty"},
 		{"usage", nil, []string{"--cache", "demo", "--mode", "ftp"}, ExitUsage, "--mode"},
 		{"invalid pin file", map[string]string{"CACHIX_AUTH_TOKEN": token}, []string{"--pins-file", "testdata/bad-path.json", "--cache", "demo"}, ExitError, `pin "broken.x86_64-linux": lastRevision.storePath`},
+		{"artifact inside the site", map[string]string{"CACHIX_AUTH_TOKEN": token}, []string{"--cache", "demo", "--mode", "pages", "--repo", "o/r", "--artifact", filepath.Join(out, "a.tar")}, ExitUsage, "--artifact"},
+		{"pins file inside the site", nil, []string{"--pins-file", filepath.Join(out, site.Manifest), "--substituter", "https://demo.cachix.org"}, ExitUsage, "--pins-file"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
