@@ -9,20 +9,15 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
+	"github.com/kwbauson/create-pin-refs/pkg/httpauth"
 	"github.com/kwbauson/create-pin-refs/pkg/retry"
 )
 
-// Defaults. The retry budget (1+2+4+8 s of backoff at most) rides out a short
-// Cachix hiccup without stalling a CI job for long.
+// Defaults.
 const (
-	DefaultBaseURL     = "https://app.cachix.org"
-	DefaultUserAgent   = "create-pin-refs/dev"
-	DefaultTimeout     = 30 * time.Second
-	DefaultMaxAttempts = 5
-	DefaultBaseDelay   = time.Second
-	DefaultMaxDelay    = 30 * time.Second
+	DefaultBaseURL   = "https://app.cachix.org"
+	DefaultUserAgent = "create-pin-refs/dev"
 	// DefaultMaxBodySize is far above any real pin list yet keeps a runaway
 	// answer from exhausting memory.
 	DefaultMaxBodySize int64 = 64 << 20
@@ -37,27 +32,15 @@ type Client struct {
 	httpClient  *http.Client
 	token       string
 	userAgent   string
-	maxAttempts int
-	baseDelay   time.Duration
-	maxDelay    time.Duration
+	policy      retry.Policy
 	maxBodySize int64
-	sleep       func(context.Context, time.Duration) error
-	onRetry     func(RetryEvent)
-	now         func() time.Time
-}
-
-// RetryEvent describes a failed attempt that will be retried.
-type RetryEvent struct {
-	Attempt     int           // the attempt that failed, from 1
-	MaxAttempts int           // the budget
-	Delay       time.Duration // the wait before the next attempt
-	Err         error         // why it failed; never holds the token
 }
 
 // Option configures a Client.
 type Option func(*Client)
 
-// WithHTTPClient replaces the default client (which has a 30 s timeout).
+// WithHTTPClient replaces the default client. Each attempt is bounded by the
+// retry policy's AttemptTimeout whatever the client's own timeout.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *Client) {
 		if hc != nil {
@@ -66,8 +49,9 @@ func WithHTTPClient(hc *http.Client) Option {
 	}
 }
 
-// WithToken sends "Authorization: Bearer TOKEN"; an empty token sends none.
-// Surrounding whitespace is dropped, as tokens often come from files.
+// WithToken sends "Authorization: Bearer TOKEN" to the base URL's origin
+// only (see httpauth); an empty token sends none. Surrounding whitespace is
+// dropped, as tokens often come from files.
 func WithToken(token string) Option {
 	return func(c *Client) { c.token = strings.TrimSpace(token) }
 }
@@ -81,12 +65,9 @@ func WithUserAgent(ua string) Option {
 	}
 }
 
-// WithRetry sets the attempt budget (at least 1) and the exponential backoff
-// bounds; maxDelay also caps a server's Retry-After.
-func WithRetry(maxAttempts int, baseDelay, maxDelay time.Duration) Option {
-	return func(c *Client) {
-		c.maxAttempts, c.baseDelay, c.maxDelay = maxAttempts, baseDelay, maxDelay
-	}
+// WithRetry sets the retry policy (default retry.Default()).
+func WithRetry(p retry.Policy) Option {
+	return func(c *Client) { c.policy = p }
 }
 
 // WithMaxBodySize limits how many bytes of a successful answer are read.
@@ -94,32 +75,9 @@ func WithMaxBodySize(n int64) Option {
 	return func(c *Client) { c.maxBodySize = n }
 }
 
-// WithSleep replaces the wait between attempts, so tests need not sleep. The
-// function must return ctx.Err() if ctx ends first.
-func WithSleep(sleep func(ctx context.Context, d time.Duration) error) Option {
-	return func(c *Client) {
-		if sleep != nil {
-			c.sleep = sleep
-		}
-	}
-}
-
-// WithRetryHook is called before each wait, e.g. to log "retrying in 2s".
-func WithRetryHook(f func(RetryEvent)) Option {
-	return func(c *Client) { c.onRetry = f }
-}
-
-// WithClock replaces time.Now, used to read a Retry-After given as a date.
-func WithClock(now func() time.Time) Option {
-	return func(c *Client) {
-		if now != nil {
-			c.now = now
-		}
-	}
-}
-
 // New returns a client for the Cachix API at baseURL (e.g.
-// DefaultBaseURL); baseURL may carry a path prefix.
+// DefaultBaseURL); baseURL may carry a path prefix. A token over plain http
+// to a host other than loopback is refused with an *httpauth.InsecureError.
 func New(baseURL string, opts ...Option) (*Client, error) {
 	base, err := url.Parse(baseURL)
 	if err != nil {
@@ -133,25 +91,22 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	}
 	c := &Client{
 		base:        base,
-		httpClient:  &http.Client{Timeout: DefaultTimeout},
+		httpClient:  &http.Client{},
 		userAgent:   DefaultUserAgent,
-		maxAttempts: DefaultMaxAttempts,
-		baseDelay:   DefaultBaseDelay,
-		maxDelay:    DefaultMaxDelay,
 		maxBodySize: DefaultMaxBodySize,
-		sleep:       retry.Sleep,
-		now:         time.Now,
 	}
 	for _, opt := range opts {
 		opt(c)
 	}
-	switch {
-	case c.maxAttempts < 1:
-		return nil, fmt.Errorf("cachix client: retry attempts must be at least 1, got %d", c.maxAttempts)
-	case c.baseDelay < 0 || c.maxDelay < 0:
-		return nil, errors.New("cachix client: retry delays must not be negative")
-	case c.maxBodySize < 1:
+	if err := c.policy.Validate(); err != nil {
+		return nil, fmt.Errorf("cachix client: %w", err)
+	}
+	c.policy = c.policy.WithDefaults()
+	if c.maxBodySize < 1 {
 		return nil, fmt.Errorf("cachix client: max body size must be positive, got %d", c.maxBodySize)
+	}
+	if c.httpClient, err = httpauth.Client(c.httpClient, base.String(), c.token); err != nil {
+		return nil, fmt.Errorf("cachix base URL %q: %w", base.Redacted(), err)
 	}
 	return c, nil
 }
@@ -207,16 +162,6 @@ func (c *Client) endpoint(cache, suffix string) (*url.URL, error) {
 	return &u, nil
 }
 
-// retryableError marks a failed attempt worth repeating.
-type retryableError struct {
-	err        error
-	retryAfter time.Duration
-	hasAfter   bool
-}
-
-func (e *retryableError) Error() string { return e.err.Error() }
-func (e *retryableError) Unwrap() error { return e.err }
-
 // get fetches u with retries and returns the body of a 2xx answer.
 func (c *Client) get(ctx context.Context, cache string, u *url.URL) ([]byte, error) {
 	return c.send(ctx, http.MethodGet, cache, u, nil)
@@ -225,29 +170,15 @@ func (c *Client) get(ctx context.Context, cache string, u *url.URL) ([]byte, err
 // send makes a request with retries and returns the body of a 2xx answer;
 // a non-nil body is sent as JSON.
 func (c *Client) send(ctx context.Context, method, cache string, u *url.URL, reqBody []byte) ([]byte, error) {
-	for attempt := 1; ; attempt++ {
-		body, err := c.attempt(ctx, method, cache, u, reqBody)
-		if err == nil {
-			return body, nil
-		}
-		var re *retryableError
-		if !errors.As(err, &re) {
-			return nil, err
-		}
-		if attempt >= c.maxAttempts {
-			return nil, fmt.Errorf("giving up after %d attempts: %w", attempt, re.err)
-		}
-		delay := c.backoff(attempt, re)
-		if c.onRetry != nil {
-			c.onRetry(RetryEvent{Attempt: attempt, MaxAttempts: c.maxAttempts, Delay: delay, Err: re.err})
-		}
-		if err := c.sleep(ctx, delay); err != nil {
-			return nil, fmt.Errorf("stopped retrying after %d attempts: %w (last error: %w)", attempt, err, re.err)
-		}
-	}
+	var body []byte
+	_, err := c.policy.Do(ctx, method+" "+u.Redacted(), func(ctx context.Context) (err error) {
+		body, err = c.attempt(ctx, method, cache, u, reqBody)
+		return err
+	})
+	return body, err
 }
 
-// attempt makes one request. Errors worth retrying come as *retryableError.
+// attempt makes one request, marking errors worth retrying for retry.Do.
 func (c *Client) attempt(ctx context.Context, method, cache string, u *url.URL, reqBody []byte) ([]byte, error) {
 	var rd io.Reader
 	if reqBody != nil {
@@ -262,24 +193,23 @@ func (c *Client) attempt(ctx context.Context, method, cache string, u *url.URL, 
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("User-Agent", c.userAgent)
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
 	resp, err := c.httpClient.Do(req)
 	if err != nil {
 		// *url.Error already names the method and URL (without password).
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || isPolicy(err) {
 			return nil, err
 		}
-		return nil, &retryableError{err: err}
+		return nil, retry.Again(err)
 	}
 	defer resp.Body.Close()
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		apiErr := c.checkResponse(resp, cache)
 		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
-			d, ok := retry.ParseAfter(resp.Header.Get("Retry-After"), c.now())
-			return nil, &retryableError{err: apiErr, retryAfter: d, hasAfter: ok}
+			if d, reason, ok := retry.ServerWait(resp.Header, c.policy.Now()); ok {
+				return nil, retry.AfterWait(apiErr, d, reason)
+			}
+			return nil, retry.Again(apiErr)
 		}
 		return nil, apiErr
 	}
@@ -291,7 +221,7 @@ func (c *Client) attempt(ctx context.Context, method, cache string, u *url.URL, 
 			return nil, err
 		}
 		// A connection cut mid-body is as transient as one refused.
-		return nil, &retryableError{err: err}
+		return nil, retry.Again(err)
 	}
 	if int64(len(body)) > c.maxBodySize {
 		return nil, fmt.Errorf("%s %s: response body is over the %d-byte limit: %w", method, u.Redacted(), c.maxBodySize, ErrTooLarge)
@@ -317,11 +247,10 @@ func (c *Client) checkResponse(resp *http.Response, cache string) *APIError {
 	}
 }
 
-// backoff picks the wait after the given failed attempt: the server's
-// Retry-After if any, else the shared backoff; both capped at maxDelay.
-func (c *Client) backoff(attempt int, re *retryableError) time.Duration {
-	if re.hasAfter {
-		return min(re.retryAfter, c.maxDelay)
-	}
-	return retry.Backoff(attempt, c.baseDelay, c.maxDelay)
+// isPolicy tells a refused redirect or insecure request apart from a
+// network failure: trying again would only be refused again.
+func isPolicy(err error) bool {
+	var re *httpauth.RedirectError
+	var ie *httpauth.InsecureError
+	return errors.As(err, &re) || errors.As(err, &ie)
 }

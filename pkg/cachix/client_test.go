@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/kwbauson/create-pin-refs/pkg/cachix"
+	"github.com/kwbauson/create-pin-refs/pkg/retry"
 )
 
 // prefix mounts the fake API below the root so that a client building
@@ -170,7 +171,7 @@ func TestPins(t *testing.T) {
 		{
 			name:         "401 without token",
 			replies:      []reply{{status: 401, body: `{"error":"Unauthorized."}`}},
-			wantErr:      []string{`cache "demo" needs an auth token`, "CACHIX_AUTH_TOKEN", "401 Unauthorized: Unauthorized.", prefix + "/api/v1/cache/demo/pin"},
+			wantErr:      []string{`cache "demo" needs an auth token`, "401 Unauthorized: Unauthorized.", prefix + "/api/v1/cache/demo/pin"},
 			wantIs:       []error{cachix.ErrUnauthorized},
 			wantStatus:   401,
 			wantRequests: 1,
@@ -219,26 +220,26 @@ func TestPins(t *testing.T) {
 			wantSleeps:   []time.Duration{7 * time.Second},
 		},
 		{
-			name: "Retry-After is capped at max delay",
+			name: "Retry-After over the cap fails at once with the reason",
 			replies: []reply{
-				{status: 429, header: map[string]string{"Retry-After": "3600"}},
+				{status: 429, header: map[string]string{"Retry-After": "86400"}, body: `{"error":"come back tomorrow"}`},
 				{body: pinsJSON},
 			},
-			wantPins:     wantPins,
-			wantRequests: 2,
-			wantSleeps:   []time.Duration{10 * time.Second},
+			wantErr:      []string{"asked to wait 24h0m0s (Retry-After: 24h0m0s)", "longer than the 1m0s allowed", "429 Too Many Requests: come back tomorrow"},
+			wantIs:       []error{},
+			wantStatus:   429,
+			wantRequests: 1,
 		},
 		{
 			name: "Retry-After as an HTTP date",
-			opts: []cachix.Option{cachix.WithClock(func() time.Time { return fixedNow })},
 			replies: []reply{
 				{status: 503, header: map[string]string{"Retry-After": fixedNow.Add(5 * time.Second).Format(http.TimeFormat)}},
-				{status: 429, header: map[string]string{"Retry-After": fixedNow.Add(-time.Hour).Format(http.TimeFormat)}},
+				{status: 429, header: map[string]string{"Retry-After": fixedNow.Add(3 * time.Second).Format(http.TimeFormat)}},
 				{body: pinsJSON},
 			},
 			wantPins:     wantPins,
 			wantRequests: 3,
-			wantSleeps:   []time.Duration{5 * time.Second, 0},
+			wantSleeps:   []time.Duration{5 * time.Second, 3 * time.Second},
 		},
 		{
 			name: "503 twice, then success",
@@ -254,16 +255,16 @@ func TestPins(t *testing.T) {
 		{
 			name:         "retries exhausted",
 			replies:      []reply{{status: 502, body: "<html><body>Bad gateway</body></html>"}},
-			wantErr:      []string{"giving up after 4 attempts", "502 Bad Gateway", "<html><body>Bad gateway</body></html>"},
+			wantErr:      []string{"gave up after 4 attempts", "502 Bad Gateway", "<html><body>Bad gateway</body></html>"},
 			wantStatus:   502,
 			wantRequests: 4,
 			sleepBounds:  []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond},
 		},
 		{
 			name:         "long error body is cut",
-			opts:         []cachix.Option{cachix.WithRetry(1, 0, 0)},
+			opts:         []cachix.Option{cachix.WithRetry(retry.Policy{Attempts: 1})},
 			replies:      []reply{{status: 500, body: strings.Repeat("é", 300)}},
-			wantErr:      []string{"giving up after 1 attempts", "500 Internal Server Error: " + strings.Repeat("é", 100) + "…"},
+			wantErr:      []string{"gave up after 1 attempts", "500 Internal Server Error: " + strings.Repeat("é", 100) + "…"},
 			wantStatus:   500,
 			wantRequests: 1,
 		},
@@ -332,8 +333,8 @@ func TestPins(t *testing.T) {
 			s := newServer(t, prefix+"/api/v1/cache/demo/pin", tt.replies...)
 			sl := &sleeper{}
 			opts := append([]cachix.Option{
-				cachix.WithRetry(4, 100*time.Millisecond, 10*time.Second),
-				cachix.WithSleep(sl.sleep),
+				cachix.WithRetry(retry.Policy{Attempts: 4, BaseDelay: 100 * time.Millisecond, MaxDelay: 10 * time.Second,
+					MaxServerWait: time.Minute, Sleep: sl.sleep, Now: func() time.Time { return fixedNow }}),
 				cachix.WithToken(tt.token),
 				cachix.WithUserAgent(tt.userAgent),
 			}, tt.opts...)
@@ -495,7 +496,7 @@ func TestCache(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newServer(t, prefix+"/api/v1/cache/demo", tt.replies...)
-			c, err := cachix.New(s.srv.URL+prefix, cachix.WithSleep((&sleeper{}).sleep))
+			c, err := cachix.New(s.srv.URL+prefix, cachix.WithRetry(retry.Policy{Sleep: (&sleeper{}).sleep}))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -525,28 +526,27 @@ func TestServerGoneRetriesThenGivesUp(t *testing.T) {
 	srv.Close() // nothing listens there any more: connection refused
 
 	sl := &sleeper{}
-	var events []cachix.RetryEvent
-	c, err := cachix.New(base,
-		cachix.WithRetry(3, time.Second, 3*time.Second),
-		cachix.WithSleep(sl.sleep),
-		cachix.WithRetryHook(func(e cachix.RetryEvent) { events = append(events, e) }),
-	)
+	var events []retry.Event
+	c, err := cachix.New(base, cachix.WithRetry(retry.Policy{
+		Attempts: 3, BaseDelay: time.Second, MaxDelay: 3 * time.Second, Sleep: sl.sleep,
+		OnRetry: func(e retry.Event) { events = append(events, e) },
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, err = c.Pins(context.Background(), "demo")
-	if err == nil || !strings.Contains(err.Error(), "giving up after 3 attempts") {
-		t.Fatalf("error = %v, want giving up after 3 attempts", err)
+	if err == nil || !strings.Contains(err.Error(), "gave up after 3 attempts") {
+		t.Fatalf("error = %v, want gave up after 3 attempts", err)
 	}
 	if len(sl.got) != 2 {
 		t.Errorf("sleeps = %v, want 2", sl.got)
 	}
-	if len(events) != 2 || events[0].Attempt != 1 || events[1].Attempt != 2 || events[1].MaxAttempts != 3 || events[0].Err == nil {
+	if len(events) != 2 || events[0].Attempt != 1 || events[1].Attempt != 2 || events[1].Attempts != 3 || events[0].Err == nil {
 		t.Errorf("retry events = %+v, want attempts 1 and 2 of 3 with errors", events)
 	}
 	for i, e := range events {
-		if e.Delay != sl.got[i] {
-			t.Errorf("event %d delay %v, slept %v", i, e.Delay, sl.got[i])
+		if e.Wait != sl.got[i] {
+			t.Errorf("event %d delay %v, slept %v", i, e.Wait, sl.got[i])
 		}
 	}
 }
@@ -555,11 +555,11 @@ func TestContextCancelStopsRetrying(t *testing.T) {
 	s := newServer(t, prefix+"/api/v1/cache/demo/pin", reply{status: 503})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	c, err := cachix.New(s.srv.URL+prefix, cachix.WithSleep(func(ctx context.Context, d time.Duration) error {
+	c, err := cachix.New(s.srv.URL+prefix, cachix.WithRetry(retry.Policy{Sleep: func(ctx context.Context, d time.Duration) error {
 		cancel() // the user gives up while we wait
 		<-ctx.Done()
 		return ctx.Err()
-	}))
+	}}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -580,7 +580,7 @@ func TestCanceledContextMakesNoRetry(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	sl := &sleeper{}
-	c, err := cachix.New(s.srv.URL+prefix, cachix.WithSleep(sl.sleep))
+	c, err := cachix.New(s.srv.URL+prefix, cachix.WithRetry(retry.Policy{Sleep: sl.sleep}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -604,8 +604,8 @@ func TestNewRejects(t *testing.T) {
 		{"ftp", "ftp://app.cachix.org", nil, "want http(s)://HOST"},
 		{"query", "https://app.cachix.org/?x=1", nil, "query"},
 		{"password is not shown", "https://user:hunter2@app.cachix.org/?x", nil, "xxxxx"},
-		{"zero attempts", "https://app.cachix.org", []cachix.Option{cachix.WithRetry(0, 0, 0)}, "at least 1"},
-		{"negative delay", "https://app.cachix.org", []cachix.Option{cachix.WithRetry(1, -1, 0)}, "negative"},
+		{"zero attempts", "https://app.cachix.org", []cachix.Option{cachix.WithRetry(retry.Policy{Attempts: -1})}, "at least 1"},
+		{"negative delay", "https://app.cachix.org", []cachix.Option{cachix.WithRetry(retry.Policy{BaseDelay: -1})}, "negative"},
 		{"zero body size", "https://app.cachix.org", []cachix.Option{cachix.WithMaxBodySize(0)}, "body size"},
 	}
 	for _, tt := range tests {

@@ -64,22 +64,24 @@ func (e *APIError) Unwrap() error {
 	return nil
 }
 
+// hint says what went wrong in the user's terms; pkg/cli adds which option
+// to change.
 func (e *APIError) hint() string {
 	switch e.StatusCode {
 	case http.StatusUnauthorized, http.StatusForbidden:
 		if !e.TokenSent && e.Method != http.MethodGet {
-			return fmt.Sprintf("writing to cache %q needs an auth token with write access: pass --auth-token or set CACHIX_AUTH_TOKEN", e.Cache)
+			return fmt.Sprintf("writing to cache %q needs an auth token with write access", e.Cache)
 		}
 		if !e.TokenSent {
-			return fmt.Sprintf("cache %q needs an auth token (is it private?): pass --auth-token (in a workflow: auth-token: ${{ secrets.CACHIX_AUTH_TOKEN }}) or set CACHIX_AUTH_TOKEN", e.Cache)
+			return fmt.Sprintf("cache %q needs an auth token (is it private?)", e.Cache)
 		}
 		access := "read"
 		if e.Method != http.MethodGet {
 			access = "write"
 		}
-		return fmt.Sprintf("the auth token was refused or lacks %s access to cache %q: check --auth-token (CACHIX_AUTH_TOKEN)", access, e.Cache)
+		return fmt.Sprintf("the auth token was refused or lacks %s access to cache %q", access, e.Cache)
 	case http.StatusNotFound:
-		return fmt.Sprintf("cache %q not found: check --cache (and --cachix-url)", e.Cache)
+		return fmt.Sprintf("cache %q not found", e.Cache)
 	}
 	return ""
 }

@@ -134,7 +134,7 @@ func (c *Client) ConfirmPin(ctx context.Context, cache, name, storePath string, 
 		if d <= 0 {
 			return Pin{}, &NotListedError{Cache: cache, Name: name, StorePath: storePath, Polls: n, Waited: waited}
 		}
-		if err := c.sleep(ctx, d); err != nil {
+		if err := c.policy.Sleep(ctx, d); err != nil {
 			return Pin{}, fmt.Errorf("waiting for pin %q to show: %w", name, err)
 		}
 		waited += d

@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/kwbauson/create-pin-refs/pkg/cachix"
+	"github.com/kwbauson/create-pin-refs/pkg/retry"
 	"github.com/kwbauson/create-pin-refs/test/fakecachix"
 )
 
@@ -30,7 +31,7 @@ func pinClient(t *testing.T, opts ...cachix.Option) (*cachix.Client, *fakecachix
 	t.Helper()
 	fake := fakecachix.Start(t, fakecachix.Options{PathPrefix: prefix, Caches: []fakecachix.Cache{{Name: "demo"}}})
 	fake.SetWriteToken(token)
-	opts = append([]cachix.Option{cachix.WithToken(token), cachix.WithSleep((&sleeper{}).sleep)}, opts...)
+	opts = append([]cachix.Option{cachix.WithToken(token), cachix.WithRetry(retry.Policy{Sleep: (&sleeper{}).sleep})}, opts...)
 	c, err := cachix.New(fake.URL(), opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -128,8 +129,8 @@ func TestCreatePinErrors(t *testing.T) {
 		}
 	})
 	t.Run("500 then success", func(t *testing.T) {
-		var retries []cachix.RetryEvent
-		c, fake := pinClient(t, cachix.WithRetryHook(func(e cachix.RetryEvent) { retries = append(retries, e) }))
+		var retries []retry.Event
+		c, fake := pinClient(t, cachix.WithRetry(retry.Policy{Sleep: (&sleeper{}).sleep, OnRetry: func(e retry.Event) { retries = append(retries, e) }}))
 		fake.FailNext(2, http.StatusInternalServerError, "")
 		if err := c.CreatePin(ctx, "demo", pin); err != nil {
 			t.Fatal(err)
@@ -142,14 +143,14 @@ func TestCreatePinErrors(t *testing.T) {
 		}
 	})
 	t.Run("500 for good", func(t *testing.T) {
-		c, fake := pinClient(t, cachix.WithRetry(3, time.Millisecond, time.Millisecond))
+		c, fake := pinClient(t, cachix.WithRetry(retry.Policy{Attempts: 3, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond}))
 		fake.FailNext(5, http.StatusInternalServerError, "")
 		err := c.CreatePin(ctx, "demo", pin)
 		var apiErr *cachix.APIError
 		if !errors.As(err, &apiErr) || apiErr.StatusCode != 500 || apiErr.Method != http.MethodPost {
 			t.Fatalf("err = %v, want the POST's 500", err)
 		}
-		if !strings.Contains(err.Error(), "giving up after 3 attempts") {
+		if !strings.Contains(err.Error(), "gave up after 3 attempts") {
 			t.Errorf("err = %v", err)
 		}
 	})
@@ -177,7 +178,7 @@ func TestConfirmPinLate(t *testing.T) {
 	})
 	t.Run("never within the wait", func(t *testing.T) {
 		sl := &sleeper{}
-		c, fake := pinClient(t, cachix.WithSleep(sl.sleep))
+		c, fake := pinClient(t, cachix.WithRetry(retry.Policy{Sleep: sl.sleep}))
 		fake.SetListLag(1000)
 		if err := c.CreatePin(ctx, "demo", cachix.PinCreate{Name: "hello", StorePath: pinPath}); err != nil {
 			t.Fatal(err)

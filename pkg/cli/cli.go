@@ -19,6 +19,7 @@ import (
 	"github.com/kwbauson/create-pin-refs/pkg/config"
 	"github.com/kwbauson/create-pin-refs/pkg/pins"
 	"github.com/kwbauson/create-pin-refs/pkg/publish/pages"
+	"github.com/kwbauson/create-pin-refs/pkg/retry"
 	"github.com/kwbauson/create-pin-refs/pkg/site"
 	"github.com/kwbauson/create-pin-refs/pkg/weburl"
 )
@@ -36,6 +37,7 @@ type Env struct {
 	Stdout     io.Writer
 	Stderr     io.Writer
 	HTTPClient *http.Client // nil: clients with timeouts
+	Retry      retry.Policy // zero: retry.Default(); tests shorten it
 	Version    string
 }
 
@@ -165,6 +167,8 @@ func Main(ctx context.Context, args []string, env Env) int {
 
 // Run does the work for a validated configuration, one log group per phase.
 func Run(ctx context.Context, cfg *config.Config, env Env, rep reporter) (*Result, error) {
+	ctx, cancel := env.Retry.Bound(ctx)
+	defer cancel()
 	var (
 		raw  []cachix.Pin
 		info *cachix.CacheInfo
@@ -199,7 +203,7 @@ func Run(ctx context.Context, cfg *config.Config, env Env, rep reporter) (*Resul
 		})
 	}
 	if err != nil {
-		return nil, err
+		return nil, explain(err, cfg)
 	}
 	return res, nil
 }
@@ -309,9 +313,7 @@ func readPins(ctx context.Context, cfg *config.Config, env Env, rep reporter) ([
 			cachix.WithHTTPClient(hc),
 			cachix.WithToken(cfg.AuthToken),
 			cachix.WithUserAgent("create-pin-refs/"+env.Version),
-			cachix.WithRetryHook(func(e cachix.RetryEvent) {
-				rep.Logf("Cachix request failed (attempt %d of %d), retrying in %s: %v", e.Attempt, e.MaxAttempts, e.Delay, e.Err)
-			}),
+			cachix.WithRetry(retryPolicy(env, rep)),
 		)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%w: --cachix-url: %w", config.ErrUsage, err)

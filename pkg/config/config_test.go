@@ -115,6 +115,8 @@ func TestLoadErrors(t *testing.T) {
 		{"bad author", []string{"--cache", "c", "--commit-author", "nobody"}, nil, "--commit-author"},
 		{"bad pages url", []string{"--cache", "c", "--pages-url", "example.org"}, nil, "--pages-url"},
 		{"stray argument", []string{"--cache", "c", "extra"}, nil, `unexpected argument "extra"`},
+		{"cachix token over plain http", []string{"--cache", "c", "--cachix-url", "http://cachix.example.com"}, map[string]string{"CACHIX_AUTH_TOKEN": "t"}, "--cachix-url: a token would be sent in clear over http to http://cachix.example.com:80"},
+		{"github token over plain http", []string{"--cache", "c", "--mode", "branch", "--repo", "o/r", "--github-token", "x", "--github-api-url", "http://ghe.example.com/api/v3"}, nil, "--github-api-url: a token would be sent in clear"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"unicode"
 
 	"github.com/kwbauson/create-pin-refs/pkg/ghrepo"
+	"github.com/kwbauson/create-pin-refs/pkg/httpauth"
 	"github.com/kwbauson/create-pin-refs/pkg/paths"
 	"github.com/kwbauson/create-pin-refs/pkg/pins"
 	"github.com/kwbauson/create-pin-refs/pkg/weburl"
@@ -51,6 +52,16 @@ func (c *Config) Validate() error {
 	}
 	for _, s := range []setting{{"cachix-url", c.CachixURL}, {"substituter", c.Substituter}, {"pages-url", c.PagesURL}, {"github-api-url", c.GitHubAPIURL}} {
 		if _, err := weburl.Parse(s.value); s.value != "" && err != nil {
+			return bad(s.opt, "%v", err)
+		}
+	}
+	// A token travels over https only, or plain http to this machine.
+	for _, s := range []struct {
+		setting
+		token string
+		used  bool
+	}{{setting{"cachix-url", c.CachixURL}, c.AuthToken, c.PinsFile == ""}, {setting{"github-api-url", c.GitHubAPIURL}, c.GitHubToken, c.Mode == ModeBranch}} {
+		if err := httpauth.Check(s.value, s.token); s.used && s.value != "" && err != nil {
 			return bad(s.opt, "%v", err)
 		}
 	}

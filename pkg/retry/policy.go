@@ -54,10 +54,11 @@ const (
 
 // Default returns the project's retry policy.
 func Default() Policy {
-	return Policy{}.withDefaults()
+	return Policy{}.WithDefaults()
 }
 
-func (p Policy) withDefaults() Policy {
+// WithDefaults fills in the zero fields with the defaults.
+func (p Policy) WithDefaults() Policy {
 	set := func(d *time.Duration, v time.Duration) {
 		if *d == 0 {
 			*d = v
@@ -85,7 +86,7 @@ func (p Policy) withDefaults() Policy {
 
 // Validate reports a policy that cannot work.
 func (p Policy) Validate() error {
-	p = p.withDefaults()
+	p = p.WithDefaults()
 	switch {
 	case p.Attempts < 1:
 		return fmt.Errorf("retry attempts must be at least 1, got %d", p.Attempts)
@@ -103,7 +104,7 @@ func (p Policy) Validate() error {
 // context's cause is a *DeadlineError. Call it once per run and pass the
 // context to every client.
 func (p Policy) Bound(ctx context.Context) (context.Context, context.CancelFunc) {
-	p = p.withDefaults()
+	p = p.WithDefaults()
 	de := &DeadlineError{Limit: p.Deadline}
 	return context.WithTimeoutCause(context.WithValue(ctx, deadlineKey{}, de), p.Deadline, de)
 }
@@ -154,7 +155,7 @@ func Round(d time.Duration) time.Duration {
 // call at once. An attempt that times out (AttemptTimeout) is retried too.
 // Do returns the number of attempts made.
 func (p Policy) Do(ctx context.Context, what string, f func(ctx context.Context) error) (int, error) {
-	p = p.withDefaults()
+	p = p.WithDefaults()
 	if err := p.Validate(); err != nil {
 		return 0, err
 	}

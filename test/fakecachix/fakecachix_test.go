@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/kwbauson/create-pin-refs/pkg/cachix"
+	"github.com/kwbauson/create-pin-refs/pkg/retry"
 	"github.com/kwbauson/create-pin-refs/test/fakecachix"
 )
 
@@ -80,7 +81,7 @@ func (n *noSleep) sleep(ctx context.Context, d time.Duration) error {
 func newClient(t *testing.T, s *fakecachix.Server, tok string) (*cachix.Client, *noSleep) {
 	t.Helper()
 	ns := &noSleep{}
-	c, err := cachix.New(s.URL(), cachix.WithToken(tok), cachix.WithSleep(ns.sleep))
+	c, err := cachix.New(s.URL(), cachix.WithToken(tok), cachix.WithRetry(retry.Policy{Sleep: ns.sleep}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +140,7 @@ func TestAPI(t *testing.T) {
 	}
 
 	anon, _ := newClient(t, s, "")
-	if _, err := anon.Pins(ctx, "demo"); !errors.Is(err, cachix.ErrUnauthorized) || !strings.Contains(err.Error(), "CACHIX_AUTH_TOKEN") {
+	if _, err := anon.Pins(ctx, "demo"); !errors.Is(err, cachix.ErrUnauthorized) || !strings.Contains(err.Error(), "needs an auth token") {
 		t.Errorf("without token: error = %v, want ErrUnauthorized", err)
 	}
 	wrong, _ := newClient(t, s, "wrong")
@@ -185,7 +186,7 @@ func TestFailNext(t *testing.T) {
 		{name: "503 twice", n: 2, status: 503, wantCalls: 3},
 		{name: "429 with Retry-After", n: 1, status: 429, retryAfter: "4", wantCalls: 2, wantSleeps: []time.Duration{4 * time.Second}},
 		{name: "disconnect", n: 1, status: fakecachix.Disconnect, wantCalls: 2},
-		{name: "more failures than attempts", n: 9, status: 500, wantCalls: cachix.DefaultMaxAttempts, wantErr: "giving up after 5 attempts"},
+		{name: "more failures than attempts", n: 9, status: 500, wantCalls: retry.DefaultAttempts, wantErr: "gave up after 5 attempts"},
 		{name: "404 is not retried", n: 1, status: 404, wantCalls: 1, wantErr: "not found"},
 	}
 	for _, tt := range tests {
