@@ -73,6 +73,7 @@ func decodePins(data []byte) ([]Pin, error) {
 	if err := json.Unmarshal(data, &pins); err != nil {
 		return nil, jsonError(data, err)
 	}
+	keepInvalidUTF8(data, pins)
 	return pins, nil
 }
 

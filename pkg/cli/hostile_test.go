@@ -1,13 +1,17 @@
 package cli
 
 import (
+	"encoding/json"
 	"errors"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"unicode"
 
 	"github.com/kwbauson/create-pin-refs/pkg/config"
+	"github.com/kwbauson/create-pin-refs/pkg/site"
 	"github.com/kwbauson/create-pin-refs/test/fakecachix"
 	"github.com/kwbauson/create-pin-refs/test/fakegithub"
 )
@@ -95,5 +99,43 @@ func TestHintNamesTheUnreachableAPI(t *testing.T) {
 		if got := hint(cfg, tt.err); !strings.Contains(got, tt.want) || (tt.want == "") != (got == "") {
 			t.Errorf("hint(%v) = %q, want %q", tt.err, got, tt.want)
 		}
+	}
+}
+
+// TestPinsFileEdgeCases: a name that is not UTF-8 is refused by name and
+// field, not published with U+FFFD in it; an artifact listed twice is one.
+func TestPinsFileEdgeCases(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	const path = "/nix/store/0c9ipq2ysgsyfqsk2hcn2mc3r9r1fwm1-rg"
+	badName := write("bad-name.json", `[{"name": "a`+"\xff"+`b", "lastRevision": {"storePath": "`+path+`", "revision": 1, "artifacts": []}},
+		{"name": "ok", "lastRevision": {"storePath": "`+path+`", "revision": 1, "artifacts": ["bin/rg", "bin/rg"]}}]`)
+	args := func(pins, out string, extra ...string) []string {
+		return append([]string{"--pins-file", pins, "--substituter", "https://demo.cachix.org", "--out", out}, extra...)
+	}
+	r := run(t, nil, args(badName, filepath.Join(dir, "fail"))...)
+	if r.code != ExitError || !strings.Contains(r.stderr, `pin "a\xffb": name: not valid UTF-8`) {
+		t.Errorf("exit %d, want 1 naming the pin and the field:\n%s", r.code, r.stderr)
+	}
+	out := filepath.Join(dir, "skip")
+	if r := run(t, nil, args(badName, out, "--on-invalid", "skip")...); r.code != ExitOK {
+		t.Fatalf("with --on-invalid=skip: exit %d:\n%s", r.code, r.stderr)
+	}
+	data, err := os.ReadFile(filepath.Join(out, site.Manifest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m site.ManifestData
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Pins) != 1 || m.Pins[0].Name != "ok" || m.Pins[0].Program != "bin/rg" {
+		t.Errorf("pins.json holds %+v; want the one pin ok with program bin/rg", m.Pins)
 	}
 }

@@ -256,8 +256,8 @@ func validateArtifact(a string) error {
 func program(name string, artifacts []string) string {
 	var bins []string
 	for _, a := range artifacts {
-		if dir, file := path.Split(a); dir == "bin/" && file != "" {
-			bins = append(bins, a)
+		if dir, file := path.Split(a); dir == "bin/" && file != "" && !slices.Contains(bins, a) {
+			bins = append(bins, a) // an artifact listed twice is still one
 		}
 	}
 	if len(bins) == 1 {
