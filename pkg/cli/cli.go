@@ -273,24 +273,16 @@ func writeSite(cfg *config.Config, env Env, rep reporter, raw []cachix.Pin, info
 	res.Readme = site.RenderReadme(manifest, view)
 	b.Add(site.Readme, res.Readme)
 
-	n, err := site.Write(cfg.Out, b, manifest)
-	if err == nil && res.URL != "" {
-		err = writeIndex(cfg.Out, manifest, view)
-		n++
+	var index []byte
+	if res.URL != "" {
+		if index, err = site.RenderIndex(manifest, view); err != nil {
+			return nil, nil, nil, fmt.Errorf("rendering %s: %w", site.Index, err)
+		}
 	}
-	if err != nil {
+	if res.Files, err = site.Write(cfg.Out, b, manifest, index); err != nil {
 		return nil, nil, nil, fmt.Errorf("writing the site to %s: %w", cfg.Out, err)
 	}
-	res.Files = n
 	return res, b, pub, nil
-}
-
-func writeIndex(dir string, m site.ManifestData, v site.IndexView) error {
-	page, err := site.RenderIndex(m, v)
-	if err != nil {
-		return err
-	}
-	return site.WriteFileAtomic(filepath.Join(dir, site.Index), page)
 }
 
 func readPins(ctx context.Context, cfg *config.Config, env Env, rep reporter) ([]cachix.Pin, *cachix.CacheInfo, error) {

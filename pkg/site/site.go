@@ -5,9 +5,7 @@ package site
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -59,10 +57,16 @@ func orEmpty[T any](s []T) []T {
 	return s
 }
 
-// Write puts the site into dir, replacing only the entries it owns, each one
-// atomically, so that other files in dir survive and a failed run leaves the
-// previous site whole. It returns the number of files written.
-func Write(dir string, b *bundle.Bundle, m ManifestData) (int, error) {
+// Write puts the site into dir: the bundle, pins.json, index.html when index
+// is not nil, and the two tarballs. It replaces only the entries it owns, so
+// other files in dir survive, and it replaces them all or none: a failure at
+// any step (a full disk) leaves the previous site whole. It returns the number
+// of files written.
+func Write(dir string, b *bundle.Bundle, m ManifestData, index []byte) (int, error) {
+	return write(dir, b, m, index, osOps())
+}
+
+func write(dir string, b *bundle.Bundle, m ManifestData, index []byte, ops fsOps) (n int, err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return 0, fmt.Errorf("creating %s: %w", dir, err)
 	}
@@ -77,69 +81,41 @@ func Write(dir string, b *bundle.Bundle, m ManifestData) (int, error) {
 	if err := enc.Encode(m); err != nil {
 		return 0, fmt.Errorf("encoding %s: %w", Manifest, err)
 	}
-
-	// The unpacked bundle first: the tarballs are what consumers fetch, so they
-	// change last.
-	tmp, err := os.MkdirTemp(dir, ".bundle-*")
-	if err != nil {
-		return 0, err
-	}
-	defer os.RemoveAll(tmp)
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		return 0, err
-	}
-	if err := b.WriteDir(tmp); err != nil {
-		return 0, fmt.Errorf("writing the bundle: %w", err)
-	}
-	// Swap by renames: the old bundle is moved aside, never deleted before the
-	// new one is in place. A bundle folder that is not ours is left alone.
+	// A bundle folder that is not ours is left alone.
 	final := filepath.Join(dir, BundleDir)
 	if _, err := os.Stat(final); err == nil {
 		if _, err := os.Stat(filepath.Join(final, "data", "meta.json")); err != nil {
 			return 0, fmt.Errorf("%s exists and was not written by create-pin-refs; refusing to replace it (choose another --out)", final)
 		}
 	}
-	old := tmp + ".old"
-	if err := os.Rename(final, old); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return 0, err
+
+	sw, err := newSwap(dir, ops)
+	if err != nil {
+		return 0, fmt.Errorf("staging the site: %w", err)
 	}
-	if err := os.Rename(tmp, final); err != nil {
-		_ = os.Rename(old, final)
-		return 0, err
-	}
-	if err := os.RemoveAll(old); err != nil {
-		return 0, err
-	}
-	n := len(b.Files)
-	for _, f := range []struct {
+	defer func() {
+		if cerr := sw.close(); err == nil && cerr != nil {
+			err = fmt.Errorf("removing the staging folder: %w", cerr)
+		}
+	}()
+	// In the order they go live: the tarballs, which consumers fetch, last.
+	err = sw.tree(BundleDir, b.Files)
+	n = len(b.Files)
+	entries := []struct {
 		name string
 		data []byte
-	}{{Manifest, manifest.Bytes()}, {TarballGz, tgz}, {Tarball, tgz}} {
-		if err := WriteFileAtomic(filepath.Join(dir, f.name), f.data); err != nil {
-			return 0, err
+	}{{Manifest, manifest.Bytes()}, {Index, index}, {TarballGz, tgz}, {Tarball, tgz}}
+	for _, e := range entries {
+		if err == nil && e.data != nil {
+			err = sw.file(e.name, e.data)
+			n++
 		}
-		n++
+	}
+	if err != nil {
+		return 0, fmt.Errorf("writing the site (the previous site is left as it was): %w", err)
+	}
+	if err := sw.commit(); err != nil {
+		return 0, fmt.Errorf("replacing the site (the previous site was put back): %w", err)
 	}
 	return n, nil
-}
-
-// WriteFileAtomic replaces path with data (mode 0644) through a rename.
-func WriteFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }

@@ -1,0 +1,130 @@
+package site
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/kwbauson/create-pin-refs/pkg/bundle"
+)
+
+// fsOps are the file system calls that put a site in place; tests replace
+// them to fail at any one step (a full disk, say).
+type fsOps struct {
+	writeFile func(name string, data []byte, perm fs.FileMode) error
+	mkdir     func(name string, perm fs.FileMode) error
+	rename    func(from, to string) error
+}
+
+func osOps() fsOps { return fsOps{writeFile: os.WriteFile, mkdir: os.Mkdir, rename: os.Rename} }
+
+// swap replaces entries of a folder all or nothing. Every new entry is
+// written first into a staging folder inside the site folder (the same file
+// system, so that renames never copy); only then is each old entry moved
+// aside and the new one moved in, by renames, which need no space. Any
+// failure puts back what was moved, so the folder holds either every old
+// entry or every new one, never a mix.
+type swap struct {
+	ops   fsOps
+	dir   string   // the site folder
+	stage string   // dir/.staging-*: new/ holds the new entries, old/ the replaced ones
+	names []string // staged entries, in the order they go live
+}
+
+func newSwap(dir string, ops fsOps) (*swap, error) {
+	stage, err := os.MkdirTemp(dir, ".staging-*")
+	if err != nil {
+		return nil, err
+	}
+	s := &swap{ops: ops, dir: dir, stage: stage}
+	for _, d := range []string{"new", "old"} {
+		if err := ops.mkdir(filepath.Join(stage, d), 0o755); err != nil {
+			s.close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// file stages the file name (a direct entry of the site folder).
+func (s *swap) file(name string, data []byte) error {
+	if err := s.ops.writeFile(filepath.Join(s.stage, "new", name), data, 0o644); err != nil {
+		return err
+	}
+	s.names = append(s.names, name)
+	return nil
+}
+
+// tree stages the folder name holding files.
+func (s *swap) tree(name string, files []bundle.File) error {
+	root := filepath.Join(s.stage, "new", name)
+	if err := s.ops.mkdir(root, 0o755); err != nil {
+		return err
+	}
+	for _, f := range files {
+		p := filepath.Join(root, filepath.FromSlash(f.Path))
+		if err := s.mkdirAll(root, filepath.Dir(p)); err != nil {
+			return err
+		}
+		if err := s.ops.writeFile(p, f.Data, f.Mode.Perm()); err != nil {
+			return err
+		}
+	}
+	s.names = append(s.names, name)
+	return nil
+}
+
+// mkdirAll creates dir and its parents up to root, which exists.
+func (s *swap) mkdirAll(root, dir string) error {
+	if dir == root {
+		return nil
+	}
+	if _, err := os.Stat(dir); err == nil {
+		return nil
+	}
+	if err := s.mkdirAll(root, filepath.Dir(dir)); err != nil {
+		return err
+	}
+	return s.ops.mkdir(dir, 0o755)
+}
+
+// commit puts every staged entry in place, or none.
+func (s *swap) commit() error {
+	for i, n := range s.names {
+		if err := s.ops.rename(filepath.Join(s.dir, n), filepath.Join(s.stage, "old", n)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return errors.Join(err, s.rollback(s.names[:i]))
+		}
+		if err := s.ops.rename(filepath.Join(s.stage, "new", n), filepath.Join(s.dir, n)); err != nil {
+			return errors.Join(err, s.rollback(s.names[:i+1]))
+		}
+	}
+	return nil
+}
+
+// rollback puts the old entries of names back, last first.
+func (s *swap) rollback(names []string) error {
+	var errs []error
+	for i := len(names) - 1; i >= 0; i-- {
+		live, old := filepath.Join(s.dir, names[i]), filepath.Join(s.stage, "old", names[i])
+		if _, err := os.Lstat(old); err != nil {
+			// There was no old entry: the new one goes.
+			if err := os.RemoveAll(live); err != nil {
+				errs = append(errs, err)
+			}
+			continue
+		}
+		if err := s.ops.rename(live, filepath.Join(s.stage, "new", names[i])); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+			continue
+		}
+		if err := s.ops.rename(old, live); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// close removes the staging folder: the new entries not put in place, or the
+// old ones replaced.
+func (s *swap) close() error { return os.RemoveAll(s.stage) }
