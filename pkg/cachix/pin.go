@@ -103,7 +103,7 @@ type NotListedError struct {
 
 func (e *NotListedError) Error() string {
 	return fmt.Sprintf("Cachix accepted pin %q of cache %q, but its list did not show it at %s after %d reads over %s (Cachix shows new pins late)",
-		e.Name, e.Cache, e.StorePath, e.Polls, e.Waited.Round(100*time.Millisecond))
+		e.Name, e.Cache, e.StorePath, e.Polls, retry.Round(e.Waited))
 }
 
 func (e *NotListedError) Unwrap() error { return ErrNotListed }

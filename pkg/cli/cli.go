@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/kwbauson/create-pin-refs/pkg/bundle"
 	"github.com/kwbauson/create-pin-refs/pkg/cachix"
@@ -128,6 +127,9 @@ func hint(cfg *config.Config, err error) string {
 
 // Main runs the program and returns its exit code.
 func Main(ctx context.Context, args []string, env Env) int {
+	if code, ok := runCommand(ctx, args, env); ok {
+		return code
+	}
 	rep, sink := newReporter(env)
 	// Every secret, from the environment or a flag, is known before anything
 	// is printed, a usage error included.
@@ -297,16 +299,7 @@ func readPins(ctx context.Context, cfg *config.Config, env Env, rep reporter) ([
 	needInfo := info == nil && cfg.Cache != "" && (cfg.Substituter == "" || len(cfg.PublicKeys) == 0)
 	var client *cachix.Client
 	if cfg.PinsFile == "" || needInfo {
-		hc := env.HTTPClient
-		if hc == nil {
-			hc = &http.Client{Timeout: 60 * time.Second}
-		}
-		c, err := cachix.New(cfg.CachixURL,
-			cachix.WithHTTPClient(hc),
-			cachix.WithToken(cfg.AuthToken),
-			cachix.WithUserAgent("create-pin-refs/"+env.Version),
-			cachix.WithRetry(retryPolicy(env, rep)),
-		)
+		c, err := newCachixClient(env, rep, cfg.CachixURL, cfg.AuthToken)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%w: --cachix-url: %w", config.ErrUsage, err)
 		}

@@ -85,6 +85,8 @@ type Server struct {
 	requests []string
 
 	writeToken  string
+	pinFaults   int
+	pinFault    int
 	listLag     int
 	pending     []pending
 	pinRequests []PinRequest

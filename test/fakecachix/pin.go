@@ -61,6 +61,14 @@ func (s *Server) SetListLag(n int) {
 	s.listLag = max(n, 0)
 }
 
+// FailPins makes the next n POST …/pin answer status (after the token check)
+// without creating the pin: Cachix has been seen answering 500 to it.
+func (s *Server) FailPins(n, status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pinFaults, s.pinFault = max(n, 0), status
+}
+
 // PinRequests lists the accepted POST …/pin requests, oldest first.
 func (s *Server) PinRequests() []PinRequest {
 	s.mu.Lock()
@@ -109,10 +117,19 @@ func (s *Server) servePinCreate(w http.ResponseWriter, r *http.Request, rest str
 		want = s.token
 	}
 	_, known := s.caches[name]
+	authorized := want != "" && bearerOK(r, want)
+	fail := 0
+	if authorized && s.pinFaults > 0 {
+		s.pinFaults--
+		fail = s.pinFault
+	}
 	s.mu.Unlock()
 	switch {
-	case want == "" || !bearerOK(r, want):
+	case !authorized:
 		writeJSONError(w, http.StatusUnauthorized, "Unauthorized: a token with write access to this cache is required")
+		return true
+	case fail != 0:
+		writeJSONError(w, fail, "Something went wrong")
 		return true
 	case !known:
 		writeJSONError(w, http.StatusNotFound, "Cache not found")

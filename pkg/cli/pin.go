@@ -1,0 +1,131 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/kwbauson/create-pin-refs/pkg/cachix"
+	"github.com/kwbauson/create-pin-refs/pkg/config"
+	"github.com/kwbauson/create-pin-refs/pkg/pins"
+)
+
+// pinRequest is one pin to make: a name and what PATH (a store path or a
+// link to one) names.
+type pinRequest struct {
+	Name      string
+	Path      string
+	Artifacts []string
+	Keep      *cachix.Keep
+}
+
+// pinner makes pins: it checks that the path is in the binary cache, creates
+// the pin and waits for the cache's list to show it.
+type pinner struct {
+	cache  string
+	api    *cachix.Client
+	binary *cachix.Client // the cache's substituter
+	wait   time.Duration
+	rep    reporter
+}
+
+// newPinner finds the cache's binary cache: substituter, else the uri the API
+// gives. The token goes to the binary cache only when the cache is private:
+// a public one needs none.
+func newPinner(ctx context.Context, env Env, rep reporter, a config.API, substituter string, wait time.Duration) (*pinner, error) {
+	api, err := apiClient(env, rep, a)
+	if err != nil {
+		return nil, err
+	}
+	info, err := api.Cache(ctx, a.Cache)
+	if err != nil {
+		return nil, err
+	}
+	if substituter == "" {
+		substituter = info.URI
+	}
+	if substituter == "" {
+		substituter = "https://" + a.Cache + ".cachix.org"
+	}
+	token := a.AuthToken
+	if info.IsPublic {
+		token = ""
+	}
+	binary, err := newCachixClient(env, rep, substituter, token)
+	if err != nil {
+		return nil, fmt.Errorf("binary cache of %q: %w", a.Cache, err)
+	}
+	return &pinner{cache: a.Cache, api: api, binary: binary, wait: wait, rep: rep}, nil
+}
+
+// checkPin reads the store path that r.Path names and checks the pin as a
+// bundle would, so that no pin is made that publishing would refuse.
+func checkPin(r pinRequest) (string, error) {
+	storePath, err := pins.ReadStoreLink(r.Path)
+	if err != nil {
+		return "", fmt.Errorf("pin %q: %w", r.Name, err)
+	}
+	_, err = pins.Build([]cachix.Pin{{Name: r.Name, LastRevision: cachix.Revision{StorePath: storePath, Artifacts: r.Artifacts}}}, pins.Options{OnInvalid: pins.Fail})
+	if ip := (*pins.InvalidPinError)(nil); errors.As(err, &ip) {
+		field := map[string]string{"name": "the name", "lastRevision.artifacts": "--artifact"}[ip.Field]
+		if field == "" {
+			field = "the path"
+		}
+		return "", fmt.Errorf("pin %q: %s: %w", r.Name, field, ip.Err)
+	}
+	return storePath, err
+}
+
+// pin makes one pin and returns it as the list shows it. A pin Cachix
+// accepted but did not list in time gives a *cachix.NotListedError.
+func (p *pinner) pin(ctx context.Context, r pinRequest) (cachix.Pin, error) {
+	storePath, err := checkPin(r)
+	if err != nil {
+		return cachix.Pin{}, err
+	}
+	if storePath != r.Path {
+		p.rep.Logf("%s is %s", r.Path, storePath)
+	}
+	if err := p.binary.CheckStorePath(ctx, p.cache, storePath); err != nil {
+		if errors.Is(err, cachix.ErrNotInCache) {
+			return cachix.Pin{}, fmt.Errorf("pin %q: %w: push it to cache %q first (cachix push %s %s)", r.Name, err, p.cache, p.cache, storePath)
+		}
+		return cachix.Pin{}, fmt.Errorf("pin %q: checking that the binary cache has %s: %w", r.Name, storePath, err)
+	}
+	err = p.api.CreatePin(ctx, p.cache, cachix.PinCreate{Name: r.Name, StorePath: storePath, Artifacts: r.Artifacts, Keep: r.Keep})
+	if err != nil {
+		return cachix.Pin{}, fmt.Errorf("pin %q: %w", r.Name, err)
+	}
+	made := cachix.Pin{Name: r.Name, LastRevision: cachix.Revision{StorePath: storePath, Artifacts: r.Artifacts}}
+	if p.wait > 0 {
+		if made, err = p.api.ConfirmPin(ctx, p.cache, r.Name, storePath, p.wait); err != nil {
+			return cachix.Pin{Name: r.Name, LastRevision: cachix.Revision{StorePath: storePath}}, err
+		}
+	}
+	rev := ""
+	if made.LastRevision.Revision > 0 {
+		rev = fmt.Sprintf(", revision %d", made.LastRevision.Revision)
+	}
+	p.rep.Logf("pinned %s to %s in cache %s (keep: %s%s)", r.Name, storePath, p.cache, r.Keep, rev)
+	return made, nil
+}
+
+func runPin(ctx context.Context, cfg *config.Pin, env Env, rep reporter) error {
+	r := pinRequest{Name: cfg.Name, Path: cfg.Path, Artifacts: cfg.Artifacts, Keep: cfg.Keep}
+	// Bad input fails before any request.
+	if _, err := checkPin(r); err != nil {
+		return err
+	}
+	p, err := newPinner(ctx, env, rep, cfg.API, cfg.Substituter, cfg.Wait)
+	if err != nil {
+		return err
+	}
+	_, err = p.pin(ctx, r)
+	if nl := (*cachix.NotListedError)(nil); errors.As(err, &nl) {
+		// The pin is made; only its listing is late.
+		rep.Warnf("%v; it should show soon (create-pin-refs list --cache %s)", err, cfg.Cache)
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,298 @@
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kwbauson/create-pin-refs/pkg/cachix"
+	"github.com/kwbauson/create-pin-refs/pkg/weburl"
+)
+
+// The subcommands; without one, the program publishes.
+const (
+	CommandList    = "list"
+	CommandResolve = "resolve"
+	CommandPin     = "pin"
+)
+
+// DefaultPinWait bounds the wait for a new pin to show in the cache's list.
+const DefaultPinWait = 2 * time.Minute
+
+// Commands lists the subcommands and what each does, for --help.
+func Commands() [][2]string {
+	return [][2]string{
+		{CommandList, "print the cache's pins as a table or JSON"},
+		{CommandResolve, "print the store path a pin names for this system"},
+		{CommandPin, "pin a store path (or a result link) in the cache"},
+	}
+}
+
+// IsCommand reports whether arg names a subcommand.
+func IsCommand(arg string) bool {
+	for _, c := range Commands() {
+		if c[0] == arg {
+			return true
+		}
+	}
+	return false
+}
+
+// API is where a subcommand finds the cache.
+type API struct {
+	Cache     string
+	AuthToken string
+	CachixURL string
+}
+
+// List is the configuration of `create-pin-refs list`.
+type List struct {
+	API
+	JSON bool
+}
+
+// Resolve is the configuration of `create-pin-refs resolve`.
+type Resolve struct {
+	API
+	Name   string
+	System string // empty: the system this program runs on
+}
+
+// Pin is the configuration of `create-pin-refs pin`.
+type Pin struct {
+	API
+	Substituter string // empty: the cache's uri
+	Name        string
+	Path        string // a store path, or a symlink to one
+	Artifacts   []string
+	Keep        *cachix.Keep // nil: Cachix's default
+	Wait        time.Duration
+}
+
+// command parses one subcommand's arguments: flags bound to the fields of
+// its configuration, and positional arguments anywhere among them.
+type command struct {
+	name, args, about string
+	fs                *flag.FlagSet
+	getenv            func(string) string
+}
+
+func newCommand(name, args, about string, out io.Writer, getenv func(string) string) *command {
+	c := &command{name: name, args: args, about: about, fs: flag.NewFlagSet("create-pin-refs "+name, flag.ContinueOnError), getenv: getenv}
+	c.fs.SetOutput(out)
+	c.fs.Usage = c.usage
+	return c
+}
+
+// api binds the options every subcommand shares, described as for the
+// publishing command.
+func (c *command) api(a *API) {
+	for _, o := range Options() {
+		var field *string
+		switch o.Name {
+		case "cache":
+			field, o.Usage = &a.Cache, "Cachix cache `name` (required)"
+		case "auth-token":
+			field = &a.AuthToken
+		case "cachix-url":
+			field = &a.CachixURL
+		default:
+			continue
+		}
+		*field = o.Default
+		if v := strings.TrimSpace(c.getenv(o.Env)); o.Env != "" && v != "" {
+			*field = v
+		}
+		if o.Env != "" {
+			o.Usage += " (env " + o.Env + ")"
+		}
+		c.fs.StringVar(field, o.Name, *field, o.Usage)
+	}
+}
+
+func (c *command) usage() {
+	w := c.fs.Output()
+	fmt.Fprintf(w, "Usage: create-pin-refs %s %s\n\n%s\n\nFlags:\n", c.name, c.args, c.about)
+	c.fs.VisitAll(func(f *flag.Flag) {
+		name, text := flag.UnquoteUsage(f)
+		if name != "" {
+			name = " " + name
+		}
+		fmt.Fprintf(w, "  --%s%s\n    \t%s", f.Name, name, text)
+		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" && f.DefValue != "[]" && !strings.Contains(f.Name, "token") {
+			fmt.Fprintf(w, " (default %s)", f.DefValue)
+		}
+		fmt.Fprintln(w)
+	})
+}
+
+// parse reads args, flags and positional arguments mixed, and checks that
+// exactly want positional arguments were given.
+func (c *command) parse(args []string, want ...*string) error {
+	var pos []string
+	for {
+		if err := c.fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return ErrHelp
+			}
+			return fmt.Errorf("%w: %s: %v", ErrUsage, c.name, err)
+		}
+		rest := c.fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			pos = append(pos, rest...)
+			break
+		}
+		pos, args = append(pos, rest[0]), rest[1:]
+	}
+	switch {
+	case len(pos) > len(want):
+		return fmt.Errorf("%w: %s: unexpected argument %q (usage: create-pin-refs %s %s)", ErrUsage, c.name, pos[len(want)], c.name, c.args)
+	case len(pos) < len(want):
+		return fmt.Errorf("%w: %s: missing arguments (usage: create-pin-refs %s %s)", ErrUsage, c.name, c.name, c.args)
+	}
+	for i, p := range pos {
+		*want[i] = p
+	}
+	return nil
+}
+
+func (a *API) validate() error {
+	if a.Cache == "" {
+		return bad("cache", "required (the Cachix cache name)")
+	}
+	if !cachePattern.MatchString(a.Cache) {
+		return bad("cache", "%q is not a Cachix cache name (lower-case letters, digits and hyphens: the NAME of NAME.cachix.org)", a.Cache)
+	}
+	if hasControl(a.AuthToken) {
+		return bad("auth-token", "holds a line break or another control character; a token is one line (check how the secret was stored)")
+	}
+	if _, err := weburl.Parse(a.CachixURL); err != nil {
+		return bad("cachix-url", "%v", err)
+	}
+	return nil
+}
+
+// LoadList reads the arguments of `list`.
+func LoadList(args []string, getenv func(string) string, out io.Writer) (*List, error) {
+	cfg := &List{}
+	c := newCommand(CommandList, "--cache NAME [--json]", "Prints the cache's pins: name, system, store path, revision, creation time and artifacts.", out, getenv)
+	c.api(&cfg.API)
+	c.fs.BoolVar(&cfg.JSON, "json", false, "print JSON (an array of pins) instead of a table")
+	if err := c.parse(args); err != nil {
+		return nil, err
+	}
+	return cfg, cfg.validate()
+}
+
+// LoadResolve reads the arguments of `resolve`.
+func LoadResolve(args []string, getenv func(string) string, out io.Writer) (*Resolve, error) {
+	cfg := &Resolve{}
+	c := newCommand(CommandResolve, "--cache NAME [--system SYSTEM] PIN",
+		"Prints the store path of the pin PIN for this system (PIN.SYSTEM), else of the\n"+
+			"system-less pin PIN, and nothing else: nix-store -r $(create-pin-refs resolve …).\n"+
+			"Exits 1, listing close names, when there is no such pin.", out, getenv)
+	c.api(&cfg.API)
+	c.fs.StringVar(&cfg.System, "system", "", "Nix `system` to resolve for (default: the one this program runs on)")
+	if err := c.parse(args, &cfg.Name); err != nil {
+		return nil, err
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Name == "" {
+		return nil, fmt.Errorf("%w: resolve: the pin name is empty", ErrUsage)
+	}
+	return cfg, nil
+}
+
+// LoadPin reads the arguments of `pin`.
+func LoadPin(args []string, getenv func(string) string, out io.Writer) (*Pin, error) {
+	cfg := &Pin{}
+	c := newCommand(CommandPin, "--cache NAME [flags] PIN PATH",
+		"Pins PATH in the cache under the name PIN (a new pin, or its next revision).\n"+
+			"PATH is a store path or a symlink to one, such as the result link of nix build:\n"+
+			"the link is read, so the store need not be here. The path must be in the binary\n"+
+			"cache already (cachix push); the pin then has to show in the cache's list.", out, getenv)
+	c.api(&cfg.API)
+	c.fs.Lookup("auth-token").Usage = "Cachix auth `token` with write access to the cache (required; env CACHIX_AUTH_TOKEN)"
+	c.fs.StringVar(&cfg.Substituter, "substituter", "", "binary cache `URL` checked for PATH (default: the cache's uri)")
+	c.fs.Func("artifact", "a `file` inside PATH worth naming, such as bin/hello (the program of an app); repeatable", func(v string) error {
+		cfg.Artifacts = append(cfg.Artifacts, v)
+		return nil
+	})
+	var keep keepFlags
+	c.fs.IntVar(&keep.revisions, "keep-revisions", 0, "keep the last `N` revisions of the pin")
+	c.fs.IntVar(&keep.days, "keep-days", 0, "keep revisions for `N` days")
+	c.fs.BoolVar(&keep.forever, "keep-forever", false, "keep every revision")
+	c.fs.DurationVar(&cfg.Wait, "wait", DefaultPinWait, "how long to wait for the new pin to show in the cache's list (0: do not check)")
+	if err := c.parse(args, &cfg.Name, &cfg.Path); err != nil {
+		return nil, err
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	var err error
+	if cfg.Keep, err = keep.policy(c.fs); err != nil {
+		return nil, err
+	}
+	switch {
+	case cfg.AuthToken == "":
+		return nil, bad("auth-token", "required to pin (a Cachix token with write access to %s; or set CACHIX_AUTH_TOKEN)", cfg.Cache)
+	case cfg.Name == "":
+		return nil, fmt.Errorf("%w: pin: the pin name is empty", ErrUsage)
+	case cfg.Path == "":
+		return nil, fmt.Errorf("%w: pin: the path is empty", ErrUsage)
+	case cfg.Wait < 0:
+		return nil, bad("wait", "%s is negative", cfg.Wait)
+	}
+	if cfg.Substituter != "" {
+		if _, err := weburl.Parse(cfg.Substituter); err != nil {
+			return nil, bad("substituter", "%v", err)
+		}
+	}
+	return cfg, nil
+}
+
+type keepFlags struct {
+	revisions, days int
+	forever         bool
+}
+
+// policy turns at most one of the keep flags into a policy.
+func (k keepFlags) policy(fs *flag.FlagSet) (*cachix.Keep, error) {
+	var set []string
+	fs.Visit(func(f *flag.Flag) {
+		if strings.HasPrefix(f.Name, "keep-") {
+			set = append(set, "--"+f.Name)
+		}
+	})
+	switch {
+	case len(set) > 1:
+		return nil, fmt.Errorf("%w: %s: give one of them", ErrUsage, strings.Join(set, ", "))
+	case len(set) == 0:
+		return nil, nil
+	case set[0] == "--keep-forever":
+		if !k.forever {
+			return nil, nil
+		}
+		return cachix.KeepForever(), nil
+	}
+	n, name := k.revisions, "keep-revisions"
+	if set[0] == "--keep-days" {
+		n, name = k.days, "keep-days"
+	}
+	if n < 1 {
+		return nil, bad(name, "%s is not a positive number", strconv.Itoa(n))
+	}
+	if name == "keep-days" {
+		return cachix.KeepDays(n), nil
+	}
+	return cachix.KeepRevisions(n), nil
+}
