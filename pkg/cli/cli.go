@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -106,25 +105,6 @@ func (r *Result) Outputs(getenv func(string) string) map[string]string {
 
 func shortSHA(s string) string { return s[:min(len(s), 12)] }
 
-// hint adds the command line's advice to an error from inside: an API that
-// could not be reached at all is most often a wrong base URL.
-func hint(cfg *config.Config, err error) string {
-	var ue *url.Error
-	if !errors.As(err, &ue) {
-		return ""
-	}
-	failed, perr := url.Parse(ue.URL)
-	if perr != nil {
-		return ""
-	}
-	for _, s := range []struct{ opt, base string }{{"cachix-url", cfg.CachixURL}, {"github-api-url", cfg.GitHubAPIURL}} {
-		if base, err := url.Parse(s.base); err == nil && base.Host == failed.Host {
-			return fmt.Sprintf(" (could not reach %s: check --%s, and the network)", base.Host, s.opt)
-		}
-	}
-	return ""
-}
-
 // Main runs the program and returns its exit code.
 func Main(ctx context.Context, args []string, env Env) int {
 	if code, ok := runCommand(ctx, args, env); ok {
@@ -150,7 +130,7 @@ func Main(ctx context.Context, args []string, env Env) int {
 	}
 	res, err := Run(ctx, cfg, env, rep)
 	if err != nil {
-		rep.Errorf("%v%s", err, hint(cfg, err))
+		rep.Errorf("%v", err)
 		if errors.Is(err, config.ErrUsage) {
 			return ExitUsage
 		}

@@ -1,16 +1,17 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
-	"errors"
-	"net/url"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 	"unicode"
 
-	"github.com/kwbauson/create-pin-refs/pkg/config"
+	"github.com/kwbauson/create-pin-refs/pkg/retry"
 	"github.com/kwbauson/create-pin-refs/pkg/site"
 	"github.com/kwbauson/create-pin-refs/test/fakecachix"
 	"github.com/kwbauson/create-pin-refs/test/fakegithub"
@@ -83,25 +84,6 @@ func TestTokenAsAnotherFlagsValue(t *testing.T) {
 	}
 }
 
-func TestHintNamesTheUnreachableAPI(t *testing.T) {
-	cfg := &config.Config{CachixURL: "http://127.0.0.1:9/prefix", GitHubAPIURL: "https://api.github.com"}
-	unreachable := func(u string) error {
-		return errors.Join(errors.New("giving up after 5 attempts"), &url.Error{Op: "Get", URL: u, Err: errors.New("connection refused")})
-	}
-	for _, tt := range []struct {
-		err  error
-		want string
-	}{
-		{unreachable("http://127.0.0.1:9/prefix/api/v1/cache/demo"), "check --cachix-url"},
-		{unreachable("https://api.github.com/repos/o/r/git/ref/heads/pins"), "check --github-api-url"},
-		{errors.New("404 not found"), ""},
-	} {
-		if got := hint(cfg, tt.err); !strings.Contains(got, tt.want) || (tt.want == "") != (got == "") {
-			t.Errorf("hint(%v) = %q, want %q", tt.err, got, tt.want)
-		}
-	}
-}
-
 // TestPinsFileEdgeCases: a name that is not UTF-8 is refused by name and
 // field, not published with U+FFFD in it; an artifact listed twice is one.
 func TestPinsFileEdgeCases(t *testing.T) {
@@ -137,5 +119,25 @@ func TestPinsFileEdgeCases(t *testing.T) {
 	}
 	if len(m.Pins) != 1 || m.Pins[0].Name != "ok" || m.Pins[0].Program != "bin/rg" {
 		t.Errorf("pins.json holds %+v; want the one pin ok with program bin/rg", m.Pins)
+	}
+}
+
+// TestUnreachableCachixNamesTheOption: when no attempt got an answer, the
+// error says which option holds the URL.
+func TestUnreachableCachixNamesTheOption(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + l.Addr().String()
+	l.Close()
+	var stdout, stderr strings.Builder
+	code := Main(context.Background(), []string{"--cache", "demo", "--cachix-url", closed, "--out", t.TempDir()}, Env{
+		Getenv: func(string) string { return "" },
+		Stdout: &stdout, Stderr: &stderr, Version: "test",
+		Retry: retry.Policy{Attempts: 2, Sleep: func(context.Context, time.Duration) error { return nil }},
+	})
+	if code != ExitError || !strings.Contains(stderr.String(), "--cachix-url") {
+		t.Errorf("exit %d, want 1 with a hint at --cachix-url:\n%s", code, stderr.String())
 	}
 }
