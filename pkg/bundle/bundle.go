@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/kwbauson/create-pin-refs/nixtemplates"
 	"github.com/kwbauson/create-pin-refs/pkg/pins"
+	"github.com/kwbauson/create-pin-refs/pkg/weburl"
 )
 
 // FormatVersion changes when the data layout under data/ changes.
@@ -222,9 +222,8 @@ func (m Meta) validate() error {
 	if m.Substituter == "" {
 		return fmt.Errorf("substituter: empty (pass --substituter or --cache)")
 	}
-	u, err := url.Parse(m.Substituter)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		return fmt.Errorf("substituter %q: must be an http(s) URL without query or fragment (Nix's fetchClosure requires it)", m.Substituter)
+	if _, err := weburl.Parse(m.Substituter); err != nil {
+		return fmt.Errorf("substituter: %w (Nix's fetchClosure needs a plain http(s) URL)", err)
 	}
 	for _, k := range m.PublicKeys {
 		name, key, ok := strings.Cut(k, ":")

@@ -12,6 +12,7 @@ import (
 
 	"github.com/kwbauson/create-pin-refs/pkg/httpauth"
 	"github.com/kwbauson/create-pin-refs/pkg/retry"
+	"github.com/kwbauson/create-pin-refs/pkg/weburl"
 )
 
 // Defaults.
@@ -79,15 +80,9 @@ func WithMaxBodySize(n int64) Option {
 // DefaultBaseURL); baseURL may carry a path prefix. A token over plain http
 // to a host other than loopback is refused with an *httpauth.InsecureError.
 func New(baseURL string, opts ...Option) (*Client, error) {
-	base, err := url.Parse(baseURL)
+	base, err := weburl.Parse(baseURL)
 	if err != nil {
 		return nil, fmt.Errorf("cachix base URL: %w", err)
-	}
-	if base.Scheme != "http" && base.Scheme != "https" || base.Host == "" {
-		return nil, fmt.Errorf("cachix base URL %q: want http(s)://HOST[/PATH]", base.Redacted())
-	}
-	if base.RawQuery != "" || base.Fragment != "" {
-		return nil, fmt.Errorf("cachix base URL %q: must not have a query or fragment", base.Redacted())
 	}
 	c := &Client{
 		base:        base,

@@ -600,8 +600,8 @@ func TestNewRejects(t *testing.T) {
 		opts    []cachix.Option
 		wantErr string
 	}{
-		{"no scheme", "app.cachix.org", nil, "want http(s)://HOST"},
-		{"ftp", "ftp://app.cachix.org", nil, "want http(s)://HOST"},
+		{"no scheme", "app.cachix.org", nil, "http(s) URL"},
+		{"ftp", "ftp://app.cachix.org", nil, "http(s) URL"},
 		{"query", "https://app.cachix.org/?x=1", nil, "query"},
 		{"password is not shown", "https://user:hunter2@app.cachix.org/?x", nil, "xxxxx"},
 		{"zero attempts", "https://app.cachix.org", []cachix.Option{cachix.WithRetry(retry.Policy{Attempts: -1})}, "at least 1"},
