@@ -158,10 +158,16 @@ func Run(ctx context.Context, cfg *config.Config, env Env, rep reporter) (*Resul
 		b    *bundle.Bundle
 		pub  *branchPublisher
 	)
-	err := inGroup(rep, "Reading pins", func() (err error) {
-		raw, info, err = readPins(ctx, cfg, env, rep)
-		return err
-	})
+	var err error
+	if len(cfg.Pins) > 0 {
+		err = inGroup(rep, "Pinning", func() error { return pinAll(ctx, cfg, env, rep) })
+	}
+	if err == nil {
+		err = inGroup(rep, "Reading pins", func() (err error) {
+			raw, info, err = readPins(ctx, cfg, env, rep)
+			return err
+		})
+	}
 	if err == nil {
 		err = inGroup(rep, "Rendering the bundle", func() (err error) {
 			res, b, pub, err = writeSite(cfg, env, rep, raw, info)

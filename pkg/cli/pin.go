@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
+	"strings"
 	"time"
 
 	"github.com/kwbauson/create-pin-refs/pkg/cachix"
@@ -128,4 +130,35 @@ func runPin(ctx context.Context, cfg *config.Pin, env Env, rep reporter) error {
 		return nil
 	}
 	return err
+}
+
+// pinAll makes the pins of --pin, so that the pins then read and published
+// include them. Every pin is checked before the first request; a pin that
+// Cachix accepts but does not list in time stops the run, as the bundle
+// would lack it.
+func pinAll(ctx context.Context, cfg *config.Config, env Env, rep reporter) error {
+	system, known := pins.NixSystem(runtime.GOOS, runtime.GOARCH)
+	reqs := make([]pinRequest, len(cfg.Pins))
+	for i, s := range cfg.Pins {
+		if !known && strings.Contains(s.Name, config.SystemPlaceholder) {
+			return fmt.Errorf("%w: --pin: Nix has no name for %s/%s to fill %s in %q", config.ErrUsage, runtime.GOOS, runtime.GOARCH, config.SystemPlaceholder, s.Name)
+		}
+		reqs[i] = pinRequest{Name: s.WithSystem(system), Path: s.Path, Keep: cfg.PinKeep}
+		if _, err := checkPin(reqs[i]); err != nil {
+			return fmt.Errorf("--pin: %w", err)
+		}
+	}
+	p, err := newPinner(ctx, env, rep, config.API{Cache: cfg.Cache, AuthToken: cfg.AuthToken, CachixURL: cfg.CachixURL}, cfg.Substituter, config.DefaultPinWait)
+	if err != nil {
+		return err
+	}
+	for _, r := range reqs {
+		if _, err := p.pin(ctx, r); err != nil {
+			if errors.Is(err, cachix.ErrNotListed) {
+				return fmt.Errorf("%w; not publishing a bundle without it: run again once it is listed", err)
+			}
+			return err
+		}
+	}
+	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kwbauson/create-pin-refs/pkg/cachix"
+	"github.com/kwbauson/create-pin-refs/pkg/httpauth"
 	"github.com/kwbauson/create-pin-refs/pkg/weburl"
 )
 
@@ -174,6 +175,9 @@ func (a *API) validate() error {
 		return bad("auth-token", "holds a line break or another control character; a token is one line (check how the secret was stored)")
 	}
 	if _, err := weburl.Parse(a.CachixURL); err != nil {
+		return bad("cachix-url", "%v", err)
+	}
+	if err := httpauth.Check(a.CachixURL, a.AuthToken); err != nil {
 		return bad("cachix-url", "%v", err)
 	}
 	return nil

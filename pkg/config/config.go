@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/kwbauson/create-pin-refs/pkg/cachix"
 	"github.com/kwbauson/create-pin-refs/pkg/pins"
 )
 
@@ -45,6 +46,9 @@ type Config struct {
 	AuthorName    string
 	AuthorEmail   string
 	ForceBranch   bool
+
+	Pins    []PinSpec    // made before publishing
+	PinKeep *cachix.Keep // nil: Cachix's default
 }
 
 // ErrUsage marks errors in how the program was called (exit code 2).

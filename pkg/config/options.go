@@ -53,6 +53,8 @@ func options(c *Config) []Option {
 		{Name: "commit-message", Usage: "commit `message` in branch mode (default: a summary of the pins)", set: text(&c.CommitMessage)},
 		{Name: "commit-author", Usage: "commit author as `Name <email>`", Default: "github-actions[bot] <41898282+github-actions[bot]@users.noreply.github.com>", set: author(&c.AuthorName, &c.AuthorEmail)},
 		{Name: "force-branch", Usage: "commit onto an existing branch that create-pin-refs did not create, replacing its files (history is kept; never the default branch)", Bool: true, Default: "false", set: boolean(&c.ForceBranch)},
+		{Name: "pin", Usage: "before publishing, pin each `NAME=PATH` in the cache (needs --auth-token with write access): PATH is a store path already pushed, or a link to one such as result; {system} in NAME is the system this runs on; one per line", List: true, set: pinSpecs(&c.Pins)},
+		{Name: "pin-keep", Usage: "how long Cachix keeps the revisions of the pins made by --pin: `revisions:N`, days:N or forever (default: Cachix's)", set: keepPolicy(&c.PinKeep)},
 	}
 }
 

@@ -97,7 +97,7 @@ func (c *Config) Validate() error {
 			return bad("branch", "%v", err)
 		}
 	}
-	return nil
+	return c.validatePins()
 }
 
 // setting is an option's name and value, for checks run in order.
