@@ -40,7 +40,7 @@ func newBranchPublisher(cfg *config.Config, env Env, rep reporter, set *pins.Set
 		Author:        author,
 		Committer:     author,
 		Force:         cfg.ForceBranch,
-		Logf:          rep.Logf,
+		Retry:         retryPolicy(env, rep),
 	}
 	return &branchPublisher{
 		gh:         gh,

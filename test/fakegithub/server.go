@@ -76,6 +76,8 @@ type Server struct {
 	// fake (tests running git) are caught too.
 	refMu sync.Mutex
 
+	limits limits // rate limits and redirects, with a lock of its own
+
 	mu        sync.Mutex // guards the fields below
 	log       []Request
 	failLeft  int
@@ -271,6 +273,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	if hook != nil {
 		hook(r.Method, path) // first, so it may call FailNext for this request
+	}
+	if s.rateHeaders(rec, r) {
+		return
 	}
 	s.mu.Lock()
 	fail, failMsg := 0, ""

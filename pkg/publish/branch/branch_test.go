@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-github/v60/github"
 
+	"github.com/kwbauson/create-pin-refs/pkg/retry"
 	"github.com/kwbauson/create-pin-refs/test/fakegithub"
 )
 
@@ -63,7 +64,7 @@ func client(t *testing.T, fake *fakegithub.Server, token string) *github.Client 
 }
 
 func opts(fake *fakegithub.Server) Options {
-	return Options{Owner: fake.Owner, Repo: fake.Repo, Sleep: noSleep}
+	return Options{Owner: fake.Owner, Repo: fake.Repo, Retry: retry.Policy{Sleep: noSleep}}
 }
 
 // bundle is a file set shaped like a real one, varied by tag.
@@ -213,10 +214,10 @@ func TestPublishUpdate(t *testing.T) {
 	if !res.Changed || res.Created || res.Attempts != 1 {
 		t.Errorf("Result = %+v, want changed, not created, 1 attempt", res)
 	}
-	// GetRef, GetCommit, CreateTree, CreateCommit, UpdateRef: the head's
-	// trailer spares the GetTree.
-	if res.APICalls != 5 || len(since(fake, n)) != 5 {
-		t.Errorf("update made %d calls (fake saw %d), want 5", res.APICalls, len(since(fake, n)))
+	// GetRef, GetCommit, GetRepository (the default branch), CreateTree,
+	// CreateCommit, UpdateRef: the head's trailer spares the GetTree.
+	if res.APICalls != 6 || len(since(fake, n)) != 6 {
+		t.Errorf("update made %d calls (fake saw %d), want 6", res.APICalls, len(since(fake, n)))
 	}
 	if diff := cmp.Diff(wantFiles(files), cloneFiles(t, fake, "pins")); diff != "" {
 		t.Errorf("cloned files (-want +got):\n%s", diff)
@@ -284,7 +285,7 @@ func TestForeignBranch(t *testing.T) {
 	if !errors.Is(err, ErrForeignBranch) {
 		t.Fatalf("Publish = %v, want ErrForeignBranch", err)
 	}
-	for _, s := range []string{"not managed by create-pin-refs", "--force-branch", "--branch"} {
+	for _, s := range []string{"not managed by create-pin-refs", `branch "pins" exists and it has no .create-pin-refs file`} {
 		if !strings.Contains(err.Error(), s) {
 			t.Errorf("error %q does not say %q", err, s)
 		}
@@ -296,8 +297,8 @@ func TestForeignBranch(t *testing.T) {
 		t.Fatalf("pins moved to %s", head)
 	}
 
-	// Forced: one normal commit on top, nothing lost; instead of the marker,
-	// the repository's default branch is looked up (one call more).
+	// Forced: one normal commit on top, nothing lost; the marker is not
+	// looked up, the repository's default branch is.
 	o := opts(fake)
 	o.Force = true
 	files := bundle("one")
@@ -334,8 +335,8 @@ func TestForceNeverTakesTheDefaultBranch(t *testing.T) {
 	o.Branch, o.Force = def, true
 	n := len(fake.Requests())
 	_, err = Publish(context.Background(), gh, o, bundle("one"))
-	if !errors.Is(err, ErrDefaultBranch) || !strings.Contains(err.Error(), "--branch") {
-		t.Fatalf("Publish = %v, want ErrDefaultBranch naming --branch", err)
+	if !errors.Is(err, ErrDefaultBranch) || strings.Contains(err.Error(), "--") {
+		t.Fatalf("Publish = %v, want ErrDefaultBranch naming no option", err)
 	}
 	if w := writes(since(fake, n)); w != 0 {
 		t.Errorf("refused publish made %d writes", w)
@@ -354,8 +355,15 @@ func TestHandEditedBranch(t *testing.T) {
 		wantErr   error
 		wantCalls int
 	}{
-		{"marker kept", map[string]string{MarkerPath: string(MarkerContent()), "flake.nix": "edited\n"}, nil, 6},
-		{"marker removed", map[string]string{"flake.nix": "edited\n"}, ErrForeignBranch, 3},
+		// GetRef, GetCommit, GetRepository, GetTree, then CreateTree,
+		// CreateCommit, UpdateRef; a marker of other bytes costs a GetBlob.
+		{"marker kept", map[string]string{MarkerPath: string(MarkerContent()), "flake.nix": "edited\n"}, nil, 7},
+		{"marker of other wording, same format", map[string]string{MarkerPath: markerHead + " edited by hand.\nformat: 1\n", "flake.nix": "edited\n"}, nil, 8},
+		{"marker removed", map[string]string{"flake.nix": "edited\n"}, ErrForeignBranch, 4},
+		{"marker of other content", map[string]string{MarkerPath: "mine, not create-pin-refs'\n", "flake.nix": "edited\n"}, ErrForeignBranch, 5},
+		{"marker naming create-pin-refs loosely", map[string]string{MarkerPath: "create-pin-refs\nformat: 1\n", "flake.nix": "edited\n"}, ErrForeignBranch, 5},
+		{"marker of a newer format", map[string]string{MarkerPath: markerHead + " later.\nformat: 2\n", "flake.nix": "edited\n"}, ErrForeignBranch, 5},
+		{"marker is a folder", map[string]string{MarkerPath + "/x": string(MarkerContent()), "flake.nix": "edited\n"}, ErrForeignBranch, 4},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -441,6 +449,9 @@ func TestPublishErrors(t *testing.T) {
 	}
 }
 
+// errExhausted stands for a *retry.ExhaustedError in a table.
+var errExhausted = errors.New("exhausted")
+
 func TestPublishRetries(t *testing.T) {
 	tests := []struct {
 		name        string
@@ -454,7 +465,7 @@ func TestPublishRetries(t *testing.T) {
 		{name: "502 twice", failures: 2, status: http.StatusBadGateway, wantSleeps: 2},
 		{name: "500 once", failures: 1, status: http.StatusInternalServerError, wantSleeps: 1},
 		{name: "429 with Retry-After", failures: 1, status: http.StatusTooManyRequests, wantSleeps: 1, minSleep: time.Second},
-		{name: "503 forever", failures: 1000, status: http.StatusServiceUnavailable, maxAttempts: 3, wantErr: ErrTooManyAttempts, wantSleeps: 2},
+		{name: "503 forever", failures: 1000, status: http.StatusServiceUnavailable, maxAttempts: 3, wantErr: errExhausted, wantSleeps: 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -463,11 +474,11 @@ func TestPublishRetries(t *testing.T) {
 			fake.FailNext(tt.failures, tt.status)
 			var s sleeps
 			o := opts(fake)
-			o.Sleep = s.sleep
-			o.MaxAttempts = tt.maxAttempts
+			o.Retry = retry.Policy{Sleep: s.sleep, Attempts: tt.maxAttempts}
 			n := len(fake.Requests())
 			res, err := Publish(context.Background(), gh, o, bundle("two"))
-			if !errors.Is(err, tt.wantErr) || (err == nil) != (tt.wantErr == nil) {
+			var ex *retry.ExhaustedError
+			if (tt.wantErr == errExhausted) != errors.As(err, &ex) || (err == nil) != (tt.wantErr == nil) {
 				t.Fatalf("Publish = %v, want %v", err, tt.wantErr)
 			}
 			got := s.all()
@@ -522,9 +533,11 @@ func TestConflictRetried(t *testing.T) {
 			if res.Attempts != 2 || !res.Changed {
 				t.Errorf("Result = %+v, want changed after 2 attempts", res)
 			}
-			// Retry reuses the tree: GetRef, GetCommit, CreateCommit, UpdateRef.
-			if tt.existing && res.APICalls != 5+4 {
-				t.Errorf("APICalls = %d, want 9", res.APICalls)
+			// The refused write is settled by reading the ref again; the
+			// retry reuses the tree and the default branch read:
+			// GetRef, GetCommit, CreateCommit, UpdateRef.
+			if tt.existing && res.APICalls != 6+1+4 {
+				t.Errorf("APICalls = %d, want 11", res.APICalls)
 			}
 			if got := parents(t, fake, "pins")[res.CommitSHA]; !slices.Equal(got, []string{other.CommitSHA}) {
 				t.Errorf("parents of our commit = %v, want the other publisher's %s", got, other.CommitSHA)
@@ -593,10 +606,14 @@ func TestLostAnswerIsNotANewCommit(t *testing.T) {
 }
 
 // TestConcurrentPublishers races publishers with different files on one
-// branch: none may fail, lose its commit or force the ref.
+// branch: none may fail, lose its commit or force the ref, and the history
+// is one line. Each may fail only once: lost races do not use up attempts,
+// so the number of racers and the retry budget are independent.
 func TestConcurrentPublishers(t *testing.T) {
 	const n = 8
 	fake, gh := setup(t, fakegithub.Options{})
+	o := opts(fake)
+	o.Retry.Attempts = 1
 	results := make([]*Result, n)
 	errs := make([]error, n)
 	trees := map[string]int{}
@@ -609,7 +626,7 @@ func TestConcurrentPublishers(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			results[i], errs[i] = Publish(context.Background(), gh, opts(fake), files)
+			results[i], errs[i] = Publish(context.Background(), gh, o, files)
 		}()
 	}
 	close(start)
@@ -643,6 +660,20 @@ func TestConcurrentPublishers(t *testing.T) {
 	}
 	if roots != 1 {
 		t.Errorf("history has %d root commits, want 1", roots)
+	}
+	// One line from the head down to the root, through every commit.
+	head, _ := fake.Git("rev-parse", "pins")
+	line := 0
+	for c := head; line <= n; line++ {
+		ps, ok := history[c]
+		if !ok || len(ps) == 0 {
+			line++
+			break
+		}
+		c = ps[0]
+	}
+	if line != n {
+		t.Errorf("the line from the head holds %d commits, want all %d", line, n)
 	}
 	final, _ := fake.Git("rev-parse", "pins^{tree}")
 	if _, ok := trees[final]; !ok {

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/go-github/v60/github"
+
+	"github.com/kwbauson/create-pin-refs/pkg/httpauth"
 )
 
 // DefaultAPIURL is github.com's REST API, what GITHUB_API_URL holds there.
@@ -16,19 +18,17 @@ const DefaultAPIURL = "https://api.github.com"
 // NewClient returns a go-github client for apiURL (GITHUB_API_URL: empty or
 // https://api.github.com for github.com, https://HOST/api/v3 for GitHub
 // Enterprise Server, any http(s) URL for a test server) that sends token,
-// if not empty, as a Bearer token. A nil httpClient gets one with a timeout,
-// so a stalled connection cannot hang a workflow.
+// if not empty, as a Bearer token to apiURL's origin only: the token rides
+// on httpauth's transport, not go-github's, so no redirect can carry it
+// elsewhere, and a redirect to another origin is refused. A nil httpClient
+// gets one with a timeout, so a stalled connection cannot hang a workflow.
 func NewClient(httpClient *http.Client, apiURL, token string) (*github.Client, error) {
 	if httpClient == nil {
 		httpClient = &http.Client{Timeout: 60 * time.Second}
 	}
-	c := github.NewClient(httpClient)
-	if token != "" {
-		c = c.WithAuthToken(token)
-	}
 	apiURL = strings.TrimSpace(apiURL)
-	if apiURL == "" || strings.TrimSuffix(apiURL, "/") == DefaultAPIURL {
-		return c, nil
+	if apiURL == "" {
+		apiURL = DefaultAPIURL
 	}
 	u, err := url.Parse(apiURL)
 	if err != nil {
@@ -43,6 +43,14 @@ func NewClient(httpClient *http.Client, apiURL, token string) (*github.Client, e
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
 		return nil, fmt.Errorf("GitHub API URL %q must not have a query or fragment", apiURL)
+	}
+	hc, err := httpauth.Client(httpClient, u.String(), token)
+	if err != nil {
+		return nil, fmt.Errorf("GitHub API URL %q: %w", apiURL, err)
+	}
+	c := github.NewClient(hc)
+	if strings.TrimSuffix(apiURL, "/") == DefaultAPIURL {
+		return c, nil
 	}
 	// WithEnterpriseURLs adds "/api/v3/" unless the URL has it or the host
 	// is an api.* host (GHE.com), which is what GitHub Enterprise expects.

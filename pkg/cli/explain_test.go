@@ -1,0 +1,52 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/kwbauson/create-pin-refs/pkg/cachix"
+	"github.com/kwbauson/create-pin-refs/pkg/config"
+	"github.com/kwbauson/create-pin-refs/pkg/httpauth"
+	"github.com/kwbauson/create-pin-refs/pkg/publish/branch"
+	"github.com/kwbauson/create-pin-refs/pkg/retry"
+)
+
+// TestExplainAddsOptions: inner packages name no option; the CLI adds which
+// one to change.
+func TestExplainAddsOptions(t *testing.T) {
+	cfg := &config.Config{CachixURL: "https://app.cachix.org", GitHubAPIURL: "https://api.github.com"}
+	origin := func(s string) httpauth.Origin {
+		u, _ := url.Parse(s)
+		return httpauth.OriginOf(u)
+	}
+	tests := []struct {
+		name string
+		err  error
+		want string // "" for no hint
+	}{
+		{"private cache, no token", &cachix.APIError{StatusCode: 401, Cache: "c"}, "pass --auth-token"},
+		{"token refused", &cachix.APIError{StatusCode: 403, Cache: "c", TokenSent: true}, "check --auth-token (CACHIX_AUTH_TOKEN)"},
+		{"no such cache", &cachix.APIError{StatusCode: 404, Cache: "c"}, "check --cache (and --cachix-url)"},
+		{"cachix 500", &cachix.APIError{StatusCode: 500, Cache: "c"}, ""},
+		{"foreign branch", fmt.Errorf("publishing: %w", &branch.ForeignBranchError{Branch: "pins", Reason: "it has no .create-pin-refs file"}), "pass --force-branch"},
+		{"default branch", fmt.Errorf("x: %w", branch.ErrDefaultBranch), "choose another --branch"},
+		{"redirect from GitHub", &url.Error{Op: "Get", URL: "https://elsewhere/", Err: &httpauth.RedirectError{From: origin("https://api.github.com"), To: origin("https://elsewhere")}}, "check --github-api-url"},
+		{"unreachable Cachix", &retry.ExhaustedError{Attempts: 5, Err: &url.Error{Op: "Get", URL: "https://app.cachix.org/api/v1/cache/c/pin", Err: errors.New("connection refused")}}, "is --cachix-url right?"},
+	}
+	for _, tt := range tests {
+		got := explain(tt.err, cfg)
+		if !errors.Is(got, tt.err) {
+			t.Errorf("%s: explain lost the error: %v", tt.name, got)
+		}
+		hint := strings.TrimPrefix(got.Error(), tt.err.Error())
+		if tt.want == "" && hint != "" || !strings.Contains(hint, tt.want) {
+			t.Errorf("%s: hint %q, want %q", tt.name, hint, tt.want)
+		}
+		if inner := tt.err.Error(); strings.Contains(inner, "--") {
+			t.Errorf("%s: the inner error names an option: %q", tt.name, inner)
+		}
+	}
+}

@@ -1,0 +1,192 @@
+package branch
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/google/go-github/v60/github"
+
+	"github.com/kwbauson/create-pin-refs/pkg/retry"
+)
+
+// The Git Data API calls of a publish, one method each; each counts itself
+// in Result.APICalls and reports failures through fail.
+
+// head returns the branch's commit, or "" if the branch does not exist.
+func (p *publisher) head(ctx context.Context) (string, error) {
+	p.res.APICalls++
+	ref, resp, err := p.gh.Git.GetRef(ctx, p.opts.Owner, p.opts.Repo, p.ref)
+	if status(resp) == http.StatusNotFound {
+		// No branch, or no repository the token can see; a write will tell.
+		return "", nil
+	}
+	if err != nil {
+		return "", p.fail("get "+p.ref, false, resp, err)
+	}
+	if ref.GetObject().GetType() != "commit" || ref.GetObject().GetSHA() == "" {
+		return "", fmt.Errorf("get %s: it points to a %s, not a commit", p.ref, ref.GetObject().GetType())
+	}
+	return ref.GetObject().GetSHA(), nil
+}
+
+func (p *publisher) commit(ctx context.Context, sha string) (*github.Commit, error) {
+	if c := p.commits[sha]; c != nil {
+		return c, nil
+	}
+	p.res.APICalls++
+	c, resp, err := p.gh.Git.GetCommit(ctx, p.opts.Owner, p.opts.Repo, sha)
+	if err != nil {
+		err = p.fail("get commit "+short(sha), false, resp, err)
+		if status(resp) == http.StatusNotFound {
+			// The ref named it a moment ago: a replica lagging behind.
+			return nil, retry.Again(err)
+		}
+		return nil, err
+	}
+	if c.GetTree().GetSHA() == "" {
+		return nil, fmt.Errorf("get commit %s: no tree in the answer", short(sha))
+	}
+	p.commits[sha] = c
+	return c, nil
+}
+
+// makeTree creates the tree in one request, file contents inline. Content
+// that is not UTF-8 cannot travel in JSON text, so it goes up as a base64
+// blob first (a request each; bundles are text, so normally none).
+func (p *publisher) makeTree(ctx context.Context) error {
+	if p.treeMade {
+		return nil
+	}
+	entries := make([]*github.TreeEntry, 0, len(p.files))
+	for _, f := range p.files {
+		mode := modeFile
+		if f.Executable {
+			mode = modeExecutable
+		}
+		e := &github.TreeEntry{Path: github.String(f.Path), Mode: github.String(mode), Type: github.String("blob")}
+		if utf8.Valid(f.Data) {
+			e.Content = github.String(string(f.Data))
+		} else {
+			sha, err := p.makeBlob(ctx, f)
+			if err != nil {
+				return err
+			}
+			e.SHA = github.String(sha)
+		}
+		entries = append(entries, e)
+	}
+	p.res.APICalls++
+	tree, resp, err := p.gh.Git.CreateTree(ctx, p.opts.Owner, p.opts.Repo, "", entries)
+	if err != nil {
+		return p.fail("create tree", true, resp, err)
+	}
+	if got := tree.GetSHA(); got != p.want {
+		return fmt.Errorf("create tree: %w: GitHub made %s, computed %s", ErrTreeMismatch, got, p.want)
+	}
+	p.treeMade = true
+	return nil
+}
+
+func (p *publisher) makeBlob(ctx context.Context, f File) (string, error) {
+	p.res.APICalls++
+	blob, resp, err := p.gh.Git.CreateBlob(ctx, p.opts.Owner, p.opts.Repo, &github.Blob{
+		Content:  github.String(base64.StdEncoding.EncodeToString(f.Data)),
+		Encoding: github.String("base64"),
+	})
+	if err != nil {
+		return "", p.fail("create blob for "+f.Path, true, resp, err)
+	}
+	if got, want := blob.GetSHA(), blobID(f.Data); got != want {
+		return "", fmt.Errorf("create blob for %s: %w: GitHub made %s, computed %s", f.Path, ErrTreeMismatch, got, want)
+	}
+	return blob.GetSHA(), nil
+}
+
+// readBlob returns a blob's content, up to limit bytes of it.
+func (p *publisher) readBlob(ctx context.Context, sha string, limit int) ([]byte, error) {
+	p.res.APICalls++
+	blob, resp, err := p.gh.Git.GetBlob(ctx, p.opts.Owner, p.opts.Repo, sha)
+	if err != nil {
+		return nil, p.fail("get blob "+short(sha), false, resp, err)
+	}
+	if blob.GetSize() > limit {
+		return nil, nil
+	}
+	if blob.GetEncoding() != "base64" {
+		return []byte(blob.GetContent()), nil
+	}
+	data, err := base64.StdEncoding.DecodeString(strings.ReplaceAll(blob.GetContent(), "\n", ""))
+	if err != nil {
+		return nil, fmt.Errorf("get blob %s: %w", short(sha), err)
+	}
+	return data, nil
+}
+
+func (p *publisher) makeCommit(ctx context.Context, parent string) (string, error) {
+	c := &github.Commit{
+		Message:   github.String(fmt.Sprintf("%s\n\n%s: %s\n", strings.TrimSpace(p.opts.CommitMessage), treeTrailer, p.want)),
+		Tree:      &github.Tree{SHA: github.String(p.want)},
+		Author:    &github.CommitAuthor{Name: github.String(p.opts.Author.Name), Email: github.String(p.opts.Author.Email)},
+		Committer: &github.CommitAuthor{Name: github.String(p.opts.Committer.Name), Email: github.String(p.opts.Committer.Email)},
+	}
+	if parent != "" {
+		c.Parents = []*github.Commit{{SHA: github.String(parent)}}
+	}
+	p.res.APICalls++
+	made, resp, err := p.gh.Git.CreateCommit(ctx, p.opts.Owner, p.opts.Repo, c, nil)
+	if err != nil {
+		return "", p.fail("create commit", true, resp, err)
+	}
+	if made.GetSHA() == "" {
+		return "", errors.New("create commit: no sha in the answer")
+	}
+	return made.GetSHA(), nil
+}
+
+// writeRef points the branch at our commit: a create when it had no head,
+// else a fast-forward-only update (GitHub's compare-and-swap).
+func (p *publisher) writeRef(ctx context.Context, head string) error {
+	ref := &github.Reference{Ref: github.String(p.ref), Object: &github.GitObject{SHA: github.String(p.ours)}}
+	op := "update " + p.ref
+	var resp *github.Response
+	var err error
+	p.res.APICalls++
+	if head == "" {
+		op = "create " + p.ref
+		_, resp, err = p.gh.Git.CreateRef(ctx, p.opts.Owner, p.opts.Repo, ref)
+	} else {
+		_, resp, err = p.gh.Git.UpdateRef(ctx, p.opts.Owner, p.opts.Repo, ref, false)
+	}
+	if err == nil {
+		return nil
+	}
+	err = p.fail(op, true, resp, err)
+	if status(resp) != http.StatusUnprocessableEntity {
+		return err
+	}
+	return p.settle(ctx, head, err)
+}
+
+// settle decides what a 422 from writing the ref means by reading the ref
+// again, never by GitHub's wording: the ref holding our commit means the
+// write landed; a ref moved, created or deleted by someone else is a lost
+// race; a ref unchanged means the write itself was refused (our new commit
+// not yet visible to the ref store, typically), worth a bounded retry.
+func (p *publisher) settle(ctx context.Context, head string, refused error) error {
+	now, err := p.head(ctx)
+	switch {
+	case err != nil:
+		return err
+	case now == p.ours:
+		return nil
+	case now != head:
+		return retry.Conflict(refused)
+	default:
+		return retry.Again(refused)
+	}
+}
