@@ -28,6 +28,16 @@ func (b *Bundle) Add(path string, data []byte) {
 	b.Files = slices.Insert(b.Files, i, File{Path: path, Data: data, Mode: 0o644})
 }
 
+// Put adds a file (mode 0644) like Add, or replaces the file at path.
+func (b *Bundle) Put(path string, data []byte) {
+	i, found := slices.BinarySearchFunc(b.Files, path, func(f File, p string) int { return strings.Compare(f.Path, p) })
+	if found {
+		b.Files[i] = File{Path: path, Data: data, Mode: 0o644}
+		return
+	}
+	b.Files = slices.Insert(b.Files, i, File{Path: path, Data: data, Mode: 0o644})
+}
+
 // Tarball returns the bundle as a gzip-compressed tar with one top-level folder,
 // byte-identical for identical bundles.
 func (b *Bundle) Tarball() ([]byte, error) {

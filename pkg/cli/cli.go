@@ -49,6 +49,7 @@ type Result struct {
 	ArtifactPath string
 	URL          string
 	FlakeRef     string
+	Lock         string // what flake inputs should lock (site.IndexView.Lock)
 	CommitSHA    string
 	Changed      bool
 	APICalls     int
@@ -170,7 +171,7 @@ func Run(ctx context.Context, cfg *config.Config, env Env, rep reporter) (*Resul
 	}
 	if err == nil {
 		err = inGroup(rep, "Rendering the bundle", func() (err error) {
-			res, b, pub, err = writeSite(cfg, env, rep, raw, info)
+			res, b, pub, err = writeSite(ctx, cfg, env, rep, raw, info)
 			return err
 		})
 	}
@@ -205,7 +206,7 @@ func inGroup(rep reporter, title string, f func() error) error {
 // writeSite turns the pins into the bundle and writes the site. Where the bundle
 // will be served is settled first, so that its README and the index page show
 // the right commands; in branch mode that makes the publisher.
-func writeSite(cfg *config.Config, env Env, rep reporter, raw []cachix.Pin, info *cachix.CacheInfo) (*Result, *bundle.Bundle, *branchPublisher, error) {
+func writeSite(ctx context.Context, cfg *config.Config, env Env, rep reporter, raw []cachix.Pin, info *cachix.CacheInfo) (*Result, *bundle.Bundle, *branchPublisher, error) {
 	set, err := pins.Build(raw, pins.Options{
 		Include:    cfg.Include,
 		Exclude:    cfg.Exclude,
@@ -258,8 +259,11 @@ func writeSite(cfg *config.Config, env Env, rep reporter, raw []cachix.Pin, info
 	case view.URL == "":
 		view.URL = "URL"
 	}
-	res.Readme = site.RenderReadme(manifest, view)
-	b.Add(site.Readme, res.Readme)
+	if res.Readme, err = site.Seal(b, &manifest, &view); err != nil {
+		return nil, nil, nil, err
+	}
+	res.Lock = view.Lock
+	earlier := keptBundles(ctx, cfg, env, rep, &manifest)
 
 	var index []byte
 	if res.URL != "" {
@@ -267,7 +271,7 @@ func writeSite(cfg *config.Config, env Env, rep reporter, raw []cachix.Pin, info
 			return nil, nil, nil, fmt.Errorf("rendering %s: %w", site.Index, err)
 		}
 	}
-	if res.Files, err = site.Write(cfg.Out, b, manifest, index); err != nil {
+	if res.Files, err = site.Write(cfg.Out, b, manifest, index, earlier); err != nil {
 		return nil, nil, nil, fmt.Errorf("writing the site to %s: %w", cfg.Out, err)
 	}
 	return res, b, pub, nil

@@ -5,6 +5,8 @@ import (
 	"html"
 	"slices"
 	"strings"
+
+	"github.com/kwbauson/create-pin-refs/pkg/site"
 )
 
 // jobSummary is the Markdown of the job summary: the outcome, a table of names
@@ -51,6 +53,16 @@ func jobSummary(r *Result) string {
 		sb.WriteString("</tr>\n")
 	}
 	sb.WriteString("</table>\n")
+	// The lockable form beside the mutable one: a lock of the mutable URL
+	// breaks at the next publish.
+	if _, input := site.LockAdvice(site.IndexView{Lock: r.Lock, FlakeRef: r.FlakeRef}); input != "" {
+		run := r.FlakeRef
+		if run == "" {
+			run = r.URL
+		}
+		fmt.Fprintf(&sb, "\n<p>For <code>nix run</code>, the newest pins: <code>%s#NAME</code>. For flake inputs, the lockable form: <code>%s</code></p>\n",
+			html.EscapeString(run), html.EscapeString(input))
+	}
 	sb.WriteString("\n<details><summary>Settings and commands</summary>\n\n")
 	sb.Write(r.Readme)
 	sb.WriteString("</details>\n")

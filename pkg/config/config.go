@@ -35,8 +35,9 @@ type Config struct {
 	Out           string
 	Mode          string
 
-	PagesURL string
-	Artifact string
+	PagesURL    string
+	Artifact    string
+	KeepBundles int
 
 	Repo          string // OWNER/REPO
 	Branch        string

@@ -25,6 +25,9 @@ func withDefaults(c Config) Config {
 	if c.Artifact == "" {
 		c.Artifact = "_site-artifact/artifact.tar"
 	}
+	if c.KeepBundles == 0 {
+		c.KeepBundles = 10
+	}
 	return c
 }
 
@@ -114,6 +117,8 @@ func TestLoadErrors(t *testing.T) {
 		{"bad repo", nil, map[string]string{"INPUT_CACHE": "c", "GITHUB_REPOSITORY": "just-a-name"}, "--repo"},
 		{"bad author", []string{"--cache", "c", "--commit-author", "nobody"}, nil, "--commit-author"},
 		{"bad pages url", []string{"--cache", "c", "--pages-url", "example.org"}, nil, "--pages-url"},
+		{"keep-bundles not a number", []string{"--cache", "c", "--keep-bundles", "all"}, nil, `--keep-bundles: "all" is not a number from 1 to`},
+		{"keep-bundles zero", []string{"--cache", "c", "--keep-bundles", "0"}, nil, "--keep-bundles"},
 		{"stray argument", []string{"--cache", "c", "extra"}, nil, `unexpected argument "extra"`},
 		{"cachix token over plain http", []string{"--cache", "c", "--cachix-url", "http://cachix.example.com"}, map[string]string{"CACHIX_AUTH_TOKEN": "t"}, "--cachix-url: a token would be sent in clear over http to http://cachix.example.com:80"},
 		{"github token over plain http", []string{"--cache", "c", "--mode", "branch", "--repo", "o/r", "--github-token", "x", "--github-api-url", "http://ghe.example.com/api/v3"}, nil, "--github-api-url: a token would be sent in clear"},

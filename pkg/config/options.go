@@ -45,6 +45,7 @@ func options(c *Config) []Option {
 		{Name: "out", Usage: "`folder` the site is written to; not /, the home folder, the workspace, the current folder or a folder holding an input file", Default: "_site", set: text(&c.Out)},
 		{Name: "mode", Usage: "dir (write the site only), pages (site and Pages artifact) or branch (commit the bundle to a branch)", Default: "dir", set: text(&c.Mode)},
 		{Name: "pages-url", Usage: "base `URL` of the Pages site (default https://OWNER.github.io/REPO/)", set: text(&c.PagesURL)},
+		{Name: "keep-bundles", Usage: "number of publishes whose immutable bundles (URL/b/NAME.tar.gz, which flake locks record) the site serves, this one included; pages mode reads the earlier ones from the live site", Default: "10", set: number(&c.KeepBundles, 1, maxKeepBundles)},
 		{Name: "artifact", Usage: "`path` of the Pages artifact tar in pages mode (default OUT-artifact/artifact.tar beside the site)", set: text(&c.Artifact)},
 		{Name: "repo", Usage: "GitHub repository `OWNER/REPO` to publish to", Env: "GITHUB_REPOSITORY", set: text(&c.Repo)},
 		{Name: "branch", Usage: "`branch` that holds the bundle in branch mode", Default: "pins", set: text(&c.Branch)},
@@ -91,6 +92,26 @@ func boolean(field *bool) func([]string) error {
 		return nil
 	}
 }
+
+// number sets an integer field to the last value given, from lo to hi.
+func number(field *int, lo, hi int) func([]string) error {
+	return func(v []string) error {
+		var s string
+		if err := text(&s)(v); err != nil || s == "" {
+			return err
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil || n < lo || n > hi {
+			return fmt.Errorf("%q is not a number from %d to %d", s, lo, hi)
+		}
+		*field = n
+		return nil
+	}
+}
+
+// maxKeepBundles bounds --keep-bundles: every kept bundle is downloaded again
+// on each publish.
+const maxKeepBundles = 1000
 
 // author splits "Name <email>" into two fields.
 func author(name, email *string) func([]string) error {

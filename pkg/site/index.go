@@ -32,6 +32,9 @@ type IndexView struct {
 	// FlakeRef is a flake reference to the same bundle, such as
 	// github:owner/repo/pins; empty when there is none.
 	FlakeRef string
+	// Lock is what flake inputs should lock: the immutable URL of this
+	// publish's bundle, or the branch's flake reference; empty when unknown.
+	Lock string
 	// GeneratedBy is the version of create-pin-refs, such as v1.2.0.
 	GeneratedBy string
 }
@@ -58,6 +61,7 @@ func RenderIndex(m ManifestData, v IndexView) ([]byte, error) {
 		RunExample: "nix run --refresh " + ShellQuote(v.URL+"#NAME"),
 		TTLExample: "nix build --option tarball-ttl 0 -f " + ShellQuote(v.URL) + " NAME",
 	}
+	page.LockText, page.LockInput = LockAdvice(v)
 	if strings.HasSuffix(v.URL, "/"+Tarball) {
 		page.OlderNixURL = v.URL + strings.TrimPrefix(TarballGz, Tarball)
 	}
@@ -77,6 +81,8 @@ type indexPage struct {
 	TTLExample string
 	// OlderNixURL is the tarball's name with an extension, when the URL is ours.
 	OlderNixURL string
+	// LockText and LockInput say what flake inputs should lock (LockAdvice).
+	LockText, LockInput string
 }
 
 // pinGroup is one name with its pins, one per system, and its commands.

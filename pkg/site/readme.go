@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/kwbauson/create-pin-refs/pkg/bundle"
 )
 
 // Readme is the file name of the bundle's README, shown by GitHub on the branch.
@@ -26,7 +28,12 @@ func RenderReadme(m ManifestData, v IndexView) []byte {
 	b.WriteString("Nix needs the cache (in nix.conf, or as a trusted user):\n\n")
 	codeBlock(&b, nixSettings(m))
 	b.WriteString("Without `fetch-closure`, flake commands need `--impure`. Nix caches the bundle for\n" +
-		"an hour (`tarball-ttl`); `--refresh` fetches the newest pins.\n\n## Pins\n\n")
+		"an hour (`tarball-ttl`); `--refresh` fetches the newest pins.\n\n")
+	if text, input := LockAdvice(v); input != "" {
+		b.WriteString("## Flake inputs\n\n" + text + "\n\n")
+		codeBlock(&b, input)
+	}
+	b.WriteString("## Pins\n\n")
 	for _, g := range groupPins(m.Pins, v.URL, v.FlakeRef) {
 		lines := []string{"# pin " + strconv.Quote(g.Name)}
 		for _, p := range g.Pins {
@@ -50,4 +57,22 @@ func codeBlock(b *bytes.Buffer, text string) {
 		fence += "`"
 	}
 	fmt.Fprintf(b, "%ssh\n%s\n%s\n\n", fence, text, fence)
+}
+
+// LockAdvice says what a flake that takes the pins as an input should lock, as
+// text and as the input line; both are empty when there is nothing to lock.
+// The commands shown elsewhere follow the newest pins, which is what `nix run`
+// wants and what a lock file cannot hold.
+func LockAdvice(v IndexView) (text, input string) {
+	if v.Lock == "" {
+		return "", ""
+	}
+	input = "inputs.pins.url = " + bundle.NixString(v.Lock) + ";"
+	if v.Lock == v.FlakeRef {
+		return "The commands below always use the newest pins. A flake that takes the pins as an\n" +
+			"input locks the branch by commit, which later publishes leave in place:", input
+	}
+	return "The commands below always use the newest pins, and a lock of that URL breaks when\n" +
+		"they change. A flake that takes the pins as an input should lock this publish's\n" +
+		"immutable copy, which the site keeps serving for later publishes (`--keep-bundles`):", input
 }

@@ -28,13 +28,16 @@ const (
 
 // ManifestData is the content of pins.json.
 type ManifestData struct {
-	Format      int            `json:"format"`
-	Cache       string         `json:"cache,omitempty"`
-	Substituter string         `json:"substituter"`
-	PublicKeys  []string       `json:"publicKeys"`
-	Systems     []string       `json:"systems"`
-	Pins        []pins.Pin     `json:"pins"`
-	Skipped     []pins.Skipped `json:"skipped,omitempty"`
+	Format      int      `json:"format"`
+	Cache       string   `json:"cache,omitempty"`
+	Substituter string   `json:"substituter"`
+	PublicKeys  []string `json:"publicKeys"`
+	Systems     []string `json:"systems"`
+	// Bundles are the immutable bundles the site serves, this publish's first.
+	// They come before the pins, so that a reader can stop early.
+	Bundles []BundleRef    `json:"bundles,omitempty"`
+	Pins    []pins.Pin     `json:"pins"`
+	Skipped []pins.Skipped `json:"skipped,omitempty"`
 }
 
 // NewManifest describes set as published with meta.
@@ -57,16 +60,18 @@ func orEmpty[T any](s []T) []T {
 	return s
 }
 
-// Write puts the site into dir: the bundle, pins.json, index.html when index
-// is not nil, and the two tarballs. It replaces only the entries it owns, so
+// Write puts the site into dir: the immutable bundles, the bundle, pins.json,
+// _headers when the site's URL is known, index.html when index is not nil, and
+// the two tarballs. BundlesDir holds the immutable bundle of m.Bundles[0] (see
+// Seal) and earlier's (by path), and nothing else. It replaces only the entries it owns, so
 // other files in dir survive, and it replaces them all or none: a failure at
 // any step (a full disk) leaves the previous site whole. It returns the number
 // of files written.
-func Write(dir string, b *bundle.Bundle, m ManifestData, index []byte) (int, error) {
-	return write(dir, b, m, index, osOps())
+func Write(dir string, b *bundle.Bundle, m ManifestData, index []byte, earlier map[string][]byte) (int, error) {
+	return write(dir, b, m, index, earlier, osOps())
 }
 
-func write(dir string, b *bundle.Bundle, m ManifestData, index []byte, ops fsOps) (n int, err error) {
+func write(dir string, b *bundle.Bundle, m ManifestData, index []byte, earlier map[string][]byte, ops fsOps) (n int, err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return 0, fmt.Errorf("creating %s: %w", dir, err)
 	}
@@ -89,6 +94,11 @@ func write(dir string, b *bundle.Bundle, m ManifestData, index []byte, ops fsOps
 		}
 	}
 
+	immutable, err := immutableFiles(dir, m, tgz, earlier)
+	if err != nil {
+		return 0, err
+	}
+
 	sw, err := newSwap(dir, ops)
 	if err != nil {
 		return 0, fmt.Errorf("staging the site: %w", err)
@@ -98,13 +108,17 @@ func write(dir string, b *bundle.Bundle, m ManifestData, index []byte, ops fsOps
 			err = fmt.Errorf("removing the staging folder: %w", cerr)
 		}
 	}()
-	// In the order they go live: the tarballs, which consumers fetch, last.
-	err = sw.tree(BundleDir, b.Files)
-	n = len(b.Files)
+	// In the order they go live: the immutable bundles first, the tarballs,
+	// which consumers fetch, last.
+	err = sw.tree(BundlesDir, immutable)
+	if err == nil {
+		err = sw.tree(BundleDir, b.Files)
+	}
+	n = len(immutable) + len(b.Files)
 	entries := []struct {
 		name string
 		data []byte
-	}{{Manifest, manifest.Bytes()}, {Index, index}, {TarballGz, tgz}, {Tarball, tgz}}
+	}{{Manifest, manifest.Bytes()}, {Headers, RenderHeaders(m)}, {Index, index}, {TarballGz, tgz}, {Tarball, tgz}}
 	for _, e := range entries {
 		if err == nil && e.data != nil {
 			err = sw.file(e.name, e.data)

@@ -38,12 +38,12 @@ func TestWriteReplacesOnlyItsOwnEntries(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, m := render(t, storePath)
-	if _, err := Write(dir, b, m, nil); err != nil {
+	if _, err := Write(dir, b, m, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	// A second publish with other pins replaces the bundle whole.
 	b2, m2 := render(t, storePath, storePath)
-	n, err := Write(dir, b2, m2, nil)
+	n, err := Write(dir, b2, m2, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func TestWriteKeepsAForeignBundleFolder(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, m := render(t, storePath)
-	_, err := Write(dir, b, m, nil)
+	_, err := Write(dir, b, m, nil, nil)
 	if err == nil || !strings.Contains(err.Error(), "not written by create-pin-refs") {
 		t.Fatalf("Write = %v, want a refusal", err)
 	}

@@ -94,14 +94,14 @@ func TestWriteIsAllOrNothing(t *testing.T) {
 					t.Fatal(err)
 				}
 				if tt.previous {
-					if _, err := Write(dir, oldBundle, oldManifest, []byte("old index")); err != nil {
+					if _, err := Write(dir, oldBundle, oldManifest, []byte("old index"), nil); err != nil {
 						t.Fatal(err)
 					}
 				}
 				return dir
 			}
 			var total int
-			if _, err := write(prepare(), newBundle, newManifest, []byte("new index"), failingOps(0, &total)); err != nil {
+			if _, err := write(prepare(), newBundle, newManifest, []byte("new index"), nil, failingOps(0, &total)); err != nil {
 				t.Fatal(err)
 			}
 			if total < len(newBundle.Files)+5 {
@@ -111,7 +111,7 @@ func TestWriteIsAllOrNothing(t *testing.T) {
 				dir := prepare()
 				before := tree(t, dir)
 				var calls int
-				_, err := write(dir, newBundle, newManifest, []byte("new index"), failingOps(failAt, &calls))
+				_, err := write(dir, newBundle, newManifest, []byte("new index"), nil, failingOps(failAt, &calls))
 				if !errors.Is(err, syscall.ENOSPC) {
 					t.Fatalf("call %d of %d failed, but Write = %v", failAt, total, err)
 				}
@@ -120,7 +120,7 @@ func TestWriteIsAllOrNothing(t *testing.T) {
 				}
 			}
 			dir := prepare()
-			if _, err := Write(dir, newBundle, newManifest, []byte("new index")); err != nil {
+			if _, err := Write(dir, newBundle, newManifest, []byte("new index"), nil); err != nil {
 				t.Fatal(err)
 			}
 			got := tree(t, dir)

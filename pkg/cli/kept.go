@@ -1,0 +1,49 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/kwbauson/create-pin-refs/pkg/config"
+	"github.com/kwbauson/create-pin-refs/pkg/kept"
+	"github.com/kwbauson/create-pin-refs/pkg/site"
+)
+
+// keptBundles reads the immutable bundles of earlier publishes that the site
+// serves again, up to --keep-bundles publishes in all, and lists them in m
+// after this publish's own. Pages mode reads them from the live site, since a
+// deploy replaces the whole site; the other modes from --out. Nothing here
+// fails the publish: a first or unreachable site is a notice, and a bundle
+// that is gone or damaged is a warning.
+func keptBundles(ctx context.Context, cfg *config.Config, env Env, rep reporter, m *site.ManifestData) map[string][]byte {
+	if cfg.KeepBundles <= 1 || len(m.Bundles) == 0 {
+		return nil
+	}
+	current := m.Bundles[0]
+	base := strings.TrimSuffix(current.URL, current.Path)
+	var src kept.Source = kept.Dir(cfg.Out)
+	if cfg.Mode == config.ModePages && base != "" {
+		hc := env.HTTPClient
+		if hc == nil {
+			// Each attempt is bounded by the retry policy.
+			hc = &http.Client{}
+		}
+		src = kept.HTTP{Client: hc, Base: base, Policy: retryPolicy(env, rep)}
+	}
+	bundles, skipped, err := kept.Collect(ctx, src, kept.DefaultLimits, cfg.KeepBundles, current, base)
+	if nse := (*kept.NoSiteError)(nil); errors.As(err, &nse) {
+		rep.Logf("notice: %v (a first publish?); the site serves only this publish's immutable bundle", err)
+	}
+	for _, e := range skipped {
+		rep.Warnf("an earlier immutable bundle is not served again, so flake locks of it stop resolving: %v", e)
+	}
+	files := map[string][]byte{}
+	for _, k := range bundles {
+		files[k.Path] = k.Data
+		m.Bundles = append(m.Bundles, k.BundleRef)
+	}
+	rep.Logf("immutable bundles: %s, and %d of earlier publishes from %s", current.Path, len(bundles), src)
+	return files
+}

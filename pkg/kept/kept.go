@@ -1,0 +1,155 @@
+// Package kept holds the immutable bundles that a site keeps serving from
+// earlier publishes. It reads the earlier site's pins.json, which lists them,
+// and their tarballs, from the live site over HTTP (Pages replaces the whole
+// site on each deploy) or from the folder the site was written to, and checks
+// each against the narHash it was published with, so that a lock made against
+// it still resolves.
+package kept
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/kwbauson/create-pin-refs/pkg/site"
+)
+
+// Limits bound what is read from an earlier site.
+type Limits struct {
+	// Manifest bounds the bytes of pins.json read: its bundle list comes
+	// before the pins, so the start of a large file is enough.
+	Manifest int64
+	// Bundle bounds one tarball, and Unpacked what it unpacks to.
+	Bundle, Unpacked int64
+}
+
+// DefaultLimits are far above what a bundle of 100,000 pins takes.
+var DefaultLimits = Limits{Manifest: 1 << 20, Bundle: 64 << 20, Unpacked: 512 << 20}
+
+// Source reads files of an earlier site by their slash-separated path.
+type Source interface {
+	// Get returns the file's first limit+1 bytes (all of a shorter one), or
+	// an error wrapping ErrNotFound when the site does not have it.
+	Get(ctx context.Context, name string, limit int64) ([]byte, error)
+	// String names the site in messages.
+	String() string
+}
+
+// ErrNotFound is what a Source returns for a missing file.
+var ErrNotFound = errors.New("not found")
+
+// ErrTooLarge is the error for a file beyond its limit.
+var ErrTooLarge = errors.New("larger than the limit")
+
+// Bundle is an immutable bundle carried forward, with its tarball.
+type Bundle struct {
+	site.BundleRef
+	Data []byte
+}
+
+// NoSiteError says why there is no earlier site to carry bundles from: a first
+// publish, or a site that cannot be read.
+type NoSiteError struct {
+	Site string
+	Err  error
+}
+
+func (e *NoSiteError) Error() string {
+	return fmt.Sprintf("no earlier bundle list at %s: %v", e.Site, e.Err)
+}
+
+func (e *NoSiteError) Unwrap() error { return e.Err }
+
+// Collect returns the immutable bundles of the earlier site to serve beside
+// current, newest first, so that the site serves those of the last keep
+// publishes in all (current included). The earlier site's own bundle list
+// decides which they are; a publish whose bundle cannot be kept still counts.
+// base is the site's URL ("" when unknown), for the
+// bundles' URLs. A bundle that is missing, too large or not what its narHash
+// says is left out and reported in skipped; err is a *NoSiteError when there
+// is no earlier list at all. Neither is a reason to fail a publish.
+func Collect(ctx context.Context, src Source, lim Limits, keep int, current site.BundleRef, base string) (kept []Bundle, skipped []error, err error) {
+	refs, err := readList(ctx, src, lim.Manifest)
+	if err != nil {
+		return nil, nil, &NoSiteError{Site: src.String(), Err: err}
+	}
+	// Publishes are counted whether their bundle can be kept or not.
+	seen := []string{current.Path}
+	for _, ref := range refs {
+		if slices.Contains(seen, ref.Path) {
+			continue
+		}
+		if len(seen) >= keep {
+			break
+		}
+		seen = append(seen, ref.Path)
+		if !site.ValidBundlePath(ref.Path) {
+			skipped = append(skipped, fmt.Errorf("%s lists %q, which is not an immutable bundle's path (b/NAME.tar.gz)", site.Manifest, ref.Path))
+			continue
+		}
+		data, err := fetch(ctx, src, ref.Path, lim.Bundle)
+		if err == nil {
+			err = verify(data, ref.NarHash, lim.Unpacked)
+		}
+		if err != nil {
+			skipped = append(skipped, fmt.Errorf("%s: %w", ref.Path, err))
+			continue
+		}
+		ref.URL = ""
+		if base != "" {
+			ref.URL = base + ref.Path
+		}
+		kept = append(kept, Bundle{BundleRef: ref, Data: data})
+	}
+	return kept, skipped, nil
+}
+
+// readList reads the "bundles" member of the earlier pins.json, which comes
+// before the pins: the start of the file is enough.
+func readList(ctx context.Context, src Source, limit int64) ([]site.BundleRef, error) {
+	data, err := src.Get(ctx, site.Manifest, limit)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, fmt.Errorf("%s is not a JSON object (%v)", site.Manifest, err)
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", site.Manifest, err)
+		}
+		if tok == "bundles" {
+			var refs []site.BundleRef
+			if err := dec.Decode(&refs); err != nil {
+				return nil, fmt.Errorf("reading %s (its first %d bytes): bundles: %w", site.Manifest, limit, err)
+			}
+			return refs, nil
+		}
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			if int64(len(data)) > limit {
+				return nil, fmt.Errorf("%s: no bundle list in its first %d bytes", site.Manifest, limit)
+			}
+			return nil, fmt.Errorf("reading %s: %w", site.Manifest, err)
+		}
+	}
+	// A site of a version without immutable bundles.
+	return nil, nil
+}
+
+// fetch reads name whole, failing beyond limit bytes.
+func fetch(ctx context.Context, src Source, name string, limit int64) ([]byte, error) {
+	data, err := src.Get(ctx, name, limit)
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%w of %d bytes", ErrTooLarge, limit)
+	}
+	return data, nil
+}

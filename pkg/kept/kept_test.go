@@ -1,0 +1,114 @@
+package kept
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kwbauson/create-pin-refs/pkg/bundle"
+	"github.com/kwbauson/create-pin-refs/pkg/site"
+)
+
+// earlierSite writes a site folder whose pins.json lists refs before a long
+// list of pins, and whose b/ holds files.
+func earlierSite(t *testing.T, refs []site.BundleRef, files map[string][]byte) Dir {
+	t.Helper()
+	dir := t.TempDir()
+	pins := make([]map[string]string, 20000)
+	for i := range pins {
+		pins[i] = map[string]string{"name": "p", "storePath": "/nix/store/x"}
+	}
+	data, err := json.Marshal(map[string]any{"format": 1, "bundles": refs, "pins": pins})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// encoding/json sorts map keys: "bundles" comes before "pins", as in the
+	// real pins.json.
+	if err := os.WriteFile(filepath.Join(dir, site.Manifest), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "b"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for p, d := range files {
+		if err := os.WriteFile(filepath.Join(dir, filepath.FromSlash(p)), d, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return Dir(dir)
+}
+
+func tarball(t *testing.T, content string) ([]byte, string) {
+	t.Helper()
+	b := &bundle.Bundle{}
+	b.Put("data/x.json", []byte(content))
+	tgz, err := b.Tarball()
+	if err != nil {
+		t.Fatal(err)
+	}
+	nh, err := b.NarHash()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tgz, nh
+}
+
+func TestCollect(t *testing.T) {
+	name := func(c byte) string { return "b/" + strings.Repeat(string(c), 32) + ".tar.gz" }
+	tgzA, nhA := tarball(t, "a")
+	tgzB, nhB := tarball(t, "b")
+	tgzC, nhC := tarball(t, "c")
+	cur := site.BundleRef{Path: name('0'), NarHash: "sha256-current"}
+	refs := []site.BundleRef{
+		cur, // a republish of the same bundle: not twice
+		{Path: name('a'), NarHash: nhA},
+		{Path: "b/../../etc/passwd", NarHash: nhA},
+		{Path: name('b'), NarHash: nhA}, // holds b: damaged
+		{Path: name('d'), NarHash: nhA}, // gone
+		{Path: name('c'), NarHash: nhC},
+		{Path: name('e'), NarHash: nhB}, // beyond keep
+	}
+	src := earlierSite(t, refs, map[string][]byte{name('a'): tgzA, name('b'): tgzB, name('c'): tgzC, name('e'): tgzB})
+	// A manifest limit far below the file's size: the list comes first.
+	lim := Limits{Manifest: 4096, Bundle: 1 << 20, Unpacked: 1 << 20}
+	// Six publishes: the current one and five listed (c is the fifth).
+	kept, skipped, err := Collect(context.Background(), src, lim, 6, cur, "https://x.org/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(kept) != 2 || kept[0].Path != name('a') || kept[1].Path != name('c') ||
+		string(kept[1].Data) != string(tgzC) || kept[0].URL != "https://x.org/"+name('a') {
+		t.Errorf("kept %+v, want a and c", kept)
+	}
+	var msgs []string
+	for _, e := range skipped {
+		msgs = append(msgs, e.Error())
+	}
+	got := strings.Join(msgs, "\n")
+	for _, want := range []string{`lists "b/../../etc/passwd", which is not`, name('b') + ": unpacks to narHash " + nhB, name('d') + ": "} {
+		if !strings.Contains(got, want) {
+			t.Errorf("skipped lacks %q:\n%s", want, got)
+		}
+	}
+	if !errors.Is(skipped[len(skipped)-1], ErrNotFound) {
+		t.Errorf("a missing bundle: %v, want ErrNotFound", skipped[len(skipped)-1])
+	}
+
+	// Too large for the limit.
+	lim.Bundle = 10
+	if _, skipped, _ := Collect(context.Background(), src, lim, 2, cur, ""); len(skipped) != 1 || !errors.Is(skipped[0], ErrTooLarge) {
+		t.Errorf("a bundle beyond the limit: skipped %v, want ErrTooLarge", skipped)
+	}
+}
+
+func TestCollectWithoutEarlierSite(t *testing.T) {
+	_, _, err := Collect(context.Background(), Dir(t.TempDir()), DefaultLimits, 3, site.BundleRef{}, "")
+	var nse *NoSiteError
+	if !errors.As(err, &nse) || !errors.Is(err, ErrNotFound) {
+		t.Errorf("Collect = %v, want a NoSiteError wrapping ErrNotFound", err)
+	}
+}
