@@ -1,5 +1,5 @@
 // Package fakecachix is a local stand-in for Cachix, for tests only. Its API
-// speaks the real wire format (the types of pkg/cachix) and it serves a real
+// speaks the real wire format (recorded wire text, see wire.go) and serves a real
 // binary cache directory, one made by `nix copy --to file:///DIR`, so Nix can
 // use it as a substituter. It listens on 127.0.0.1 only.
 //
@@ -294,27 +294,30 @@ func (s *Server) serveAPI(w http.ResponseWriter, rest string) {
 	}
 	s.mu.Lock()
 	c, ok := s.caches[name]
-	var body any
+	var body []byte
 	if ok && len(segs) == 2 {
 		s.showPendingLocked(name, true)
-		body = wirePins(c.Pins)
+		body, err = render("pins.json.tmpl", c.Pins)
 	} else if ok {
-		body = cachix.CacheInfo{
+		body, err = render("cache.json.tmpl", cacheWire{
 			Name:                       c.Name,
 			URI:                        s.CacheURL(c.Name),
 			IsPublic:                   s.token == "",
-			PublicSigningKeys:          append([]string{}, c.PublicSigningKeys...),
+			PublicSigningKeys:          c.PublicSigningKeys,
 			GithubUsername:             "fakecachix",
 			Permission:                 "Read",
 			PreferredCompressionMethod: "ZSTD",
-		}
+		})
 	}
 	s.mu.Unlock()
-	if !ok {
+	switch {
+	case !ok:
 		writeJSONError(w, http.StatusNotFound, "Cache not found")
-		return
+	case err != nil:
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+	default:
+		writeBody(w, http.StatusOK, body)
 	}
-	writeJSON(w, http.StatusOK, body)
 }
 
 // fileName allows one safe path segment: no separators, no leading dot
@@ -438,20 +441,6 @@ func basicOK(r *http.Request, token string) bool {
 	return ok && subtle.ConstantTimeCompare([]byte(pass), []byte(token)) == 1
 }
 
-// wirePins is what Cachix sends: "artifacts" is [] rather than null.
-func wirePins(pins []cachix.Pin) []cachix.Pin {
-	out := clonePins(pins)
-	if out == nil {
-		out = []cachix.Pin{}
-	}
-	for i := range out {
-		if out[i].LastRevision.Artifacts == nil {
-			out[i].LastRevision.Artifacts = []string{}
-		}
-	}
-	return out
-}
-
 func clonePins(pins []cachix.Pin) []cachix.Pin {
 	if pins == nil {
 		return nil
@@ -470,6 +459,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
+	writeBody(w, status, data)
+}
+
+func writeBody(w http.ResponseWriter, status int, data []byte) {
 	w.Header().Set("Content-Type", "application/json;charset=utf-8")
 	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
 	w.WriteHeader(status)
