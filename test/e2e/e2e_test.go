@@ -213,6 +213,9 @@ func runInstall(t *testing.T, srv *servers, in *install, fx *fixture, m *matrix)
 	t.Run("private-cache", func(t *testing.T) {
 		checkPrivateCache(t, srv, in, fx)
 	})
+	t.Run("pin-resolve", func(t *testing.T) {
+		checkPinCommand(t, srv, in, fx)
+	})
 }
 
 // runCell runs one cell for one pin and records the outcome.
