@@ -264,7 +264,7 @@ func TestPins(t *testing.T) {
 			name:         "long error body is cut",
 			opts:         []cachix.Option{cachix.WithRetry(retry.Policy{Attempts: 1})},
 			replies:      []reply{{status: 500, body: strings.Repeat("é", 300)}},
-			wantErr:      []string{"gave up after 1 attempts", "500 Internal Server Error: " + strings.Repeat("é", 100) + "…"},
+			wantErr:      []string{"gave up after 1 attempt:", "500 Internal Server Error: " + strings.Repeat("é", 100) + "…"},
 			wantStatus:   500,
 			wantRequests: 1,
 		},

@@ -150,6 +150,9 @@ func Main(ctx context.Context, args []string, env Env) int {
 
 // Run does the work for a validated configuration, one log group per phase.
 func Run(ctx context.Context, cfg *config.Config, env Env, rep reporter) (*Result, error) {
+	if cfg.Timeout > 0 {
+		env.Retry.Deadline = cfg.Timeout
+	}
 	ctx, cancel := env.Retry.Bound(ctx)
 	defer cancel()
 	var (

@@ -3,6 +3,8 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -48,5 +50,23 @@ func TestExplainAddsOptions(t *testing.T) {
 		if inner := tt.err.Error(); strings.Contains(inner, "--") {
 			t.Errorf("%s: the inner error names an option: %q", tt.name, inner)
 		}
+	}
+}
+
+// TestTimeoutEndsAHangingRun: a Cachix that accepts the request and never
+// answers ends the run at --timeout, with the reason.
+func TestTimeoutEndsAHangingRun(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(release) })
+	r := run(t, nil, "--cache", "demo", "--cachix-url", srv.URL, "--out", t.TempDir(), "--timeout", "1s")
+	if r.code != ExitError || !strings.Contains(r.stderr, "the run's deadline of 1s passed") {
+		t.Errorf("exit %d, want %d with the deadline named:\n%s", r.code, ExitError, r.stderr)
 	}
 }

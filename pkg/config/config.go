@@ -7,6 +7,7 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/kwbauson/create-pin-refs/pkg/cachix"
 	"github.com/kwbauson/create-pin-refs/pkg/pins"
@@ -50,6 +51,9 @@ type Config struct {
 
 	Pins    []PinSpec    // made before publishing
 	PinKeep *cachix.Keep // nil: Cachix's default
+
+	// Timeout bounds the whole run: every request, retry and wait.
+	Timeout time.Duration
 }
 
 // ErrUsage marks errors in how the program was called (exit code 2).

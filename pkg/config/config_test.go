@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/kwbauson/create-pin-refs/pkg/pins"
@@ -27,6 +28,9 @@ func withDefaults(c Config) Config {
 	}
 	if c.KeepBundles == 0 {
 		c.KeepBundles = 10
+	}
+	if c.Timeout == 0 {
+		c.Timeout = 10 * time.Minute
 	}
 	return c
 }
@@ -120,6 +124,8 @@ func TestLoadErrors(t *testing.T) {
 		{"keep-bundles not a number", []string{"--cache", "c", "--keep-bundles", "all"}, nil, `--keep-bundles: "all" is not a number from 1 to`},
 		{"keep-bundles zero", []string{"--cache", "c", "--keep-bundles", "0"}, nil, "--keep-bundles"},
 		{"stray argument", []string{"--cache", "c", "extra"}, nil, `unexpected argument "extra"`},
+		{"timeout not a duration", []string{"--cache", "c", "--timeout", "10"}, nil, `--timeout: "10" is not a duration`},
+		{"timeout too short", []string{"--cache", "c", "--timeout", "1ms"}, nil, "--timeout"},
 		{"cachix token over plain http", []string{"--cache", "c", "--cachix-url", "http://cachix.example.com"}, map[string]string{"CACHIX_AUTH_TOKEN": "t"}, "--cachix-url: a token would be sent in clear over http to http://cachix.example.com:80"},
 		{"github token over plain http", []string{"--cache", "c", "--mode", "branch", "--repo", "o/r", "--github-token", "x", "--github-api-url", "http://ghe.example.com/api/v3"}, nil, "--github-api-url: a token would be sent in clear"},
 	}

@@ -6,6 +6,7 @@ package config
 import (
 	"fmt"
 	"strconv"
+	"time"
 )
 
 // Option describes one setting. Its Name is both the flag (--NAME) and the action
@@ -56,6 +57,7 @@ func options(c *Config) []Option {
 		{Name: "force-branch", Usage: "commit onto an existing branch that create-pin-refs did not create, replacing its files (history is kept; never the default branch)", Bool: true, Default: "false", set: boolean(&c.ForceBranch)},
 		{Name: "pin", Usage: "before publishing, pin each `NAME=PATH` in the cache (needs --auth-token with write access): PATH is a store path already pushed, or a link to one such as result; {system} in NAME is the system this runs on; one per line", List: true, set: pinSpecs(&c.Pins)},
 		{Name: "pin-keep", Usage: "how long Cachix keeps the revisions of the pins made by --pin: `revisions:N`, days:N or forever (default: Cachix's)", set: keepPolicy(&c.PinKeep)},
+		{Name: "timeout", Usage: "deadline of the whole run, e.g. 10m or 90s: a server that hangs or keeps failing fails the run then, not later", Default: "10m", set: duration(&c.Timeout, time.Second, 6*time.Hour)},
 	}
 }
 
@@ -105,6 +107,22 @@ func number(field *int, lo, hi int) func([]string) error {
 			return fmt.Errorf("%q is not a number from %d to %d", s, lo, hi)
 		}
 		*field = n
+		return nil
+	}
+}
+
+// duration sets a duration field to the last value given, from lo to hi.
+func duration(field *time.Duration, lo, hi time.Duration) func([]string) error {
+	return func(v []string) error {
+		var s string
+		if err := text(&s)(v); err != nil || s == "" {
+			return err
+		}
+		d, err := time.ParseDuration(s)
+		if err != nil || d < lo || d > hi {
+			return fmt.Errorf("%q is not a duration from %s to %s (such as 10m or 90s)", s, lo, hi)
+		}
+		*field = d
 		return nil
 	}
 }

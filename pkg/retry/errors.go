@@ -2,6 +2,7 @@ package retry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -44,9 +45,9 @@ type ExhaustedError struct {
 
 func (e *ExhaustedError) Error() string {
 	if e.Conflicts > 0 {
-		return fmt.Sprintf("gave up after %d attempts (%d lost to other writers): %v", e.Attempts, e.Conflicts, e.Err)
+		return fmt.Sprintf("gave up after %s (%d lost to other writers): %v", attempts(e.Attempts), e.Conflicts, e.Err)
 	}
-	return fmt.Sprintf("gave up after %d attempts: %v", e.Attempts, e.Err)
+	return fmt.Sprintf("gave up after %s: %v", attempts(e.Attempts), e.Err)
 }
 func (e *ExhaustedError) Unwrap() error { return e.Err }
 
@@ -77,7 +78,18 @@ type StoppedError struct {
 }
 
 func (e *StoppedError) Error() string {
-	return fmt.Sprintf("%v, after %d attempts; last error: %v", e.Cause, e.Attempts, e.Err)
+	if errors.Is(e.Err, e.Cause) {
+		// The request itself was cut short: its error already says why.
+		return fmt.Sprintf("%v (%s)", e.Err, attempts(e.Attempts))
+	}
+	return fmt.Sprintf("%v, after %s; last error: %v", e.Cause, attempts(e.Attempts), e.Err)
+}
+
+func attempts(n int) string {
+	if n == 1 {
+		return "1 attempt"
+	}
+	return fmt.Sprintf("%d attempts", n)
 }
 func (e *StoppedError) Unwrap() []error { return []error{e.Cause, e.Err} }
 

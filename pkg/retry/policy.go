@@ -48,8 +48,8 @@ const (
 	DefaultBaseDelay      = 500 * time.Millisecond
 	DefaultMaxDelay       = 8 * time.Second
 	DefaultMaxServerWait  = time.Minute
-	DefaultAttemptTimeout = 60 * time.Second
-	DefaultDeadline       = 5 * time.Minute
+	DefaultAttemptTimeout = 30 * time.Second
+	DefaultDeadline       = 10 * time.Minute
 )
 
 // Default returns the project's retry policy.
