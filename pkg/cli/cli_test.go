@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -32,17 +31,8 @@ type result struct {
 
 func run(t *testing.T, environ map[string]string, args ...string) result {
 	t.Helper()
-	var stdout, stderr strings.Builder
-	code := Main(context.Background(), args, Env{
-		Getenv:  func(k string) string { return environ[k] },
-		Stdout:  &stdout,
-		Stderr:  &stderr,
-		Version: "test",
-	})
-	if strings.Contains(stdout.String()+stderr.String(), token) {
-		t.Errorf("the token was printed:\n%s%s", stdout.String(), stderr.String())
-	}
-	return result{code, stderr.String()}
+	o := runCmd(t, environ, args...)
+	return result{o.code, o.stderr}
 }
 
 func TestMainFromCachix(t *testing.T) {

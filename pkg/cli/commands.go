@@ -103,3 +103,12 @@ func apiClient(env Env, rep reporter, a config.API) (*cachix.Client, error) {
 	}
 	return c, nil
 }
+
+// readCachePins reads every pin of the cache a subcommand names.
+func readCachePins(ctx context.Context, env Env, rep reporter, a config.API) ([]cachix.Pin, error) {
+	c, err := apiClient(env, rep, a)
+	if err != nil {
+		return nil, err
+	}
+	return c.Pins(ctx, a.Cache)
+}

@@ -31,11 +31,7 @@ type listedPin struct {
 }
 
 func runList(ctx context.Context, cfg *config.List, env Env, rep reporter, out dataOut) error {
-	c, err := apiClient(env, rep, cfg.API)
-	if err != nil {
-		return err
-	}
-	raw, err := c.Pins(ctx, cfg.Cache)
+	raw, err := readCachePins(ctx, env, rep, cfg.API)
 	if err != nil {
 		return err
 	}

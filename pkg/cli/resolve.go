@@ -53,11 +53,7 @@ func runResolve(ctx context.Context, cfg *config.Resolve, env Env, rep reporter,
 		}
 		system = s
 	}
-	c, err := apiClient(env, rep, cfg.API)
-	if err != nil {
-		return err
-	}
-	raw, err := c.Pins(ctx, cfg.Cache)
+	raw, err := readCachePins(ctx, env, rep, cfg.API)
 	if err != nil {
 		return err
 	}

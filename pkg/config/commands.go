@@ -5,11 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/kwbauson/create-pin-refs/pkg/cachix"
 	"github.com/kwbauson/create-pin-refs/pkg/httpauth"
 	"github.com/kwbauson/create-pin-refs/pkg/weburl"
 )
@@ -61,17 +59,6 @@ type Resolve struct {
 	API
 	Name   string
 	System string // empty: the system this program runs on
-}
-
-// Pin is the configuration of `create-pin-refs pin`.
-type Pin struct {
-	API
-	Substituter string // empty: the cache's uri
-	Name        string
-	Path        string // a store path, or a symlink to one
-	Artifacts   []string
-	Keep        *cachix.Keep // nil: Cachix's default
-	Wait        time.Duration
 }
 
 // command parses one subcommand's arguments: flags bound to the fields of
@@ -214,89 +201,4 @@ func LoadResolve(args []string, getenv func(string) string, out io.Writer) (*Res
 		return nil, fmt.Errorf("%w: resolve: the pin name is empty", ErrUsage)
 	}
 	return cfg, nil
-}
-
-// LoadPin reads the arguments of `pin`.
-func LoadPin(args []string, getenv func(string) string, out io.Writer) (*Pin, error) {
-	cfg := &Pin{}
-	c := newCommand(CommandPin, "--cache NAME [flags] PIN PATH",
-		"Pins PATH in the cache under the name PIN (a new pin, or its next revision).\n"+
-			"PATH is a store path or a symlink to one, such as the result link of nix build:\n"+
-			"the link is read, so the store need not be here. The path must be in the binary\n"+
-			"cache already (cachix push); the pin then has to show in the cache's list.", out, getenv)
-	c.api(&cfg.API)
-	c.fs.Lookup("auth-token").Usage = "Cachix auth `token` with write access to the cache (required; env CACHIX_AUTH_TOKEN)"
-	c.fs.StringVar(&cfg.Substituter, "substituter", "", "binary cache `URL` checked for PATH (default: the cache's uri)")
-	c.fs.Func("artifact", "a `file` inside PATH worth naming, such as bin/hello (the program of an app); repeatable", func(v string) error {
-		cfg.Artifacts = append(cfg.Artifacts, v)
-		return nil
-	})
-	var keep keepFlags
-	c.fs.IntVar(&keep.revisions, "keep-revisions", 0, "keep the last `N` revisions of the pin")
-	c.fs.IntVar(&keep.days, "keep-days", 0, "keep revisions for `N` days")
-	c.fs.BoolVar(&keep.forever, "keep-forever", false, "keep every revision")
-	c.fs.DurationVar(&cfg.Wait, "wait", DefaultPinWait, "how long to wait for the new pin to show in the cache's list (0: do not check)")
-	if err := c.parse(args, &cfg.Name, &cfg.Path); err != nil {
-		return nil, err
-	}
-	if err := cfg.validate(); err != nil {
-		return nil, err
-	}
-	var err error
-	if cfg.Keep, err = keep.policy(c.fs); err != nil {
-		return nil, err
-	}
-	switch {
-	case cfg.AuthToken == "":
-		return nil, bad("auth-token", "required to pin (a Cachix token with write access to %s; or set CACHIX_AUTH_TOKEN)", cfg.Cache)
-	case cfg.Name == "":
-		return nil, fmt.Errorf("%w: pin: the pin name is empty", ErrUsage)
-	case cfg.Path == "":
-		return nil, fmt.Errorf("%w: pin: the path is empty", ErrUsage)
-	case cfg.Wait < 0:
-		return nil, bad("wait", "%s is negative", cfg.Wait)
-	}
-	if cfg.Substituter != "" {
-		if _, err := weburl.Parse(cfg.Substituter); err != nil {
-			return nil, bad("substituter", "%v", err)
-		}
-	}
-	return cfg, nil
-}
-
-type keepFlags struct {
-	revisions, days int
-	forever         bool
-}
-
-// policy turns at most one of the keep flags into a policy.
-func (k keepFlags) policy(fs *flag.FlagSet) (*cachix.Keep, error) {
-	var set []string
-	fs.Visit(func(f *flag.Flag) {
-		if strings.HasPrefix(f.Name, "keep-") {
-			set = append(set, "--"+f.Name)
-		}
-	})
-	switch {
-	case len(set) > 1:
-		return nil, fmt.Errorf("%w: %s: give one of them", ErrUsage, strings.Join(set, ", "))
-	case len(set) == 0:
-		return nil, nil
-	case set[0] == "--keep-forever":
-		if !k.forever {
-			return nil, nil
-		}
-		return cachix.KeepForever(), nil
-	}
-	n, name := k.revisions, "keep-revisions"
-	if set[0] == "--keep-days" {
-		n, name = k.days, "keep-days"
-	}
-	if n < 1 {
-		return nil, bad(name, "%s is not a positive number", strconv.Itoa(n))
-	}
-	if name == "keep-days" {
-		return cachix.KeepDays(n), nil
-	}
-	return cachix.KeepRevisions(n), nil
 }

@@ -1,0 +1,58 @@
+package config
+
+import (
+	"errors"
+	"io"
+	"testing"
+	"time"
+)
+
+func TestLoadPin(t *testing.T) {
+	env := func(k string) string {
+		return map[string]string{"CACHIX_AUTH_TOKEN": "env-token"}[k]
+	}
+	tests := []struct {
+		name       string
+		args       []string
+		wantName   string
+		wantPath   string
+		wantToken  string
+		wantKeep   string
+		wantArts   int
+		wantWait   time.Duration
+		wantErrUse bool
+	}{
+		{name: "flags first", args: []string{"--cache", "c", "--keep-days", "3", "hello", "result"}, wantName: "hello", wantPath: "result", wantToken: "env-token", wantKeep: "3 days", wantWait: DefaultPinWait},
+		{name: "flags mixed in", args: []string{"hello", "--cache", "c", "result", "--artifact", "bin/a", "--artifact", "bin/b", "--wait", "5s", "--auth-token", "flag-token"},
+			wantName: "hello", wantPath: "result", wantToken: "flag-token", wantKeep: "Cachix's default", wantArts: 2, wantWait: 5 * time.Second},
+		{name: "after --", args: []string{"--cache", "c", "--keep-forever", "--", "-odd", "--artifact"}, wantName: "-odd", wantPath: "--artifact", wantToken: "env-token", wantKeep: "forever", wantWait: DefaultPinWait},
+		{name: "three arguments", args: []string{"--cache", "c", "a", "b", "c"}, wantErrUse: true},
+		{name: "unknown flag", args: []string{"--cache", "c", "--keep", "a", "b"}, wantErrUse: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := LoadPin(tt.args, env, io.Discard)
+			if tt.wantErrUse {
+				if !errors.Is(err, ErrUsage) {
+					t.Fatalf("err = %v, want a usage error", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Name != tt.wantName || cfg.Path != tt.wantPath || cfg.AuthToken != tt.wantToken || cfg.Keep.String() != tt.wantKeep ||
+				len(cfg.Artifacts) != tt.wantArts || cfg.Wait != tt.wantWait || cfg.CachixURL != "https://app.cachix.org" {
+				t.Errorf("got %+v (keep %s)", cfg, cfg.Keep)
+			}
+		})
+	}
+}
+
+func TestIsCommand(t *testing.T) {
+	for arg, want := range map[string]bool{"list": true, "resolve": true, "pin": true, "--cache": false, "publish": false, "": false} {
+		if IsCommand(arg) != want {
+			t.Errorf("IsCommand(%q) = %v", arg, !want)
+		}
+	}
+}
