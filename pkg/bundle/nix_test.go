@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/kwbauson/create-pin-refs/pkg/cachix"
 	"github.com/kwbauson/create-pin-refs/pkg/pins"
+	"github.com/kwbauson/create-pin-refs/test/nixlock"
 )
 
 // nixEval evaluates expr with the nix-instantiate on PATH and decodes its JSON
@@ -28,6 +29,7 @@ func nixEval(t testing.TB, expr string, v any) {
 		}
 		t.Skip("nix-instantiate is not on PATH; run test/nix/setup.sh to evaluate bundles with a real Nix")
 	}
+	defer nixlock.Shared(t)() // never while test/e2e deletes from the store
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "--eval", "--strict", "--json", "--read-write-mode", "-E", expr)

@@ -30,7 +30,7 @@ func newBranchPublisher(cfg *config.Config, env Env, rep reporter, set *pins.Set
 	author := branch.Identity{Name: cfg.AuthorName, Email: cfg.AuthorEmail}
 	msg := cfg.CommitMessage
 	if msg == "" {
-		msg = fmt.Sprintf("Publish %d pins of %s", len(set.Pins), meta.Cache)
+		msg = fmt.Sprintf("Publish %s of %s", count(len(set.Pins), "pin"), meta.Cache)
 	}
 	opts := branch.Options{
 		Owner:         owner,

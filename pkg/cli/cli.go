@@ -62,19 +62,27 @@ func (r *Result) String() string {
 	if s := r.Set.Systems(); len(s) > 0 {
 		systems = strings.Join(s, ", ")
 	}
-	line := fmt.Sprintf("%d pins (%d names; systems: %s), %d skipped, %d files written to %s",
-		len(r.Set.Pins), r.Names, systems, len(r.Set.Skipped), r.Files, r.SiteDir)
+	line := fmt.Sprintf("%s (%s; systems: %s), %d skipped, %s written to %s",
+		count(len(r.Set.Pins), "pin"), count(r.Names, "name"), systems, len(r.Set.Skipped), count(r.Files, "file"), r.SiteDir)
 	if r.FlakeRef != "" {
 		state := "unchanged"
 		if r.Changed {
 			state = "committed " + shortSHA(r.CommitSHA)
 		}
-		line += fmt.Sprintf("; %s %s in %d API calls", r.FlakeRef, state, r.APICalls)
+		line += fmt.Sprintf("; %s %s in %s", r.FlakeRef, state, count(r.APICalls, "API call"))
 	}
 	if r.ArtifactPath != "" {
 		line += "; Pages artifact " + r.ArtifactPath
 	}
 	return "published " + line
+}
+
+// count is "1 pin", "2 pins".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
 }
 
 // Outputs are the step outputs declared in action.yml. Paths are given relative
@@ -227,7 +235,7 @@ func writeSite(ctx context.Context, cfg *config.Config, env Env, rep reporter, r
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("rendering the bundle: %w", err)
 	}
-	rep.Logf("rendered %d files for %d pins", len(b.Files), len(set.Pins))
+	rep.Logf("rendered %s for %s", count(len(b.Files), "file"), count(len(set.Pins), "pin"))
 	res := &Result{Set: set, Meta: meta, SiteDir: cfg.Out}
 	names := map[string]bool{}
 	for _, p := range set.Pins {
@@ -319,7 +327,7 @@ func readPins(ctx context.Context, cfg *config.Config, env Env, rep reporter) ([
 	if err != nil {
 		return nil, nil, err
 	}
-	rep.Logf("read %d pins", len(raw))
+	rep.Logf("read %s", count(len(raw), "pin"))
 	return raw, info, nil
 }
 

@@ -48,7 +48,8 @@ type Command struct {
 }
 
 // RenderIndex renders the site's index.html: how to set Nix up, and every pin
-// with the commands that use it. The page is self-contained and needs no script.
+// with the commands that use it. The page is self-contained: its one inline
+// script only adds copy buttons, and every command is plain text without it.
 func RenderIndex(m ManifestData, v IndexView) ([]byte, error) {
 	if v.URL == "" {
 		return nil, errors.New("rendering the index page: no URL for the pins")

@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/kwbauson/create-pin-refs/pkg/bundle"
 	"github.com/kwbauson/create-pin-refs/pkg/pins"
+	"github.com/kwbauson/create-pin-refs/test/nixlock"
 )
 
 // hostileNames are valid pin names that break naive quoting in HTML, Nix, URLs
@@ -557,6 +558,7 @@ func checkWithNix(t *testing.T, nixBin string, cmds []Command, name string) {
 		}
 		// Evaluate what the command would build or run.
 		args = append([]string{"eval", "--json"}, args[1:]...)
+		unlock := nixlock.Shared(t) // never while test/e2e deletes from the store
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		cmd := exec.CommandContext(ctx, nixBin, args...)
 		cmd.Env = append(os.Environ(), "NIX_CONFIG=experimental-features = nix-command flakes\nbuild-users-group =\nsandbox = false", "HOME="+t.TempDir())
@@ -564,6 +566,7 @@ func checkWithNix(t *testing.T, nixBin string, cmds []Command, name string) {
 		cmd.Stderr = &stderr
 		out, err := cmd.Output()
 		cancel()
+		unlock()
 		if err != nil {
 			t.Errorf("%s: nix %s: %v\n%s", c.Line, strings.Join(args, " "), err, stderr.String())
 			continue
