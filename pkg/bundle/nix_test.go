@@ -29,7 +29,11 @@ func nixEval(t testing.TB, expr string, v any) {
 		}
 		t.Skip("nix-instantiate is not on PATH; run test/nix/setup.sh to evaluate bundles with a real Nix")
 	}
-	defer nixlock.Shared(t)() // never while test/e2e deletes from the store
+	unlock, err := nixlock.Shared() // never while test/e2e deletes from the store
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "--eval", "--strict", "--json", "--read-write-mode", "-E", expr)

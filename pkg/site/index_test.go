@@ -558,7 +558,10 @@ func checkWithNix(t *testing.T, nixBin string, cmds []Command, name string) {
 		}
 		// Evaluate what the command would build or run.
 		args = append([]string{"eval", "--json"}, args[1:]...)
-		unlock := nixlock.Shared(t) // never while test/e2e deletes from the store
+		unlock, err := nixlock.Shared() // never while test/e2e deletes from the store
+		if err != nil {
+			t.Fatal(err)
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		cmd := exec.CommandContext(ctx, nixBin, args...)
 		cmd.Env = append(os.Environ(), "NIX_CONFIG=experimental-features = nix-command flakes\nbuild-users-group =\nsandbox = false", "HOME="+t.TempDir())

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/kwbauson/create-pin-refs/test/fakecachix"
-	"github.com/kwbauson/create-pin-refs/test/nixlock"
 )
 
 // servers are shared by all installations: one local Cachix, holding a cache per
@@ -50,12 +49,6 @@ type fixture struct {
 // compatibility matrix as Markdown.
 func TestNix(t *testing.T) {
 	specs := nixSpecs(t)
-	// The suite deletes from the host's store (so that only substitution can
-	// bring a pin back): no other test may run the host's Nix meanwhile, see
-	// test/nixlock for why. Everything else is this run's own: store paths
-	// named with a nonce, a scratch folder and a HOME (so eval, fetcher and
-	// narinfo caches) per command, a store of its own per installation.
-	nixlock.Exclusive(t)
 	start := time.Now()
 	ctx := t.Context()
 

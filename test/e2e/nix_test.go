@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kwbauson/create-pin-refs/test/nixlock"
 )
 
 // Bounds on external commands: generous, since they only stop a hung process and
@@ -191,8 +193,21 @@ func (in *install) admin(ctx context.Context, argv ...string) cmdResult {
 	return in.run(ctx, in.env(in.nixBase+"/admin-home", nixConf{}), argv...)
 }
 
+// deleting marks the context of a deletion, which holds the store lock
+// exclusively: its commands must not ask for it shared.
+type deleting struct{}
+
 // run runs argv in the installation with env added, for at most cmdTimeout.
+// It holds the store lock shared (test/nixlock): no test deletes from a store
+// while a Nix command runs.
 func (in *install) run(ctx context.Context, env []string, argv ...string) cmdResult {
+	if ctx.Value(deleting{}) == nil {
+		unlock, err := nixlock.Shared()
+		if err != nil {
+			return cmdResult{argv: argv, err: err}
+		}
+		defer unlock()
+	}
 	ctx, cancel := context.WithTimeout(ctx, cmdTimeout)
 	defer cancel()
 	var cmd *exec.Cmd
@@ -328,7 +343,26 @@ func (in *install) invalid(ctx context.Context, paths []string) ([]string, error
 
 // forget deletes paths, and everything that refers to them, from the store, so
 // that only substitution can bring them back. Nothing may still use them.
+//
+// What the suite shares with other tests is not its store paths (each run
+// names them with a nonce) nor its caches (each command has a HOME of its
+// own, so eval, fetcher and narinfo caches too) but the store itself and its
+// garbage collector, which `nix-store --delete` runs: it counts every Nix
+// process's temporary roots and every store path any process has open, in
+// /proc, as alive. A Nix command of another test (pkg/bundle, pkg/site, or
+// another run of this suite) running at that moment could make a delete fail
+// or stall it, once in a few runs. So a deletion holds the store lock
+// (test/nixlock) exclusively, and every Nix command of every test holds it
+// shared: they never overlap, and the wait is seconds.
 func (in *install) forget(ctx context.Context, paths []string) error {
+	if ctx.Value(deleting{}) == nil {
+		unlock, err := nixlock.Exclusive()
+		if err != nil {
+			return err
+		}
+		defer unlock()
+		ctx = context.WithValue(ctx, deleting{}, true)
+	}
 	inv, err := in.invalid(ctx, paths)
 	if err != nil {
 		return err

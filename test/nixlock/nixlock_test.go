@@ -8,22 +8,35 @@ import (
 // TestExclusiveWaitsForShared: an exclusive holder waits for shared ones, and
 // shared holders do not wait for each other.
 func TestExclusiveWaitsForShared(t *testing.T) {
-	unlock1 := Shared(t)
-	unlock2 := Shared(t) // does not block
-	got := make(chan time.Time, 1)
-	go t.Run("exclusive", func(t *testing.T) {
-		Exclusive(t)
-		got <- time.Now()
-	})
+	var unlocks []func()
+	for range 2 {
+		unlock, err := Shared() // the second does not wait for the first
+		if err != nil {
+			t.Fatal(err)
+		}
+		unlocks = append(unlocks, unlock)
+	}
+	got := make(chan error, 1)
+	go func() {
+		unlock, err := Exclusive()
+		if err == nil {
+			unlock()
+		}
+		got <- err
+	}()
 	select {
 	case <-got:
 		t.Fatal("the exclusive lock was taken while shared locks were held")
 	case <-time.After(200 * time.Millisecond):
 	}
-	unlock1()
-	unlock2()
+	for _, u := range unlocks {
+		u()
+	}
 	select {
-	case <-got:
+	case err := <-got:
+		if err != nil {
+			t.Fatal(err)
+		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the exclusive lock was never taken after the shared ones were released")
 	}
