@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-github/v60/github"
 
 	"github.com/kwbauson/create-pin-refs/pkg/httpauth"
+	"github.com/kwbauson/create-pin-refs/pkg/weburl"
 )
 
 // DefaultAPIURL is github.com's REST API, what GITHUB_API_URL holds there.
@@ -30,23 +31,13 @@ func NewClient(httpClient *http.Client, apiURL, token string) (*github.Client, e
 	if apiURL == "" {
 		apiURL = DefaultAPIURL
 	}
-	u, err := url.Parse(apiURL)
+	u, err := weburl.Parse(apiURL)
 	if err != nil {
-		return nil, fmt.Errorf("GitHub API URL %q: %w", apiURL, err)
-	}
-	if u.Scheme != "https" && u.Scheme != "http" || u.Host == "" {
-		return nil, fmt.Errorf("GitHub API URL %q: want http(s)://HOST[/api/v3]", apiURL)
-	}
-	if u.User != nil {
-		// Credentials in the URL would end up in error messages.
-		return nil, fmt.Errorf("GitHub API URL must not hold credentials; pass the token apart")
-	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("GitHub API URL %q must not have a query or fragment", apiURL)
+		return nil, fmt.Errorf("GitHub API URL: %w", err)
 	}
 	hc, err := httpauth.Client(httpClient, u.String(), token)
 	if err != nil {
-		return nil, fmt.Errorf("GitHub API URL %q: %w", apiURL, err)
+		return nil, fmt.Errorf("GitHub API URL %q: %w", u.Redacted(), err)
 	}
 	c := github.NewClient(hc)
 	if strings.TrimSuffix(apiURL, "/") == DefaultAPIURL {
