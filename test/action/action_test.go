@@ -735,16 +735,8 @@ func TestWorkflowsUseTheAction(t *testing.T) {
 	a := loadAction(t)
 	inputs := names(a.Inputs)
 	major := imageMajor(t)
-	var files []string
-	for _, glob := range []string{".github/workflows/*.yml", "examples/workflows/*.yml"} {
-		m, err := filepath.Glob(filepath.Join(root, glob))
-		if err != nil {
-			t.Fatal(err)
-		}
-		files = append(files, m...)
-	}
 	uses := 0
-	for _, f := range files {
+	for _, f := range workflowFiles(t) {
 		data, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
