@@ -77,15 +77,15 @@ func TestTokenNeverFollowsARedirectToAnotherOrigin(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, err = c.Pins(context.Background(), "demo")
+			if got := otherLog.seen(); len(got) != 0 {
+				t.Errorf("the other origin got %d requests (Authorization %q), want none", len(got), got)
+			}
 			var re *httpauth.RedirectError
 			if !errors.As(err, &re) {
 				t.Fatalf("err = %v, want a *httpauth.RedirectError", err)
 			}
 			if !strings.Contains(err.Error(), strings.TrimPrefix(strings.TrimPrefix(other.URL, "https://"), "http://")) {
 				t.Errorf("err %q does not name the other origin", err)
-			}
-			if got := otherLog.seen(); len(got) != 0 {
-				t.Errorf("the other origin got %d requests (Authorization %q), want none", len(got), got)
 			}
 			if got := apiLog.seen(); len(got) != 1 || got[0] != "Bearer "+token {
 				t.Errorf("the API got %q, want the token once (a refused redirect is not retried)", got)

@@ -5,6 +5,10 @@
 // compare-and-swap (`git update-ref REF NEW OLD`). Answers use GitHub's
 // status codes and JSON error bodies, and the server can play a repository
 // that is empty, a token that is wrong or read-only, and failing requests.
+// Every answer carries GitHub's X-RateLimit-* headers; LimitNext answers with
+// a primary or secondary rate limit or a 429 as GitHub words them, and
+// RedirectNext redirects to a Mirror, another origin that records the
+// Authorization headers it gets (see limits.go).
 //
 // It listens on 127.0.0.1 only. Point go-github at APIURL (it serves under
 // /api/v3, like GitHub Enterprise, and at the root too).
