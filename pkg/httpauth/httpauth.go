@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/kwbauson/create-pin-refs/pkg/weburl"
 )
 
 // maxRedirects is as many hops as net/http follows by default.
@@ -76,7 +78,7 @@ func (*InvalidTokenError) Error() string {
 }
 
 // Check validates a token for the API at rawURL before any request: the URL
-// must be http(s) without credentials, the token a valid header value, and
+// must pass weburl.Parse, the token be a valid header value, and
 // plain http allowed only to loopback. An empty token is always fine.
 func Check(rawURL, token string) error {
 	_, err := origin(rawURL, token)
@@ -84,14 +86,11 @@ func Check(rawURL, token string) error {
 }
 
 func origin(rawURL, token string) (Origin, error) {
-	u, err := url.Parse(rawURL)
+	u, err := weburl.Parse(rawURL)
 	if err != nil {
-		return Origin{}, fmt.Errorf("not a URL: %w", err)
+		return Origin{}, err
 	}
 	o := OriginOf(u)
-	if o.Scheme != "http" && o.Scheme != "https" || o.Host == "" {
-		return o, fmt.Errorf("%q is not an http(s) URL", u.Redacted())
-	}
 	if token == "" {
 		return o, nil
 	}
