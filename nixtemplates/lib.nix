@@ -25,21 +25,27 @@ let
   # derivation, so the path is wrapped in a local symlink tree (built in milliseconds).
   needsDrv = !(atLeast "2.16");
 
+  # A pin's entry says how its path can be had: "closure" = "split" when the
+  # closure is complete only with upstream caches (fetchClosure reads one cache),
+  # "ca" when the path is content-addressed (fetchClosure must not ask for an
+  # input-addressed one).
   realise =
-    name: path:
+    name: pin:
     if storePath != null then
-      storePath path
+      storePath pin.path
     else if fetch == "auto" && pure then
-      if canFetchClosure then
+      if (pin.closure or "complete") == "split" then
+        throw "create-pin-refs: pin '${name}' has a closure split between its cache and upstream caches, which 'builtins.fetchClosure' (one cache) cannot fetch in pure evaluation; run with '--impure' instead"
+      else if canFetchClosure then
         b.fetchClosure {
           fromStore = meta.substituter;
-          fromPath = path;
-          inputAddressed = true;
+          fromPath = pin.path;
+          inputAddressed = !(pin.ca or false);
         }
       else
         throw "create-pin-refs: pin '${name}' needs 'builtins.fetchClosure' (Nix >= 2.17 with 'experimental-features = fetch-closure') in pure evaluation; run with '--impure' instead (Nix ${b.nixVersion})"
     else
-      b.storePath path;
+      b.storePath pin.path;
 
   wrap =
     pin: path:
@@ -71,7 +77,7 @@ let
   valueOf =
     name: pin:
     let
-      path = realise name pin.path;
+      path = realise name pin;
     in
     if needsDrv then wrap pin path else path;
 in

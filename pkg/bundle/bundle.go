@@ -80,6 +80,12 @@ func Render(set *pins.Set, meta Meta) (*Bundle, error) {
 	type entry struct {
 		Path    string `json:"path"`
 		Program string `json:"program,omitempty"`
+		// CA: the path is content-addressed, so fetchClosure must not ask
+		// for an input-addressed one.
+		CA bool `json:"ca,omitempty"`
+		// Closure is "split" when fetchClosure (one cache) cannot fetch
+		// the closure: lib.nix then uses builtins.storePath.
+		Closure string `json:"closure,omitempty"`
 	}
 	var names []string
 	hasAny := false
@@ -93,7 +99,11 @@ func Render(set *pins.Set, meta Meta) (*Bundle, error) {
 			entries[p.Name] = map[string]entry{}
 			names = append(names, p.Name)
 		}
-		entries[p.Name][sys] = entry{Path: p.StorePath, Program: p.Program}
+		e := entry{Path: p.StorePath, Program: p.Program, CA: p.CA != ""}
+		if p.Closure != "" && p.Closure != "complete" {
+			e.Closure = "split" // incomplete ones too (--verify=warn): Nix may find them elsewhere
+		}
+		entries[p.Name][sys] = e
 	}
 	shardOf := make(map[string]int, len(names))
 	nShards := (len(names) + ShardSize - 1) / ShardSize

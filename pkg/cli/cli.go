@@ -19,6 +19,7 @@ import (
 	"github.com/kwbauson/create-pin-refs/pkg/publish/pages"
 	"github.com/kwbauson/create-pin-refs/pkg/retry"
 	"github.com/kwbauson/create-pin-refs/pkg/site"
+	"github.com/kwbauson/create-pin-refs/pkg/verify"
 	"github.com/kwbauson/create-pin-refs/pkg/weburl"
 )
 
@@ -164,8 +165,8 @@ func Run(ctx context.Context, cfg *config.Config, env Env, rep reporter) (*Resul
 	ctx, cancel := env.Retry.Bound(ctx)
 	defer cancel()
 	var (
-		raw  []cachix.Pin
-		info *cachix.CacheInfo
+		set  *pins.Set
+		meta bundle.Meta
 		res  *Result
 		b    *bundle.Bundle
 		pub  *branchPublisher
@@ -175,14 +176,24 @@ func Run(ctx context.Context, cfg *config.Config, env Env, rep reporter) (*Resul
 		err = inGroup(rep, "Pinning", func() error { return pinAll(ctx, cfg, env, rep) })
 	}
 	if err == nil {
-		err = inGroup(rep, "Reading pins", func() (err error) {
-			raw, info, err = readPins(ctx, cfg, env, rep)
+		err = inGroup(rep, "Reading pins", func() error {
+			raw, info, err := readPins(ctx, cfg, env, rep)
+			if err != nil {
+				return err
+			}
+			meta = bundleMeta(cfg, info)
+			set, err = buildSet(cfg, rep, raw)
 			return err
+		})
+	}
+	if err == nil && cfg.Verify != verify.Off {
+		err = inGroup(rep, "Verifying the pins in the binary caches", func() error {
+			return verifyPins(ctx, cfg, env, rep, set, meta)
 		})
 	}
 	if err == nil {
 		err = inGroup(rep, "Rendering the bundle", func() (err error) {
-			res, b, pub, err = writeSite(ctx, cfg, env, rep, raw, info)
+			res, b, pub, err = writeSite(ctx, cfg, env, rep, set, meta)
 			return err
 		})
 	}
@@ -217,20 +228,7 @@ func inGroup(rep reporter, title string, f func() error) error {
 // writeSite turns the pins into the bundle and writes the site. Where the bundle
 // will be served is settled first, so that its README and the index page show
 // the right commands; in branch mode that makes the publisher.
-func writeSite(ctx context.Context, cfg *config.Config, env Env, rep reporter, raw []cachix.Pin, info *cachix.CacheInfo) (*Result, *bundle.Bundle, *branchPublisher, error) {
-	set, err := pins.Build(raw, pins.Options{
-		Include:    cfg.Include,
-		Exclude:    cfg.Exclude,
-		OnInvalid:  cfg.OnInvalid,
-		AllowEmpty: cfg.AllowEmpty,
-	})
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	for _, s := range set.Skipped {
-		rep.Warnf("skipped pin %q: %s", s.PinName, s.Reason)
-	}
-	meta := bundleMeta(cfg, info)
+func writeSite(ctx context.Context, cfg *config.Config, env Env, rep reporter, set *pins.Set, meta bundle.Meta) (*Result, *bundle.Bundle, *branchPublisher, error) {
 	b, err := bundle.Render(set, meta)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("rendering the bundle: %w", err)
@@ -286,6 +284,23 @@ func writeSite(ctx context.Context, cfg *config.Config, env Env, rep reporter, r
 		return nil, nil, nil, fmt.Errorf("writing the site to %s: %w", cfg.Out, err)
 	}
 	return res, b, pub, nil
+}
+
+// buildSet validates and filters the pins.
+func buildSet(cfg *config.Config, rep reporter, raw []cachix.Pin) (*pins.Set, error) {
+	set, err := pins.Build(raw, pins.Options{
+		Include:    cfg.Include,
+		Exclude:    cfg.Exclude,
+		OnInvalid:  cfg.OnInvalid,
+		AllowEmpty: cfg.AllowEmpty,
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range set.Skipped {
+		rep.Warnf("skipped pin %q: %s", s.PinName, s.Reason)
+	}
+	return set, nil
 }
 
 func readPins(ctx context.Context, cfg *config.Config, env Env, rep reporter) ([]cachix.Pin, *cachix.CacheInfo, error) {

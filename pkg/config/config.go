@@ -11,6 +11,7 @@ import (
 
 	"github.com/kwbauson/create-pin-refs/pkg/cachix"
 	"github.com/kwbauson/create-pin-refs/pkg/pins"
+	"github.com/kwbauson/create-pin-refs/pkg/verify"
 )
 
 // Modes of publishing.
@@ -32,6 +33,9 @@ type Config struct {
 	Include       []string
 	Exclude       []string
 	OnInvalid     pins.Policy
+	Verify        verify.Mode
+	Upstream      []string // binary caches asked for what the cache lacks
+	Concurrency   int      // narinfo requests in flight
 	AllowEmpty    bool
 	Out           string
 	Mode          string

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/kwbauson/create-pin-refs/pkg/pins"
+	"github.com/kwbauson/create-pin-refs/pkg/verify"
 )
 
 func env(m map[string]string) func(string) string {
@@ -23,6 +24,15 @@ func withDefaults(c Config) Config {
 	c.GitHubAPIURL = "https://api.github.com"
 	c.AuthorName = "github-actions[bot]"
 	c.AuthorEmail = "41898282+github-actions[bot]@users.noreply.github.com"
+	if c.Verify == "" {
+		c.Verify = verify.Fail
+	}
+	if c.Upstream == nil {
+		c.Upstream = []string{"https://cache.nixos.org"}
+	}
+	if c.Concurrency == 0 {
+		c.Concurrency = 25
+	}
 	if c.Artifact == "" {
 		c.Artifact = "_site-artifact/artifact.tar"
 	}
@@ -66,6 +76,18 @@ func TestLoadPrecedence(t *testing.T) {
 			name: "empty input falls through to the environment",
 			env:  map[string]string{"INPUT_CACHE": "c", "INPUT_AUTH-TOKEN": "", "CACHIX_AUTH_TOKEN": "env"},
 			want: Config{Cache: "c", AuthToken: "env", CachixURL: "https://app.cachix.org", OnInvalid: pins.Fail, Out: "_site", Mode: ModeDir},
+		},
+		{
+			name: "verification settings",
+			args: []string{"--cache", "c", "--verify", "skip-missing", "--upstream", "none", "--concurrency", "4"},
+			want: Config{Cache: "c", CachixURL: "https://app.cachix.org", OnInvalid: pins.Fail, Out: "_site", Mode: ModeDir,
+				Verify: verify.SkipMissing, Upstream: []string{}, Concurrency: 4},
+		},
+		{
+			name: "upstream caches from an input",
+			env:  map[string]string{"INPUT_CACHE": "c", "INPUT_UPSTREAM": "https://a.example\nhttp://127.0.0.1:9/b", "INPUT_VERIFY": "warn"},
+			want: Config{Cache: "c", CachixURL: "https://app.cachix.org", OnInvalid: pins.Fail, Out: "_site", Mode: ModeDir,
+				Verify: verify.Warn, Upstream: []string{"https://a.example", "http://127.0.0.1:9/b"}},
 		},
 		{
 			name: "repeated list flags add up",
@@ -128,6 +150,10 @@ func TestLoadErrors(t *testing.T) {
 		{"timeout too short", []string{"--cache", "c", "--timeout", "1ms"}, nil, "--timeout"},
 		{"cachix token over plain http", []string{"--cache", "c", "--cachix-url", "http://cachix.example.com"}, map[string]string{"CACHIX_AUTH_TOKEN": "t"}, "--cachix-url: a token would be sent in clear over http to http://cachix.example.com:80"},
 		{"github token over plain http", []string{"--cache", "c", "--mode", "branch", "--repo", "o/r", "--github-token", "x", "--github-api-url", "http://ghe.example.com/api/v3"}, nil, "--github-api-url: a token would be sent in clear"},
+		{"bad verify", []string{"--cache", "c", "--verify", "maybe"}, nil, `--verify: "maybe" is not one of fail, warn, skip-missing, off`},
+		{"bad upstream", []string{"--cache", "c", "--upstream", "cache.nixos.org"}, nil, "--upstream"},
+		{"zero concurrency", []string{"--cache", "c", "--concurrency", "0"}, nil, "--concurrency"},
+		{"huge concurrency", nil, map[string]string{"INPUT_CACHE": "c", "INPUT_CONCURRENCY": "100000"}, "--concurrency"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -42,6 +42,9 @@ func options(c *Config) []Option {
 		{Name: "include", Usage: "publish only pins matching these `globs` (full pin name or name without system)", List: true, set: list(&c.Include)},
 		{Name: "exclude", Usage: "leave out pins matching these `globs`", List: true, set: list(&c.Exclude)},
 		{Name: "on-invalid", Usage: "what to do with an invalid pin: fail or skip", Default: "fail", set: text(&c.OnInvalid)},
+		{Name: "verify", Usage: "what to do with a pin whose path or closure no binary cache holds: fail, warn, skip-missing (leave it out with a warning) or off (read no narinfo)", Default: "fail", set: text(&c.Verify)},
+		{Name: "upstream", Usage: "binary cache `URLs` asked for the paths the cache lacks (Cachix leaves out what cache.nixos.org holds); none for no upstream", List: true, Default: "https://cache.nixos.org", set: upstreams(&c.Upstream)},
+		{Name: "concurrency", Usage: "narinfo requests in flight at once (as many as Nix's http-connections)", Default: "25", set: count(&c.Concurrency, 1, 256)},
 		{Name: "allow-empty", Usage: "publish even when no pin is left", Bool: true, Default: "false", set: boolean(&c.AllowEmpty)},
 		{Name: "out", Usage: "`folder` the site is written to; not /, the home folder, the workspace, the current folder or a folder holding an input file", Default: "_site", set: text(&c.Out)},
 		{Name: "mode", Usage: "dir (write the site only), pages (site and Pages artifact) or branch (commit the bundle to a branch)", Default: "dir", set: text(&c.Mode)},
@@ -75,6 +78,31 @@ func text[T ~string](field *T) func([]string) error {
 func list(field *[]string) func([]string) error {
 	return func(v []string) error {
 		*field = v
+		return nil
+	}
+}
+
+// upstreams sets the upstream caches; "none" alone means none.
+func upstreams(field *[]string) func([]string) error {
+	return func(v []string) error {
+		if len(v) == 1 && v[0] == "none" {
+			v = []string{}
+		}
+		*field = v
+		return nil
+	}
+}
+
+// count sets a number from lo to hi.
+func count(field *int, lo, hi int) func([]string) error {
+	return func(v []string) error {
+		var s string
+		_ = text(&s)(v)
+		n, err := strconv.Atoi(s)
+		if err != nil || n < lo || n > hi {
+			return fmt.Errorf("%q is not a number from %d to %d", s, lo, hi)
+		}
+		*field = n
 		return nil
 	}
 }

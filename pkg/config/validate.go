@@ -12,6 +12,7 @@ import (
 	"github.com/kwbauson/create-pin-refs/pkg/httpauth"
 	"github.com/kwbauson/create-pin-refs/pkg/paths"
 	"github.com/kwbauson/create-pin-refs/pkg/pins"
+	"github.com/kwbauson/create-pin-refs/pkg/verify"
 	"github.com/kwbauson/create-pin-refs/pkg/weburl"
 )
 
@@ -69,6 +70,16 @@ func (c *Config) Validate() error {
 	case pins.Fail, pins.Skip:
 	default:
 		return bad("on-invalid", "%q is not fail or skip", c.OnInvalid)
+	}
+	switch c.Verify {
+	case verify.Fail, verify.Warn, verify.SkipMissing, verify.Off:
+	default:
+		return bad("verify", "%q is not one of fail, warn, skip-missing, off", c.Verify)
+	}
+	for _, u := range c.Upstream {
+		if _, err := weburl.Parse(u); err != nil {
+			return bad("upstream", "%v (none: no upstream cache)", err)
+		}
 	}
 	if err := pins.ValidatePatterns(c.Include); err != nil {
 		return bad("include", "%v", err)

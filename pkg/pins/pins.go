@@ -30,6 +30,17 @@ type Pin struct {
 	Program   string `json:"program,omitempty"`
 	Revision  int    `json:"revision"`
 	CreatedOn string `json:"createdOn,omitempty"`
+
+	// What the binary caches say about the path, once verified (pkg/verify):
+	// its own and its closure's unpacked size, the closure's path count, the
+	// closure's class (complete, split, incomplete, missing), its content
+	// address when content-addressed, and its derivation when known.
+	NarSize      uint64 `json:"narSize,omitempty"`
+	ClosureSize  uint64 `json:"closureSize,omitempty"`
+	ClosurePaths int    `json:"closurePaths,omitempty"`
+	Closure      string `json:"closure,omitempty"`
+	CA           string `json:"ca,omitempty"`
+	Deriver      string `json:"deriver,omitempty"`
 }
 
 // Skipped is a pin left out of the set, with the reason.

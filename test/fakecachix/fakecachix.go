@@ -91,6 +91,11 @@ type Server struct {
 	pending     []pending
 	pinRequests []PinRequest
 	revisions   map[string][]cachix.Revision // by cache "\x00" pin name
+
+	cacheFaults int
+	cacheFault  fault
+	redirects   map[string]string // cache name → where its files moved
+	authorized  []string          // requests that carried Authorization
 }
 
 type fault struct {
@@ -198,6 +203,33 @@ func (s *Server) FailNext(n, status int, retryAfter string) {
 	s.fault = fault{status: status, retryAfter: retryAfter}
 }
 
+// FailNextCache is FailNext for the binary caches (under /cache/) instead.
+func (s *Server) FailNextCache(n, status int, retryAfter string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cacheFaults = max(n, 0)
+	s.cacheFault = fault{status: status, retryAfter: retryAfter}
+}
+
+// RedirectCache makes the binary cache of a cache answer every file with a
+// 307 to TO/FILE, as a cache behind a CDN may; "" stops it.
+func (s *Server) RedirectCache(name, to string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.redirects == nil {
+		s.redirects = map[string]string{}
+	}
+	s.redirects[name] = strings.TrimSuffix(to, "/")
+}
+
+// Authorized lists, as Requests does, the requests that carried an
+// Authorization header.
+func (s *Server) Authorized() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.authorized)
+}
+
 // Requests lists the requests received so far, oldest first, as
 // "METHOD /path" with the path prefix removed (and the path as sent, still
 // escaped), e.g. "GET /api/v1/cache/demo/pin".
@@ -237,11 +269,19 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 
 	s.mu.Lock()
 	s.requests = append(s.requests, r.Method+" "+rest)
+	if r.Header.Get("Authorization") != "" {
+		s.authorized = append(s.authorized, r.Method+" "+rest)
+	}
 	token := s.token
 	var injected *fault
-	if ok && strings.HasPrefix(rest, "/api/") && s.faults > 0 {
+	switch {
+	case ok && strings.HasPrefix(rest, "/api/") && s.faults > 0:
 		s.faults--
 		f := s.fault
+		injected = &f
+	case ok && strings.HasPrefix(rest, "/cache/") && s.cacheFaults > 0:
+		s.cacheFaults--
+		f := s.cacheFault
 		injected = &f
 	}
 	s.mu.Unlock()
@@ -339,12 +379,17 @@ func (s *Server) serveBinaryCache(w http.ResponseWriter, r *http.Request, rest s
 	if ok {
 		dir = c.Dir
 	}
+	to := s.redirects[name]
 	s.mu.Unlock()
 	if !ok {
 		http.Error(w, "Cache not found", http.StatusNotFound)
 		return
 	}
 	file := segs[1:]
+	if to != "" {
+		http.Redirect(w, r, to+"/"+strings.Join(file, "/"), http.StatusTemporaryRedirect)
+		return
+	}
 	if len(file) < 1 || len(file) > 2 {
 		http.NotFound(w, r)
 		return

@@ -1,0 +1,149 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/kwbauson/create-pin-refs/pkg/bundle"
+	"github.com/kwbauson/create-pin-refs/pkg/config"
+	"github.com/kwbauson/create-pin-refs/pkg/narinfo"
+	"github.com/kwbauson/create-pin-refs/pkg/pins"
+	"github.com/kwbauson/create-pin-refs/pkg/verify"
+)
+
+// UnverifiedError lists the pins that no binary cache can give whole.
+type UnverifiedError struct {
+	Problems []string // one line per pin
+}
+
+func (e *UnverifiedError) Error() string {
+	return fmt.Sprintf("%d pins cannot be substituted, so nothing was published:\n  %s\n"+
+		"(push the paths, or pass --verify=skip-missing to leave these pins out, --verify=warn to publish them anyway)",
+		len(e.Problems), strings.Join(e.Problems, "\n  "))
+}
+
+// verifyPins reads the narinfo of every path of every pin's closure, fills in
+// the pins' metadata and applies --verify to the pins that no cache holds whole.
+func verifyPins(ctx context.Context, cfg *config.Config, env Env, rep reporter, set *pins.Set, meta bundle.Meta) error {
+	if cfg.Verify == verify.Off || len(set.Pins) == 0 || meta.Substituter == "" {
+		// Without a substituter, rendering fails and says so.
+		return nil
+	}
+	transport := narinfo.NewTransport(cfg.Concurrency)
+	policy := retryPolicy(env, rep)
+	newSource := func(url, token string) (*narinfo.Client, error) {
+		return narinfo.New(url, narinfo.Options{Token: token, Transport: transport, UserAgent: "create-pin-refs/" + env.Version, Policy: policy})
+	}
+	// The Cachix token goes to the cache's own binary cache only, not to a
+	// --substituter given by hand or an upstream cache.
+	token := ""
+	if cfg.Substituter == "" {
+		token = cfg.AuthToken
+	}
+	cache, err := newSource(meta.Substituter, token)
+	if err != nil {
+		return fmt.Errorf("%w: --substituter: %w", config.ErrUsage, err)
+	}
+	opts := verify.Options{Cache: cache, Concurrency: cfg.Concurrency}
+	for _, u := range cfg.Upstream {
+		c, err := newSource(u, "")
+		if err != nil {
+			return fmt.Errorf("%w: --upstream: %w", config.ErrUsage, err)
+		}
+		opts.Upstream = append(opts.Upstream, c)
+	}
+
+	var paths []string
+	for _, p := range set.Pins {
+		paths = append(paths, p.StorePath)
+	}
+	start := time.Now()
+	closures, err := verify.Closures(ctx, paths, opts)
+	if err != nil {
+		return lookupFailed(err, set, cache.URL())
+	}
+	counts := map[verify.Class]int{}
+	var problems []string
+	kept := set.Pins[:0]
+	for _, p := range set.Pins {
+		c := closures[p.StorePath]
+		p.NarSize, p.ClosureSize, p.ClosurePaths = c.NarSize, c.ClosureSize, c.Paths
+		p.Closure, p.CA, p.Deriver = string(c.Class), c.CA, c.Deriver
+		counts[c.Class]++
+		switch c.Class {
+		case verify.Complete:
+		case verify.Split:
+			rep.Logf("pin %q: %d of the %d paths of its closure are only in upstream caches (such as %s): published for builtins.storePath, so flakes need --impure for it",
+				p.PinName, len(c.Upstream), c.Paths, c.Upstream[0])
+		default:
+			problem := unverified(p, c, meta.Cache)
+			switch cfg.Verify {
+			case verify.Warn:
+				rep.Warnf("%s; published anyway (--verify=warn)", problem)
+			case verify.SkipMissing:
+				rep.Warnf("%s; left out (--verify=skip-missing)", problem)
+				set.Skipped = append(set.Skipped, pins.Skipped{PinName: p.PinName, Reason: "closure " + string(c.Class) + ": " + strings.Join(c.Absent, " ") + " in no binary cache"})
+				continue
+			default:
+				problems = append(problems, problem)
+			}
+		}
+		kept = append(kept, p)
+	}
+	set.Pins = kept
+	rep.Logf("verified %d pins against %s and %d upstream caches in %s: %d complete, %d split, %d incomplete, %d missing",
+		len(paths), meta.Substituter, len(opts.Upstream), time.Since(start).Round(time.Millisecond),
+		counts[verify.Complete], counts[verify.Split], counts[verify.Incomplete], counts[verify.Missing])
+	if len(problems) > 0 {
+		return &UnverifiedError{Problems: problems}
+	}
+	if len(set.Pins) == 0 && !cfg.AllowEmpty {
+		return fmt.Errorf("%w: no pin is left once the ones no binary cache holds are left out; refusing to publish an empty bundle (pass --allow-empty to publish one anyway)", pins.ErrEmpty)
+	}
+	return nil
+}
+
+// unverified says what is missing for one pin and how to fix it.
+func unverified(p pins.Pin, c *verify.Closure, cache string) string {
+	if cache == "" {
+		cache = "CACHE"
+	}
+	if c.Class == verify.Missing {
+		return fmt.Sprintf("pin %q: %s is in no binary cache (fix: cachix push %s %s)", p.PinName, p.StorePath, cache, p.StorePath)
+	}
+	more := ""
+	if len(c.Absent) > 1 {
+		more = fmt.Sprintf(" and %d more paths", len(c.Absent)-1)
+	}
+	return fmt.Sprintf("pin %q: its closure needs %s%s, which no binary cache holds (fix: cachix push %s %s pushes the whole closure)",
+		p.PinName, c.Absent[0], more, cache, p.StorePath)
+}
+
+// lookupFailed explains a cache that could not be read.
+func lookupFailed(err error, set *pins.Set, cacheURL string) error {
+	var le *verify.LookupError
+	if !errors.As(err, &le) {
+		return fmt.Errorf("verifying the pins: %w", err)
+	}
+	who := ""
+	if i := slices.IndexFunc(set.Pins, func(p pins.Pin) bool { return p.StorePath == le.Path }); i >= 0 {
+		who = fmt.Sprintf(" (pin %q)", set.Pins[i].PinName)
+	}
+	hint := "or pass --verify=off to publish without reading narinfo files"
+	var se *narinfo.StatusError
+	if errors.As(err, &se) && errors.Is(err, narinfo.ErrUnauthorized) {
+		switch {
+		case se.TokenSent:
+			hint = "the auth token lacks read access to this cache; " + hint
+		case le.Cache == cacheURL:
+			hint = "a private cache needs --auth-token (in a workflow: auth-token: ${{ secrets.CACHIX_AUTH_TOKEN }}) or CACHIX_AUTH_TOKEN; " + hint
+		default:
+			hint = "upstream caches are sent no token and must be public (--upstream none: no upstream cache); " + hint
+		}
+	}
+	return fmt.Errorf("verifying the pins%s: %w (%s)", who, le, hint)
+}

@@ -1,0 +1,197 @@
+package narinfo
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/kwbauson/create-pin-refs/pkg/httpauth"
+	"github.com/kwbauson/create-pin-refs/pkg/retry"
+)
+
+// Errors a Get may wrap, for errors.Is.
+var (
+	// ErrNotFound: the cache does not hold the path (404).
+	ErrNotFound = errors.New("not in the binary cache")
+	// ErrUnauthorized: the cache answered 401 or 403.
+	ErrUnauthorized = errors.New("refused by the binary cache")
+)
+
+// maxBody bounds a narinfo: the largest real ones (thousands of references)
+// are a few hundred KiB.
+const maxBody = 4 << 20
+
+// StatusError is an answer other than 200 or 404 that retries did not cure.
+type StatusError struct {
+	URL        string
+	StatusCode int
+	// TokenSent tells whether the request carried the cache's token, which
+	// changes what a 401 means.
+	TokenSent bool
+}
+
+func (e *StatusError) Error() string {
+	msg := fmt.Sprintf("GET %s: %d %s", e.URL, e.StatusCode, http.StatusText(e.StatusCode))
+	switch {
+	case e.StatusCode != http.StatusUnauthorized && e.StatusCode != http.StatusForbidden:
+	case e.TokenSent:
+		msg += " (the token was refused or lacks read access to this cache)"
+	default:
+		msg += " (the cache is private and no token was given)"
+	}
+	return msg
+}
+
+func (e *StatusError) Unwrap() error {
+	switch e.StatusCode {
+	case http.StatusUnauthorized, http.StatusForbidden:
+		return ErrUnauthorized
+	case http.StatusNotFound:
+		return ErrNotFound
+	}
+	return nil
+}
+
+// Client reads narinfo files from one binary cache. It is safe for concurrent
+// use and keeps its connections alive between requests.
+type Client struct {
+	base      string // the cache URL, without a trailing slash
+	hc        *http.Client
+	token     bool // whether requests carry a token
+	userAgent string
+	policy    retry.Policy
+	buffers   sync.Pool
+}
+
+// Options configure a Client.
+type Options struct {
+	// Token, when set, is sent as "Authorization: Bearer TOKEN" to the cache's
+	// origin only (see httpauth): a redirect to another origin is refused.
+	Token string
+	// Transport is shared by the clients of a run; nil makes one.
+	Transport http.RoundTripper
+	UserAgent string
+	// Policy retries 429, 5xx and network errors; zero is retry.Default().
+	Policy retry.Policy
+}
+
+// NewTransport is a transport for narinfo reads: keep-alive connections, as
+// many idle ones per host as there are concurrent readers.
+func NewTransport(concurrency int) *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = max(concurrency, 2)
+	t.MaxIdleConns = 4 * t.MaxIdleConnsPerHost
+	return t
+}
+
+// New returns a client for the binary cache at cacheURL (http or https).
+func New(cacheURL string, opts Options) (*Client, error) {
+	u, err := url.Parse(cacheURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("binary cache URL %q: want http(s)://HOST[/PATH] without credentials, query or fragment", redact(cacheURL))
+	}
+	if err := opts.Policy.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.Transport == nil {
+		opts.Transport = NewTransport(2)
+	}
+	token := strings.TrimSpace(opts.Token)
+	hc, err := httpauth.Client(&http.Client{Transport: opts.Transport}, u.String(), token)
+	if err != nil {
+		return nil, fmt.Errorf("binary cache %s: %w", u.Redacted(), err)
+	}
+	c := &Client{
+		base:      strings.TrimSuffix(u.String(), "/"),
+		hc:        hc,
+		token:     token != "",
+		userAgent: opts.UserAgent,
+		policy:    opts.Policy,
+	}
+	c.buffers.New = func() any { return new(bytes.Buffer) }
+	return c, nil
+}
+
+// URL is the cache's URL.
+func (c *Client) URL() string { return c.base }
+
+// Get fetches and parses the narinfo of the store path with this hash. A path
+// the cache does not hold gives an error wrapping ErrNotFound.
+func (c *Client) Get(ctx context.Context, hash string) (*NarInfo, error) {
+	if len(hash) != 32 || strings.IndexFunc(hash, func(r rune) bool { return r > 0x7f || !isBase32(byte(r)) }) >= 0 {
+		return nil, fmt.Errorf("%q is not a store path hash", hash)
+	}
+	u := c.base + "/" + hash + ".narinfo"
+	var n *NarInfo
+	_, err := c.policy.Do(ctx, "GET "+u, func(ctx context.Context) (err error) {
+		n, err = c.attempt(ctx, u, hash)
+		return err
+	})
+	return n, err
+}
+
+// attempt makes one request, marking errors worth retrying for retry.Do.
+func (c *Client) attempt(ctx context.Context, u, hash string) (*NarInfo, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	if c.userAgent != "" {
+		req.Header.Set("User-Agent", c.userAgent)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		var re *httpauth.RedirectError
+		if ctx.Err() != nil || errors.As(err, &re) {
+			return nil, err
+		}
+		return nil, retry.Again(err) // *url.Error names the URL
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		se := &StatusError{URL: u, StatusCode: resp.StatusCode, TokenSent: c.token}
+		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
+			if d, reason, ok := retry.ServerWait(resp.Header, time.Now()); ok {
+				return nil, retry.AfterWait(se, d, reason)
+			}
+			return nil, retry.Again(se)
+		}
+		return nil, se
+	}
+	buf := c.buffers.Get().(*bytes.Buffer)
+	defer c.buffers.Put(buf)
+	buf.Reset()
+	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxBody+1)); err != nil {
+		err = fmt.Errorf("GET %s: reading the answer: %w", u, err)
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		return nil, retry.Again(err)
+	}
+	if buf.Len() > maxBody {
+		return nil, fmt.Errorf("GET %s: %w: larger than %d bytes", u, ErrCorrupt, maxBody)
+	}
+	n, err := Parse(buf.String())
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %w", u, err)
+	}
+	if Hash(n.StorePath) != hash {
+		return nil, fmt.Errorf("GET %s: %w: it describes %s", u, ErrCorrupt, n.StorePath)
+	}
+	return n, nil
+}
+
+func redact(s string) string {
+	if u, err := url.Parse(s); err == nil {
+		return u.Redacted()
+	}
+	return "(invalid URL)"
+}
