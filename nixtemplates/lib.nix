@@ -34,16 +34,16 @@ let
     if storePath != null then
       storePath pin.path
     else if fetch == "auto" && pure then
-      if (pin.closure or "complete") == "split" then
+      if !canFetchClosure then
+        throw "create-pin-refs: pin '${name}' needs 'builtins.fetchClosure' (Nix >= 2.17 with 'experimental-features = fetch-closure') in pure evaluation; run with '--impure' instead (Nix ${b.nixVersion})"
+      else if (pin.closure or "complete") == "split" then
         throw "create-pin-refs: pin '${name}' has a closure split between its cache and upstream caches, which 'builtins.fetchClosure' (one cache) cannot fetch in pure evaluation; run with '--impure' instead"
-      else if canFetchClosure then
+      else
         b.fetchClosure {
           fromStore = meta.substituter;
           fromPath = pin.path;
           inputAddressed = !(pin.ca or false);
         }
-      else
-        throw "create-pin-refs: pin '${name}' needs 'builtins.fetchClosure' (Nix >= 2.17 with 'experimental-features = fetch-closure') in pure evaluation; run with '--impure' instead (Nix ${b.nixVersion})"
     else
       b.storePath pin.path;
 

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/kwbauson/create-pin-refs/pkg/pins"
 	"github.com/kwbauson/create-pin-refs/pkg/site"
 )
 
@@ -63,8 +64,47 @@ func jobSummary(r *Result) string {
 		fmt.Fprintf(&sb, "\n<p>For <code>nix run</code>, the newest pins: <code>%s#NAME</code>. For flake inputs, the lockable form: <code>%s</code></p>\n",
 			html.EscapeString(run), html.EscapeString(input))
 	}
+	pinDetails(&sb, r.Set.Pins)
 	sb.WriteString("\n<details><summary>Settings and commands</summary>\n\n")
 	sb.Write(r.Readme)
 	sb.WriteString("</details>\n")
 	return sb.String()
+}
+
+// detailsLimit keeps the summary well under GitHub's 1 MiB limit; pins.json
+// has every pin.
+const detailsLimit = 1000
+
+// pinDetails is a folded table of what is known of each pin: its history, and
+// what the binary caches say about its closure.
+func pinDetails(sb *strings.Builder, ps []pins.Pin) {
+	if len(ps) == 0 {
+		return
+	}
+	sb.WriteString("\n<details><summary>Pin details</summary>\n\n<table>\n" +
+		"<tr><th>pin</th><th>revision</th><th>created</th><th>artifacts</th><th>size</th><th>closure</th><th>content address</th><th>deriver</th></tr>\n")
+	code := func(s string) string {
+		if s == "" {
+			return ""
+		}
+		return "<code>" + html.EscapeString(s) + "</code>"
+	}
+	for i, p := range ps {
+		if i == detailsLimit {
+			fmt.Fprintf(sb, "<tr><td colspan=\"8\">and %d more: see pins.json</td></tr>\n", len(ps)-i)
+			break
+		}
+		var arts []string
+		for _, a := range p.Artifacts {
+			arts = append(arts, code(a))
+		}
+		size, closure := "", "not verified"
+		if p.Closure != "" {
+			size = site.Size(p.NarSize)
+			closure = fmt.Sprintf("%s: %d paths, %s", p.Closure, p.ClosurePaths, site.Size(p.ClosureSize))
+		}
+		fmt.Fprintf(sb, "<tr><td>%s</td><td>%d</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>\n",
+			code(p.PinName), p.Revision, html.EscapeString(p.CreatedOn), strings.Join(arts, " "), size, closure, code(p.CA), code(p.Deriver))
+	}
+	sb.WriteString("</table>\n</details>\n")
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/kwbauson/create-pin-refs/pkg/cachix"
+	"github.com/kwbauson/create-pin-refs/pkg/pins"
 	"github.com/kwbauson/create-pin-refs/pkg/site"
 	"github.com/kwbauson/create-pin-refs/test/fakecachix"
 )
@@ -222,5 +223,23 @@ func TestVerifyPrivateCache(t *testing.T) {
 	}
 	if got := public.Authorized(); len(got) > 0 {
 		t.Errorf("the upstream cache got the token: %v", got)
+	}
+}
+
+func TestSummaryShowsPinDetails(t *testing.T) {
+	set := &pins.Set{Pins: []pins.Pin{
+		{PinName: "app.x86_64-linux", Name: "app", System: "x86_64-linux", StorePath: "/nix/store/0c9ipq2ysgsyfqsk2hcn2mc3r9r1fwm1-app", Revision: 4,
+			CreatedOn: "2026-01-02T00:00:00Z", Artifacts: []string{"bin/app"}, NarSize: 2048, ClosureSize: 3 << 20, ClosurePaths: 12, Closure: "split",
+			CA: "fixed:r:sha256:x", Deriver: "/nix/store/1c9ipq2ysgsyfqsk2hcn2mc3r9r1fwm1-app.drv"},
+		{PinName: "<b>", Name: "<b>", StorePath: "/nix/store/2c9ipq2ysgsyfqsk2hcn2mc3r9r1fwm1-b", Revision: 1},
+	}}
+	md := jobSummary(&Result{Set: set, SiteDir: "site"})
+	for _, want := range []string{
+		"<tr><td><code>app.x86_64-linux</code></td><td>4</td><td>2026-01-02T00:00:00Z</td><td><code>bin/app</code></td><td>2.0 KiB</td><td>split: 12 paths, 3.0 MiB</td><td><code>fixed:r:sha256:x</code></td><td><code>/nix/store/1c9ipq2ysgsyfqsk2hcn2mc3r9r1fwm1-app.drv</code></td></tr>",
+		"<tr><td><code>&lt;b&gt;</code></td><td>1</td><td></td><td></td><td></td><td>not verified</td>",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("summary lacks %s:\n%s", want, md)
+		}
 	}
 }

@@ -22,7 +22,21 @@ var indexSource string
 
 // indexTemplate is parsed once; html/template escapes every value for where it
 // lands, so pin names stay text.
-var indexTemplate = template.Must(template.New("index").Parse(indexSource))
+var indexTemplate = template.Must(template.New("index").Funcs(template.FuncMap{"size": Size}).Parse(indexSource))
+
+// Size shows a byte count as people read it: 812 B, 1.5 KiB, 20.3 MiB.
+func Size(n uint64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := uint64(unit), 0
+	for m := n / unit; m >= unit && exp < 4; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTP"[exp])
+}
 
 // IndexView is what only the publisher knows about the site.
 type IndexView struct {

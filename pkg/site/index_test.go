@@ -42,7 +42,10 @@ func testManifest() ManifestData {
 		Systems:     []string{"aarch64-darwin", "x86_64-linux"},
 		Pins: []pins.Pin{
 			{PinName: "hello.aarch64-darwin", Name: "hello", System: "aarch64-darwin", StorePath: p1, Program: "bin/hello", Revision: 3},
-			{PinName: "hello.x86_64-linux", Name: "hello", System: "x86_64-linux", StorePath: p2, Program: "bin/hello", Revision: 12},
+			{PinName: "hello.x86_64-linux", Name: "hello", System: "x86_64-linux", StorePath: p2, Program: "bin/hello", Revision: 12,
+				CreatedOn: "2026-01-02T03:04:05Z", Artifacts: []string{"bin/hello"}, NarSize: 1536, ClosureSize: 31 << 20, ClosurePaths: 7, Closure: "split",
+				Deriver: "/nix/store/3c9ipq2ysgsyfqsk2hcn2mc3r9r1fwm1-hello-2.12.drv"},
+			{PinName: "added", Name: "added", StorePath: p3, Revision: 1, NarSize: 100, ClosureSize: 100, ClosurePaths: 1, Closure: "complete", CA: "fixed:r:sha256:1jpg5v8rcf4d08rlpq51vnd1w800l64h34r0bw4vkb6z3qlk089k"},
 			{PinName: "tool.v1.7", Name: "v1.7", StorePath: p1, Program: "bin/tool", Revision: 1},
 			{PinName: "conf", Name: "conf", StorePath: p3, Revision: 2},
 		},
@@ -84,6 +87,14 @@ func TestRenderIndex(t *testing.T) {
 		"nix shell -f https://octo.github.io/pins/pins conf</code>",
 		// Skipped pins, escaped.
 		"<code>bad&lt;b&gt;</code>: lastRevision.storePath: not a store path",
+		// What the binary caches say, and the pin's history.
+		"split<br><span class=\"muted\">7 paths, 31.0 MiB (itself 1.5 KiB)</span>",
+		"complete<br><span class=\"muted\">1 paths, 100 B (itself 100 B)</span>",
+		"content-addressed: <code>fixed:r:sha256:1jpg5v8rcf4d08rlpq51vnd1w800l64h34r0bw4vkb6z3qlk089k</code>",
+		"deriver: <code>/nix/store/3c9ipq2ysgsyfqsk2hcn2mc3r9r1fwm1-hello-2.12.drv</code>",
+		"12<br><span class=\"muted\">2026-01-02T03:04:05Z</span>",
+		"artifacts: <code>bin/hello</code>",
+		"<span class=\"muted\">not verified</span>",
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)
@@ -116,6 +127,14 @@ func checkSelfContained(t *testing.T, page string) {
 	}
 	if n := strings.Count(strings.ToLower(page), "<script"); n != 1 {
 		t.Errorf("%d script elements, want only the copy buttons'", n)
+	}
+}
+
+func TestSize(t *testing.T) {
+	for n, want := range map[uint64]string{0: "0 B", 1023: "1023 B", 1024: "1.0 KiB", 1536: "1.5 KiB", 5 << 20: "5.0 MiB", 3 << 30: "3.0 GiB", 1 << 62: "4096.0 PiB"} {
+		if got := Size(n); got != want {
+			t.Errorf("Size(%d) = %q, want %q", n, got, want)
+		}
 	}
 }
 

@@ -78,6 +78,12 @@ func pureMode(pure, fetchClosure bool) func(nixVersion, testPin) expectation {
 			return expectation{unsupported: "pure evaluation forbids builtins.storePath and fetch-closure is off; the bundle says to use --impure", failure: failure}
 		case !v.atLeast(2, 17):
 			return expectation{unsupported: "fetchClosure has no inputAddressed before Nix 2.17; the bundle says to use --impure", failure: failure}
+		case len(p.upstream) > 0:
+			return expectation{
+				unsupported: "the pin's closure is split between its cache and an upstream cache, and fetchClosure reads one cache; the bundle says to use --impure",
+				failure: regexp.MustCompile(`create-pin-refs: pin '` + regexp.QuoteMeta(p.name) +
+					`' has a closure split between its cache and upstream caches, which 'builtins\.fetchClosure' \(one cache\) cannot fetch in pure evaluation; run with '--impure' instead`),
+			}
 		}
 		return expectation{}
 	}

@@ -34,6 +34,8 @@ type fixture struct {
 	cache       string // the Cachix cache's name
 	cacheDir    string // the binary cache folder behind substituter
 	substituter string // the binary cache, as the bundle names it
+	upstream    string // the upstream binary cache, which holds what substituter leaves out
+	gone        string // a package deleted from the binary cache
 	publicKey   string
 	git         string // git+file:///REPO?ref=pins, the repository branch mode wrote through the GitHub API
 	branch      *branchPublish
@@ -132,18 +134,24 @@ func setUp(t *testing.T, in *install, srv *servers, cache string) *fixture {
 		PublicSigningKeys: []string{bc.publicKey},
 		Dir:               bc.dir,
 	})
+	if err == nil {
+		// The upstream cache of the split closure, standing in for
+		// cache.nixos.org: the CLI asks it for what the cache lacks.
+		err = srv.cachix.SetCache(fakecachix.Cache{Name: cache + "-upstream", Dir: bc.upstream})
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
+	upstream := srv.cachix.CacheURL(cache + "-upstream")
 	// The URL cells read what GitHub Pages would serve: the artifact of
 	// --mode pages, unpacked. The git cells read the repository that --mode
 	// branch wrote through the GitHub API.
 	site := srv.siteURL + "/" + cache
 	siteDir := filepath.Join(srv.siteRoot, cache)
-	if err := publishPages(ctx, t, srv, cache, site, siteDir); err != nil {
+	if err := publishPages(ctx, t, srv, cache, upstream, site, siteDir); err != nil {
 		t.Fatal(err)
 	}
-	branch, err := publishBranch(ctx, t, in, srv, cache, filepath.Join(siteDir, "bundle"))
+	branch, err := publishBranch(ctx, t, in, srv, cache, upstream, filepath.Join(siteDir, "bundle"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,6 +161,8 @@ func setUp(t *testing.T, in *install, srv *servers, cache string) *fixture {
 		site:        site,
 		siteDir:     siteDir,
 		substituter: srv.cachix.CacheURL(cache),
+		upstream:    upstream,
+		gone:        bc.gone,
 		publicKey:   bc.publicKey,
 		git:         branch.git,
 		branch:      branch,
@@ -216,6 +226,9 @@ func runInstall(t *testing.T, srv *servers, in *install, fx *fixture, m *matrix)
 	t.Run("pin-resolve", func(t *testing.T) {
 		checkPinCommand(t, srv, in, fx)
 	})
+	t.Run("missing-pin", func(t *testing.T) {
+		checkMissingPin(t, srv, in, fx)
+	})
 }
 
 // runCell runs one cell for one pin and records the outcome.
@@ -240,7 +253,7 @@ func runCell(t *testing.T, in *install, fx *fixture, c cell, p testPin, m *matri
 		t.Fatal(err)
 	}
 
-	env := in.env(nix+"/home", nixConf{fetchClosure: c.fetchClosure, substituter: fx.substituter, publicKey: fx.publicKey})
+	env := in.env(nix+"/home", nixConf{fetchClosure: c.fetchClosure, substituter: fx.substituter + " " + fx.upstream, publicKey: fx.publicKey})
 	results, transcript := runSteps(t, in, env, c.steps(cellInput{site: fx.site, git: fx.git, work: nix, pin: p}))
 	last := results[len(results)-1]
 	worked := last.err == nil
@@ -319,8 +332,12 @@ func checkSubstituted(ctx context.Context, in *install, fx *fixture, c cell, p t
 		built = append(built, r.log.built...)
 	}
 	for _, path := range p.closure {
-		if from := fetched[path]; strings.TrimSuffix(from, "/") != strings.TrimSuffix(fx.substituter, "/") {
-			problems = append(problems, fmt.Sprintf("not substituted from %s: %s (from %q)", fx.substituter, path, from))
+		want := fx.substituter
+		if slices.Contains(p.upstream, path) {
+			want = fx.upstream
+		}
+		if from := fetched[path]; strings.TrimSuffix(from, "/") != strings.TrimSuffix(want, "/") {
+			problems = append(problems, fmt.Sprintf("not substituted from %s: %s (from %q)", want, path, from))
 		}
 	}
 	for _, drv := range built {

@@ -44,6 +44,12 @@ let
     builder = "/bin/sh";
     args = [ "-c" "/bin/mkdir -p $out/share; echo 'cpr-e2e dep ${nonce}' > $out/share/greeting" ];
   };
+  splitdep = derivation {
+    name = "cpr-e2e-${nonce}-splitdep";
+    system = builtins.currentSystem;
+    builder = "/bin/sh";
+    args = [ "-c" "/bin/mkdir -p $out/share; echo 'cpr-e2e splitdep ${nonce}' > $out/share/greeting" ];
+  };
 in
 {
   hello = pkg "hello" (prog "hello" "cpr-e2e hello ${nonce}");
@@ -57,12 +63,20 @@ in
   versioned = pkg "v1.7" (prog "v1.7" "cpr-e2e v1.7 ${nonce}");
   bothAny = pkg "both-any" (prog "both" "cpr-e2e both (system-less) ${nonce}");
   bothHere = pkg "both-here" (prog "both" "cpr-e2e both (this system) ${nonce}");
+  # Its dependency is left to an upstream cache, as Cachix leaves out what
+  # cache.nixos.org holds: the closure is split.
+  split = pkg "split" ''
+    printf '#!/bin/sh\necho "cpr-e2e split %s"\nexec /bin/cat %s/share/greeting\n' '${nonce}' '${splitdep}' > $out/bin/split
+    /bin/chmod +x $out/bin/split
+  '';
+  # Deleted from the binary cache after the copy.
+  gone = pkg "gone" (prog "gone" "cpr-e2e gone ${nonce}");
 }
 `
 
 // packageAttrs are the attributes of packagesNix to build.
 func packageAttrs() []string {
-	return []string{"hello", "tool", "withdep", "anywhere", "versioned", "bothAny", "bothHere"}
+	return []string{"hello", "tool", "withdep", "anywhere", "versioned", "bothAny", "bothHere", "split", "gone"}
 }
 
 // builtPackage is a test package in the binary cache.
@@ -74,6 +88,8 @@ type builtPackage struct {
 // binaryCache is a signed binary cache folder holding the test packages.
 type binaryCache struct {
 	dir       string                  // as the test sees it
+	upstream  string                  // a second binary cache folder, the upstream of dir
+	gone      string                  // a package deleted from dir after the copy
 	publicKey string                  // for trusted-public-keys
 	packages  map[string]builtPackage // by derivation name without the cpr-e2e-NONCE- prefix
 	cleanup   []string                // everything the build put into a store
@@ -129,7 +145,13 @@ func buildCache(ctx context.Context, in *install, nonce string) (*binaryCache, e
 		outs = append(outs, out)
 		drvs = append(drvs, res.DrvPath)
 	}
-	if len(bc.packages) != len(packageAttrs()) {
+	ca, err := addContentAddressed(ctx, in, nonce)
+	if err != nil {
+		return nil, err
+	}
+	bc.packages["ca"] = builtPackage{out: ca, closure: []string{ca}}
+	outs = append(outs, ca)
+	if len(bc.packages) != len(packageAttrs())+1 {
 		return nil, fmt.Errorf("nix build --json: want %d packages, got %q", len(packageAttrs()), r.stdout)
 	}
 	r = in.admin(ctx, append([]string{"nix-store", "-q", "--requisites"}, drvs...)...)
@@ -148,6 +170,9 @@ func buildCache(ctx context.Context, in *install, nonce string) (*binaryCache, e
 	if r.err != nil {
 		return nil, fmt.Errorf("copying to the binary cache: %s", r.describe())
 	}
+	if err := arrangeCaches(ctx, in, bc, nix, nonce); err != nil {
+		return nil, err
+	}
 	if err := in.forget(ctx, bc.cleanup); err != nil {
 		return nil, err
 	}
@@ -162,6 +187,8 @@ type testPin struct {
 	path    string
 	// closure must be absent before a cell, and substituted from the cache by it.
 	closure []string
+	// upstream are the paths of closure that come from the upstream cache.
+	upstream []string
 	// absent must stay absent (the system-less twin of a system-specific pin).
 	absent []string
 	want   []string // lines the program prints
@@ -199,7 +226,15 @@ func makePins(bc *binaryCache, system, nonce string) (tested, extra []testPin) {
 		pinName: "elsewhere." + other, name: "elsewhere", program: "bin/elsewhere",
 		path: storeDir + "/" + strings.Repeat("0", 32) + "-cpr-e2e-" + nonce + "-elsewhere", foreign: true,
 	}
-	return []testPin{hello, tool, withdep, anywhere, versioned, both, elsewhere}, []testPin{bothAny}
+	split := simple("split."+system, "split", "split", "bin/split", "split")
+	split.want = append(split.want, line("splitdep"))
+	for _, p := range split.closure {
+		if strings.HasSuffix(p, "-splitdep") {
+			split.upstream = append(split.upstream, p)
+		}
+	}
+	ca := simple("ca."+system, "ca", "ca", "bin/ca", "ca")
+	return []testPin{hello, tool, withdep, anywhere, versioned, both, elsewhere, split, ca}, []testPin{bothAny}
 }
 
 // cachixPins is what the local Cachix lists for pins.

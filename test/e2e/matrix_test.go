@@ -67,7 +67,9 @@ func (m *matrix) markdown() string {
 	fmt.Fprintf(&b, "Measured by `go test ./test/e2e/` over the pins %s; NAME is each pin. "+
 		"URL is the site as GitHub Pages serves it: the artifact of `--mode pages`, unpacked and served over HTTP. "+
 		"REPO is the bare repository behind a local GitHub that `--mode branch` committed the bundle to through the Git Data API. "+
-		"ok: the pin's closure, absent before, was substituted from the binary cache, nothing was built "+
+		"Every pin was verified by the CLI against the binary caches; `split` has a dependency that only an upstream cache holds, "+
+		"`ca` is content-addressed (`nix-store --add`). "+
+		"ok: the pin's closure, absent before, was substituted from the binary cache (and the upstream cache), nothing was built "+
 		"but the wrapper Nix < 2.16 needs, and the program printed its lines (for a pin of another "+
 		"system only: Nix's ordinary missing-attribute error). unsupported: the command fails, with "+
 		"the error the suite checks, for the reason given.\n\n", strings.Join(pins, ", "))

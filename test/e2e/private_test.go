@@ -54,7 +54,7 @@ func checkPrivateCache(t *testing.T, srv *servers, in *install, fx *fixture) {
 	args := func(out string) []string {
 		return []string{
 			"--cache", name, "--cachix-url", priv.URL(), "--mode", "dir",
-			"--repo", "cpr-e2e/" + name, "--pages-url", site + "/", "--out", out,
+			"--repo", "cpr-e2e/" + name, "--pages-url", site + "/", "--out", out, "--upstream", "none",
 		}
 	}
 	out := filepath.Join(work, "site")

@@ -27,13 +27,13 @@ import (
 // --out. It returns an error when there is no site to serve; it reports, and
 // goes on, when the artifact is not exactly the site or dir mode writes
 // another site, so that the cells show what that breaks.
-func publishPages(ctx context.Context, t *testing.T, srv *servers, cache, siteURL, served string) error {
+func publishPages(ctx context.Context, t *testing.T, srv *servers, cache, upstream, siteURL, served string) error {
 	work := t.TempDir()
 	out := filepath.Join(work, "site")
 	args := func(mode, out string) []string {
 		return []string{
 			"--cache", cache, "--cachix-url", srv.cachix.URL(), "--mode", mode,
-			"--repo", "cpr-e2e/" + cache, "--pages-url", siteURL + "/", "--out", out,
+			"--repo", "cpr-e2e/" + cache, "--pages-url", siteURL + "/", "--out", out, "--upstream", upstream,
 		}
 	}
 	if _, err := runCLI(ctx, t, srv.cli, args("pages", out)...); err != nil {
@@ -198,7 +198,7 @@ type branchPublish struct {
 // checks the branch: one commit holding exactly the bundle and the marker.
 // bundleDir is the bundle of the same pins as the site serves it. It returns
 // an error only when there is no branch for the cells to read.
-func publishBranch(ctx context.Context, t *testing.T, in *install, srv *servers, cache, bundleDir string) (*branchPublish, error) {
+func publishBranch(ctx context.Context, t *testing.T, in *install, srv *servers, cache, upstream, bundleDir string) (*branchPublish, error) {
 	if !fakegithub.HaveGit() {
 		return nil, errors.New("the git program is needed for the local GitHub")
 	}
@@ -221,7 +221,7 @@ func publishBranch(ctx context.Context, t *testing.T, in *install, srv *servers,
 		args: []string{
 			"--cache", cache, "--cachix-url", srv.cachix.URL(), "--out", filepath.Join(t.TempDir(), "site"),
 			"--mode", "branch", "--repo", gh.Owner + "/" + gh.Repo,
-			"--github-token", gh.Token, "--github-api-url", gh.APIURL(),
+			"--github-token", gh.Token, "--github-api-url", gh.APIURL(), "--upstream", upstream,
 		},
 		git: "git+file://" + path.Join(nix, filepath.ToSlash(rel)) + "?ref=pins",
 	}
