@@ -17,6 +17,7 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/kwbauson/create-pin-refs/bench/closures"
@@ -95,9 +96,9 @@ func run(pins, concurrency, runs int) error {
 		if err != nil {
 			return err
 		}
-		start := time.Now()
+		start, cpu0 := time.Now(), cpuTime()
 		got, err := verify.Closures(context.Background(), paths, verify.Options{Cache: cache, Concurrency: concurrency})
-		took := time.Since(start)
+		took, cpu := time.Since(start), cpuTime()-cpu0
 		if err != nil {
 			return err
 		}
@@ -111,13 +112,23 @@ func run(pins, concurrency, runs int) error {
 		if complete != pins {
 			return fmt.Errorf("run %d: %d of %d closures complete", i+1, complete, pins)
 		}
-		fmt.Printf("run %d: %s wall, %.1f closure paths per pin on average\n", i+1, took.Round(time.Millisecond), float64(total)/float64(pins))
+		fmt.Printf("run %d: %s wall, %s CPU in this process, %d narinfos, %.1f closure paths per pin on average\n",
+			i+1, took.Round(time.Millisecond), cpu.Round(time.Millisecond), closures.New(0).Paths()+pins, float64(total)/float64(pins))
 		if best == 0 || took < best {
 			best = took
 		}
 	}
 	fmt.Printf("best wall %s for %d pins; peak RSS %.1f MiB (VmHWM, whole process)\n", best.Round(time.Millisecond), pins, float64(peakRSS())/(1<<20))
 	return nil
+}
+
+// cpuTime is the user and system time this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // peakRSS reads the process's peak resident set size, in bytes.

@@ -254,3 +254,28 @@ func TestNarHashOfTarball(t *testing.T) {
 		t.Error("NarHash ignores the executable bit")
 	}
 }
+
+// Verified pins tell lib.nix how to realise them: "ca" for a content-addressed
+// path, "closure": "split" whenever fetchClosure cannot fetch the closure.
+func TestEntriesCarryClosureFacts(t *testing.T) {
+	const p = "/nix/store/0c9ipq2ysgsyfqsk2hcn2mc3r9r1fwm1-p"
+	set := &pins.Set{Pins: []pins.Pin{
+		{Name: "added", StorePath: p, CA: "fixed:r:sha256:x", Closure: "complete"},
+		{Name: "complete", StorePath: p, Closure: "complete"},
+		{Name: "incomplete", StorePath: p, Closure: "incomplete"},
+		{Name: "split", StorePath: p, Closure: "split"},
+		{Name: "unverified", StorePath: p},
+	}}
+	b, err := Render(set, testMeta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"added":{"*":{"path":"` + p + `","ca":true}},"complete":{"*":{"path":"` + p + `"}},` +
+		`"incomplete":{"*":{"path":"` + p + `","closure":"split"}},"split":{"*":{"path":"` + p + `","closure":"split"}},` +
+		`"unverified":{"*":{"path":"` + p + `"}}}` + "\n"
+	for _, f := range b.Files {
+		if f.Path == "data/shards/0.json" && string(f.Data) != want {
+			t.Errorf("shard:\n%s\nwant:\n%s", f.Data, want)
+		}
+	}
+}

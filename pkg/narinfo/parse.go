@@ -195,7 +195,7 @@ func parseReferences(v string) ([]string, error) {
 	refs := strings.Split(v, " ")
 	for _, r := range refs {
 		if err := checkBaseName(r); err != nil {
-			return nil, fmt.Errorf("References: %w", err)
+			return nil, fmt.Errorf("in References: %w", err)
 		}
 	}
 	return refs, nil

@@ -109,7 +109,7 @@ func checkMissingPin(t *testing.T, srv *servers, in *install, fx *fixture) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(output, `warning: pin "`+gone.pinName+`": `+fx.gone+" is in no binary cache ("+fix+"); left out") {
+	if !strings.Contains(output, `warning: pin "`+gone.pinName+`": `+fx.gone+" is in no binary cache (fix: "+fix+"); left out") {
 		t.Errorf("--verify skip-missing: no warning naming the pin, the path and the fix:\n%s", output)
 	}
 	if names := manifestPins(t, out); !slices.Equal(names, []string{hello.pinName}) {
