@@ -23,8 +23,8 @@ func binaryCache(t *testing.T, paths ...string) string {
 	t.Helper()
 	dir := t.TempDir()
 	for _, p := range paths {
-		hash := strings.TrimPrefix(p, "/nix/store/")[:32]
-		if err := os.WriteFile(filepath.Join(dir, hash+".narinfo"), []byte("StorePath: "+p+"\n"), 0o644); err != nil {
+		// Whole narinfos: a publish reads them to verify the pins.
+		if err := fakecachix.WriteNarInfos(dir, fakecachix.NarInfo{StorePath: p, NarSize: 1024}); err != nil {
 			t.Fatal(err)
 		}
 	}
