@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"net"
 	"os"
 	"path/filepath"
@@ -12,7 +11,6 @@ import (
 	"unicode"
 
 	"github.com/kwbauson/create-pin-refs/pkg/retry"
-	"github.com/kwbauson/create-pin-refs/pkg/site"
 	"github.com/kwbauson/create-pin-refs/test/fakecachix"
 	"github.com/kwbauson/create-pin-refs/test/fakegithub"
 )
@@ -109,14 +107,7 @@ func TestPinsFileEdgeCases(t *testing.T) {
 	if r := run(t, nil, args(badName, out, "--on-invalid", "skip")...); r.code != ExitOK {
 		t.Fatalf("with --on-invalid=skip: exit %d:\n%s", r.code, r.stderr)
 	}
-	data, err := os.ReadFile(filepath.Join(out, site.Manifest))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m site.ManifestData
-	if err := json.Unmarshal(data, &m); err != nil {
-		t.Fatal(err)
-	}
+	m := readManifest(t, out)
 	if len(m.Pins) != 1 || m.Pins[0].Name != "ok" || m.Pins[0].Program != "bin/rg" {
 		t.Errorf("pins.json holds %+v; want the one pin ok with program bin/rg", m.Pins)
 	}
