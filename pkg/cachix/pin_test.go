@@ -197,34 +197,6 @@ func TestConfirmPinLate(t *testing.T) {
 	})
 }
 
-func TestCheckStorePath(t *testing.T) {
-	dir := t.TempDir()
-	hash := pinPath[len("/nix/store/") : len("/nix/store/")+32]
-	if err := os.WriteFile(filepath.Join(dir, hash+".narinfo"), []byte("StorePath: "+pinPath+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	fake := fakecachix.Start(t, fakecachix.Options{PathPrefix: prefix, Caches: []fakecachix.Cache{{Name: "demo", Dir: dir}}})
-	c, err := cachix.New(fake.CacheURL("demo"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	if err := c.CheckStorePath(ctx, "demo", pinPath); err != nil {
-		t.Errorf("present path: %v", err)
-	}
-	err = c.CheckStorePath(ctx, "demo", pinPath2)
-	var nic *cachix.NotInCacheError
-	if !errors.As(err, &nic) || !errors.Is(err, cachix.ErrNotInCache) || nic.StorePath != pinPath2 {
-		t.Fatalf("missing path: err = %v, want a NotInCacheError", err)
-	}
-	if !strings.HasSuffix(nic.URL, "/cache/demo/1c9ipq2ysgsyfqsk2hcn2mc3r9r1fwm1.narinfo") {
-		t.Errorf("URL = %s", nic.URL)
-	}
-	if err := c.CheckStorePath(ctx, "demo", "/nix/store/../../etc/passwd-and-more-text-here"); err == nil || errors.Is(err, cachix.ErrNotInCache) {
-		t.Errorf("bad path: err = %v, want a refusal before any request", err)
-	}
-}
-
 func total(ds []time.Duration) time.Duration {
 	var t time.Duration
 	for _, d := range ds {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/kwbauson/create-pin-refs/pkg/cachix"
 	"github.com/kwbauson/create-pin-refs/pkg/config"
+	"github.com/kwbauson/create-pin-refs/pkg/narinfo"
 	"github.com/kwbauson/create-pin-refs/pkg/pins"
 )
 
@@ -27,7 +28,7 @@ type pinRequest struct {
 type pinner struct {
 	cache  string
 	api    *cachix.Client
-	binary *cachix.Client // the cache's substituter
+	binary *narinfo.Client // the cache's substituter
 	wait   time.Duration
 	rep    reporter
 }
@@ -54,7 +55,7 @@ func newPinner(ctx context.Context, env Env, rep reporter, a config.API, substit
 	if info.IsPublic {
 		token = ""
 	}
-	binary, err := newCachixClient(env, rep, substituter, token)
+	binary, err := narinfo.New(substituter, narinfo.Options{Token: token, UserAgent: "create-pin-refs/" + env.Version, Policy: retryPolicy(env, rep)})
 	if err != nil {
 		return nil, fmt.Errorf("binary cache of %q: %w", a.Cache, err)
 	}
@@ -89,11 +90,8 @@ func (p *pinner) pin(ctx context.Context, r pinRequest) (cachix.Pin, error) {
 	if storePath != r.Path {
 		p.rep.Logf("%s is %s", r.Path, storePath)
 	}
-	if err := p.binary.CheckStorePath(ctx, p.cache, storePath); err != nil {
-		if errors.Is(err, cachix.ErrNotInCache) {
-			return cachix.Pin{}, fmt.Errorf("pin %q: %w: push it to cache %q first (cachix push %s %s)", r.Name, err, p.cache, p.cache, storePath)
-		}
-		return cachix.Pin{}, fmt.Errorf("pin %q: checking that the binary cache has %s: %w", r.Name, storePath, err)
+	if err := p.inCache(ctx, storePath); err != nil {
+		return cachix.Pin{}, fmt.Errorf("pin %q: %w", r.Name, err)
 	}
 	err = p.api.CreatePin(ctx, p.cache, cachix.PinCreate{Name: r.Name, StorePath: storePath, Artifacts: r.Artifacts, Keep: r.Keep})
 	if err != nil {
@@ -111,6 +109,20 @@ func (p *pinner) pin(ctx context.Context, r pinRequest) (cachix.Pin, error) {
 	}
 	p.rep.Logf("pinned %s to %s in cache %s (keep: %s%s)", r.Name, storePath, p.cache, r.Keep, rev)
 	return made, nil
+}
+
+// inCache checks that the binary cache has storePath, by its narinfo.
+func (p *pinner) inCache(ctx context.Context, storePath string) error {
+	n, err := p.binary.Get(ctx, narinfo.Hash(storePath))
+	switch {
+	case errors.Is(err, narinfo.ErrNotFound):
+		return fmt.Errorf("%s is not in the binary cache (%w): push it to cache %q first (cachix push %s %s)", storePath, err, p.cache, p.cache, storePath)
+	case err != nil:
+		return fmt.Errorf("checking that the binary cache has %s: %w", storePath, err)
+	case n.StorePath != storePath:
+		return fmt.Errorf("the binary cache's narinfo for %s describes %s", storePath, n.StorePath)
+	}
+	return nil
 }
 
 func runPin(ctx context.Context, cfg *config.Pin, env Env, rep reporter) error {

@@ -113,7 +113,7 @@ func TestPinRefused(t *testing.T) {
 		err  string
 	}{
 		{"not pushed", env, []string{"hello", missing}, ExitError,
-			`pin "hello": ` + missing + ` is not in the binary cache (` + srv.CacheURL("demo") + `/9c9ipq2ysgsyfqsk2hcn2mc3r9r1fwm1.narinfo answered 404 Not Found): push it to cache "demo" first (cachix push demo ` + missing + `)`},
+			`pin "hello": ` + missing + ` is not in the binary cache (GET ` + srv.CacheURL("demo") + `/9c9ipq2ysgsyfqsk2hcn2mc3r9r1fwm1.narinfo: 404 Not Found): push it to cache "demo" first (cachix push demo ` + missing + `)`},
 		{"no token", nil, []string{"hello", pushed}, ExitUsage, "--auth-token: required to pin"},
 		{"token without write access", map[string]string{"CACHIX_AUTH_TOKEN": "read-only-token"}, []string{"hello", pushed}, ExitError,
 			`the auth token was refused or lacks write access to cache "demo"`},

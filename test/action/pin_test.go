@@ -24,7 +24,7 @@ func TestRunnerPinThenPublish(t *testing.T) {
 	const built = "/nix/store/0c9ipq2ysgsyfqsk2hcn2mc3r9r1fwm1-hello-2.13"
 	f := startFakes(t)
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "0c9ipq2ysgsyfqsk2hcn2mc3r9r1fwm1.narinfo"), []byte("StorePath: "+built+"\n"), 0o644); err != nil {
+	if err := fakecachix.WriteNarInfos(dir, fakecachix.NarInfo{StorePath: built, NarSize: 2048}); err != nil {
 		t.Fatal(err)
 	}
 	raw, err := cachix.ReadPinsFile(filepath.Join(root, "examples", "pins.json"))
