@@ -8,12 +8,15 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kwbauson/create-pin-refs/pkg/cachix"
 	"github.com/kwbauson/create-pin-refs/pkg/config"
 	"github.com/kwbauson/create-pin-refs/pkg/httpauth"
 	"github.com/kwbauson/create-pin-refs/pkg/publish/branch"
 	"github.com/kwbauson/create-pin-refs/pkg/retry"
+	"github.com/kwbauson/create-pin-refs/test/fakecachix"
+	"github.com/kwbauson/create-pin-refs/test/fakegithub"
 )
 
 // TestExplainAddsOptions: inner packages name no option; the CLI adds which
@@ -68,5 +71,27 @@ func TestTimeoutEndsAHangingRun(t *testing.T) {
 	r := run(t, nil, "--cache", "demo", "--cachix-url", srv.URL, "--out", t.TempDir(), "--timeout", "1s")
 	if r.code != ExitError || !strings.Contains(r.stderr, "the run's deadline of 1s passed") {
 		t.Errorf("exit %d, want %d with the deadline named:\n%s", r.code, ExitError, r.stderr)
+	}
+}
+
+// TestBranchModeLongRetryAfterFailsAtOnce: GitHub answering 429 with
+// Retry-After: 86400 ends the run at once, saying how long it asked for,
+// instead of waiting out retries.
+func TestBranchModeLongRetryAfterFailsAtOnce(t *testing.T) {
+	if !fakegithub.HaveGit() {
+		t.Skip("needs git")
+	}
+	cx := fakecachix.Start(t, fakecachix.Options{Caches: []fakecachix.Cache{{Name: "demo", Pins: examplePins(t)}}})
+	gh := fakegithub.New(t, fakegithub.Options{Owner: "octo", Repo: "pins", Token: token})
+	gh.LimitNext(100, fakegithub.TooManyRequests, 24*time.Hour)
+	start := time.Now()
+	r := run(t, map[string]string{"GITHUB_TOKEN": token}, "--cache", "demo", "--cachix-url", cx.URL(), "--out", t.TempDir(),
+		"--mode", "branch", "--repo", "octo/pins", "--github-api-url", gh.APIURL())
+	t.Logf("failed after %s", time.Since(start).Round(time.Millisecond))
+	if r.code != ExitError || !strings.Contains(r.stderr, "asked to wait 24h0m0s (Retry-After: 24h0m0s)") {
+		t.Errorf("exit %d, want %d naming the wait:\n%s", r.code, ExitError, r.stderr)
+	}
+	if n := len(gh.Requests()); n != 1 {
+		t.Errorf("%d requests to GitHub, want 1", n)
 	}
 }
