@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"os"
@@ -66,7 +67,13 @@ func checkPinCommand(t *testing.T, srv *servers, in *install, fx *fixture) {
 	}
 
 	// A path the cache lacks is refused, and no pin is made.
-	missing := "/nix/store/" + strings.Repeat("0", 32) + "-cpr-e2e-never-pushed"
+	// A hash of its own: other tests use made-up hashes too.
+	random := make([]byte, 32)
+	rand.Read(random)
+	for i, b := range random {
+		random[i] = "0123456789abcdfghijklmnpqrsvwxyz"[b%32]
+	}
+	missing := "/nix/store/" + string(random) + "-cpr-e2e-never-pushed"
 	out, err = runCLIEnv(ctx, t, srv.cli, env, append([]string{"pin", "never", missing}, api...)...)
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(out, "push it to cache") || len(local.PinRequests()) != 1 {
