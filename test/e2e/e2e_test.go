@@ -74,6 +74,7 @@ func TestNix(t *testing.T) {
 	for _, c := range cells() {
 		rows = append(rows, c.row)
 	}
+	rows = append(rows, lockRows()...)
 	for _, in := range installs {
 		cols = append(cols, in.name())
 	}
@@ -228,6 +229,9 @@ func runInstall(t *testing.T, srv *servers, in *install, fx *fixture, m *matrix)
 	})
 	t.Run("missing-pin", func(t *testing.T) {
 		checkMissingPin(t, srv, in, fx)
+	})
+	t.Run("lock", func(t *testing.T) {
+		checkLocks(t, srv, in, fx, m)
 	})
 }
 
