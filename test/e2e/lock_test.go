@@ -49,7 +49,7 @@ func lockForms() []lockForm {
 		{
 			id: "mutable", row: "flake input `URL/pins.tar.gz` (GitHub Pages)" + tail + "the new one",
 			url:    func(s lockSites) string { return s.pages + "pins.tar.gz" },
-			expect: mutableLock("the URL now serves other content and Nix checks the locked narHash (\"mismatch in field 'narHash'\")"),
+			expect: mutableLock("the URL now serves other content and Nix checks the locked narHash (\"NAR hash mismatch in input\" on 2.8, \"mismatch in field 'narHash'\" on 2.26)"),
 		},
 		{
 			id: "immutable", row: "flake input `URL/b/NAME.tar.gz` (immutable)" + tail + "still the locked one (the URL names one bundle)",
@@ -64,7 +64,7 @@ func lockForms() []lockForm {
 				if v.atLeast(2, 17) {
 					return expectation{}
 				}
-				return mutableLock("Nix < 2.17 ignores the Link header, so the lock holds the mutable URL, whose content changed (\"NAR hash mismatch\")")(v)
+				return mutableLock("Nix < 2.17 ignores the Link header, so the lock holds the mutable URL, whose content changed (\"NAR hash mismatch in input\")")(v)
 			},
 		},
 		{
