@@ -104,3 +104,25 @@ func TestWriteKeepsAForeignBundlesFolder(t *testing.T) {
 		t.Errorf("_headers: %q, %v", h, err)
 	}
 }
+
+// TestIndexShowsLockableForm: the index page shows what flake inputs should
+// lock beside the commands of the mutable URL, and nothing when unknown.
+func TestIndexShowsLockableForm(t *testing.T) {
+	b, m := render(t, storePath)
+	v := IndexView{URL: "https://o.github.io/r/pins"}
+	if _, err := Seal(b, &m, &v); err != nil {
+		t.Fatal(err)
+	}
+	page, err := RenderIndex(m, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "inputs.pins.url = &#34;" + m.Bundles[0].URL + "&#34;;"
+	if !strings.Contains(string(page), want) || !strings.Contains(string(page), "nix run --refresh &#39;https://o.github.io/r/pins#NAME&#39;") {
+		t.Errorf("the index page lacks %q beside the mutable URL", want)
+	}
+	v.Lock = ""
+	if page, _ := RenderIndex(m, v); strings.Contains(string(page), "inputs.pins.url") {
+		t.Error("the index page shows a lockable form without one")
+	}
+}

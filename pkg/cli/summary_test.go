@@ -1,0 +1,44 @@
+package cli
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/kwbauson/create-pin-refs/pkg/pins"
+)
+
+// TestSummaryShowsLockableForm: the job summary gives the mutable form for
+// nix run and the lockable one for flake inputs.
+func TestSummaryShowsLockableForm(t *testing.T) {
+	tests := []struct {
+		name string
+		res  Result
+		want []string
+	}{
+		{
+			name: "pages",
+			res:  Result{URL: "https://o.github.io/r/pins", Lock: "https://o.github.io/r/b/0123.tar.gz"},
+			want: []string{"<code>https://o.github.io/r/pins#NAME</code>", "<code>inputs.pins.url = &#34;https://o.github.io/r/b/0123.tar.gz&#34;;</code>"},
+		},
+		{
+			name: "branch",
+			res:  Result{FlakeRef: "github:o/r/pins", Lock: "github:o/r/pins"},
+			want: []string{"<code>github:o/r/pins#NAME</code>", "<code>inputs.pins.url = &#34;github:o/r/pins&#34;;</code>"},
+		},
+		{name: "unknown URL", res: Result{}, want: nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.res.Set = &pins.Set{}
+			got := jobSummary(&tt.res)
+			for _, w := range tt.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("summary lacks %q:\n%s", w, got)
+				}
+			}
+			if tt.want == nil && strings.Contains(got, "inputs.pins.url") {
+				t.Errorf("summary shows a lockable form without one:\n%s", got)
+			}
+		})
+	}
+}
