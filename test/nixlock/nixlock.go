@@ -32,15 +32,15 @@ func file() string { return filepath.Join(os.TempDir(), "create-pin-refs-nix-sto
 
 // Shared waits until no test is deleting from the store, and keeps it so until
 // unlock is called. Wrap each command that runs the host's Nix.
-func Shared() (unlock func(), err error) { return lock(syscall.LOCK_SH) }
+func Shared() (unlock func(), err error) { return lock(file(), syscall.LOCK_SH) }
 
 // Exclusive waits until no test runs Nix, and keeps it so until unlock is
 // called. Wrap each deletion from a store. A process that holds it must not
 // ask for Shared meanwhile: the two would wait for each other.
-func Exclusive() (unlock func(), err error) { return lock(syscall.LOCK_EX) }
+func Exclusive() (unlock func(), err error) { return lock(file(), syscall.LOCK_EX) }
 
-func lock(how int) (func(), error) {
-	f, err := os.OpenFile(file(), os.O_CREATE|os.O_RDWR, 0o666)
+func lock(path string, how int) (func(), error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o666)
 	if err != nil {
 		return nil, fmt.Errorf("opening the Nix store lock: %w", err)
 	}

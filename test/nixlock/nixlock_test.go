@@ -1,16 +1,20 @@
 package nixlock
 
 import (
+	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 )
 
 // TestExclusiveWaitsForShared: an exclusive holder waits for shared ones, and
-// shared holders do not wait for each other.
+// shared holders do not wait for each other. It locks a file of its own: the
+// machine's lock is in use by whatever tests run meanwhile.
 func TestExclusiveWaitsForShared(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lock")
 	var unlocks []func()
 	for range 2 {
-		unlock, err := Shared() // the second does not wait for the first
+		unlock, err := lock(path, syscall.LOCK_SH) // the second does not wait for the first
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -18,7 +22,7 @@ func TestExclusiveWaitsForShared(t *testing.T) {
 	}
 	got := make(chan error, 1)
 	go func() {
-		unlock, err := Exclusive()
+		unlock, err := lock(path, syscall.LOCK_EX)
 		if err == nil {
 			unlock()
 		}
