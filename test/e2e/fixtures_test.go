@@ -162,6 +162,14 @@ func buildCache(ctx context.Context, in *install, nonce string) (*binaryCache, e
 	for _, p := range bc.packages {
 		bc.cleanup = append(bc.cleanup, p.closure...)
 	}
+	// The suite deletes what it built, so all of it must be this run's: a path
+	// without the nonce (a builtins.toFile, a source) is the same path in every
+	// run and may be in use by another one.
+	for _, p := range bc.cleanup {
+		if !strings.Contains(filepath.Base(p), prefix) {
+			return nil, fmt.Errorf("the test packages' closure has %s, which is not this run's (no %q in its name): give it the nonce", p, prefix)
+		}
+	}
 
 	// The binary cache store signs what it receives with secret-key, without
 	// touching the local store's signatures (a multi-user store may refuse).

@@ -93,6 +93,9 @@ type install struct {
 	// base is this installation's scratch folder: hostBase as the test sees it,
 	// nixBase as its Nix sees it (they differ inside a chroot).
 	hostBase, nixBase string
+	// gcLock is the garbage collector's lock as the test sees it; "" for a
+	// daemon's store (see holdOffGC).
+	gcLock string
 }
 
 // openInstall checks a CPR_NIX spec and probes the installation. The scratch
@@ -132,6 +135,10 @@ func openInstall(ctx context.Context, spec string, cleanup func(func())) (*insta
 		return nil, fmt.Errorf("CPR_NIX: unknown installation %q (want host or chroot:DIR)", spec)
 	}
 	if err := os.Chmod(in.hostBase, 0o755); err != nil {
+		return nil, err
+	}
+	var err error
+	if in.gcLock, err = findGCLock(in); err != nil {
 		return nil, err
 	}
 	r := in.admin(ctx, "nix", "--version")
@@ -190,8 +197,10 @@ func (in *install) env(home string, conf nixConf) []string {
 
 // admin runs a store maintenance command, with no substituters.
 func (in *install) admin(ctx context.Context, argv ...string) cmdResult {
-	return in.run(ctx, in.env(in.nixBase+"/admin-home", nixConf{}), argv...)
+	return in.run(ctx, in.adminEnv(), argv...)
 }
+
+func (in *install) adminEnv() []string { return in.env(in.nixBase+"/admin-home", nixConf{}) }
 
 // deleting marks the context of a deletion, which holds the store lock
 // exclusively: its commands must not ask for it shared.
@@ -199,7 +208,11 @@ type deleting struct{}
 
 // run runs argv in the installation with env added, for at most cmdTimeout.
 // It holds the store lock shared (test/nixlock): no test deletes from a store
-// while a Nix command runs.
+// while a Nix command runs. Then it holds off the store's garbage collector
+// (see holdOffGC): any collector, whoever runs it, can kill a Nix command
+// running beside it. Always in this order: a deletion holds the store lock
+// while its collector waits for gc.lock, so no command may hold gc.lock while
+// it waits for the store lock.
 func (in *install) run(ctx context.Context, env []string, argv ...string) cmdResult {
 	if ctx.Value(deleting{}) == nil {
 		unlock, err := nixlock.Shared()
@@ -208,6 +221,17 @@ func (in *install) run(ctx context.Context, env []string, argv ...string) cmdRes
 		}
 		defer unlock()
 	}
+	release, err := in.holdOffGC(ctx)
+	if err != nil {
+		return cmdResult{argv: argv, err: err}
+	}
+	defer release()
+	return in.runBesideGC(ctx, env, argv...)
+}
+
+// runBesideGC is run without holding off the garbage collector, for commands
+// that run it.
+func (in *install) runBesideGC(ctx context.Context, env []string, argv ...string) cmdResult {
 	ctx, cancel := context.WithTimeout(ctx, cmdTimeout)
 	defer cancel()
 	var cmd *exec.Cmd
@@ -376,11 +400,15 @@ func (in *install) forget(ctx context.Context, paths []string) error {
 	if len(valid) == 0 {
 		return nil
 	}
+	// What refers to a path has its hash in its contents, so the referrers of
+	// this run's paths are this run's too, never a path other runs share.
 	r := in.admin(ctx, append([]string{"nix-store", "-q", "--referrers-closure"}, valid...)...)
 	if r.err != nil {
 		return errors.New(r.describe())
 	}
-	r = in.admin(ctx, append([]string{"nix-store", "--delete"}, strings.Fields(r.stdout)...)...)
+	// The collector itself: holding it off would wait for ourselves.
+	del := append([]string{"nix-store", "--delete"}, strings.Fields(r.stdout)...)
+	r = in.runBesideGC(ctx, in.adminEnv(), del...)
 	if r.err != nil {
 		return fmt.Errorf("deleting test paths: %s", r.describe())
 	}
