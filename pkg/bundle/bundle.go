@@ -84,8 +84,10 @@ func Render(set *pins.Set, meta Meta) (*Bundle, error) {
 		// for an input-addressed one.
 		CA bool `json:"ca,omitempty"`
 		// Closure is "split" when fetchClosure (one cache) cannot fetch
-		// the closure: lib.nix then uses builtins.storePath.
+		// the closure: lib.nix then uses builtins.appendContext.
 		Closure string `json:"closure,omitempty"`
+		// Revision names the pin's version in meta.description.
+		Revision int `json:"revision,omitempty"`
 	}
 	var names []string
 	hasAny := false
@@ -99,7 +101,7 @@ func Render(set *pins.Set, meta Meta) (*Bundle, error) {
 			entries[p.Name] = map[string]entry{}
 			names = append(names, p.Name)
 		}
-		e := entry{Path: p.StorePath, Program: p.Program, CA: p.CA != ""}
+		e := entry{Path: p.StorePath, Program: p.Program, CA: p.CA != "", Revision: p.Revision}
 		if p.Closure != "" && p.Closure != "complete" {
 			e.Closure = "split" // incomplete ones too (--verify=warn): Nix may find them elsewhere
 		}
@@ -161,11 +163,12 @@ func Render(set *pins.Set, meta Meta) (*Bundle, error) {
 	var m bytes.Buffer
 	writeJSON(&m, struct {
 		Format       int      `json:"format"`
+		Cache        string   `json:"cache,omitempty"`
 		Substituter  string   `json:"substituter"`
 		Systems      []string `json:"systems"`
 		FlakeSystems []string `json:"flakeSystems"`
 		Shards       int      `json:"shards"`
-	}{FormatVersion, meta.Substituter, nonNil(systems), nonNil(flakeSystems), nShards})
+	}{FormatVersion, meta.Cache, meta.Substituter, nonNil(systems), nonNil(flakeSystems), nShards})
 	m.WriteByte('\n')
 	r.add("data/meta.json", m.Bytes())
 

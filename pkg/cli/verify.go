@@ -77,7 +77,7 @@ func verifyPins(ctx context.Context, cfg *config.Config, env Env, rep reporter, 
 		switch c.Class {
 		case verify.Complete:
 		case verify.Split:
-			rep.Logf("pin %q: %d of the %d paths of its closure are only in upstream caches (such as %s): published for builtins.storePath, so flakes need --impure for it",
+			rep.Logf("pin %q: %d of the %d paths of its closure are only in upstream caches (such as %s): Nix substitutes it from its configured substituters rather than with fetchClosure",
 				p.PinName, len(c.Upstream), c.Paths, c.Upstream[0])
 		default:
 			problem := unverified(p, c, meta.Cache)

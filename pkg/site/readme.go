@@ -27,8 +27,9 @@ func RenderReadme(m ManifestData, v IndexView) []byte {
 		"This branch is rewritten on every publish; do not commit to it by hand.\n\n")
 	b.WriteString("Nix needs the cache (in nix.conf, or as a trusted user):\n\n")
 	codeBlock(&b, nixSettings(m))
-	b.WriteString("Without `fetch-closure`, flake commands need `--impure`. Nix caches the bundle for\n" +
-		"an hour (`tarball-ttl`); `--refresh` fetches the newest pins.\n\n")
+	b.WriteString("Flake commands need no `--impure`; with `fetch-closure`, Nix fetches each pin straight\n" +
+		"from the cache. Nix caches the bundle for an hour (`tarball-ttl`); `--refresh` fetches\n" +
+		"the newest pins.\n\n")
 	if text, input := LockAdvice(v); input != "" {
 		b.WriteString("## Flake inputs\n\n" + text + "\n\n")
 		codeBlock(&b, input)

@@ -21,7 +21,7 @@ const (
 	// (which reads one cache) can fetch it in pure evaluation.
 	Complete Class = "complete"
 	// Split: every path is in some cache, some only upstream; Nix substitutes
-	// it from all its caches, which needs builtins.storePath (--impure).
+	// it from all its caches (storePath, or appendContext in pure evaluation).
 	Split Class = "split"
 	// Incomplete: some path of the closure is in no cache.
 	Incomplete Class = "incomplete"

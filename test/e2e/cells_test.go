@@ -11,6 +11,12 @@ type cellInput struct {
 	git  string // git+file:///REPO?ref=pins
 	work string // the cell's own folder, as Nix sees it
 	pin  testPin
+	v    nixVersion
+	// upgradeSite serves the site, then its republished version (see
+	// cell.upgrade), whose hello prints upgradeWant.
+	upgradeSite string
+	upgradeWant []string
+	system      string
 }
 
 // attr is the pin's attribute as users must type it: a dotted name is quoted, or
@@ -29,10 +35,29 @@ type cell struct {
 	row          string // the matrix row
 	fetchClosure bool
 	steps        func(c cellInput) [][]string
-	// link, when set, is a link in the cell's folder that must lead to the pin.
+	// link, when set, is a link in the cell's folder that must lead into the
+	// store: to the pin itself when pinLink is set, else to the pin or the
+	// bundle's wrapper of it.
 	link    string
+	pinLink bool
 	expect  func(v nixVersion, p testPin) expectation
 	foreign bool
+	// only, when set, names the pins the cell runs for: one for a command
+	// about the whole bundle, a plain and a quoted name for the rest of the
+	// package rows, which would otherwise double the suite's time.
+	only []string
+	// listed, when set, makes the cell a listing: its output must match, and
+	// it must fetch nothing.
+	listed func(c cellInput) *regexp.Regexp
+	// want, when set, replaces the lines that the pin's program prints.
+	want func(c cellInput) []string
+	// kind is the kind of pin the cell is for (see testPin.kind).
+	kind string
+	// upgrade republishes the site at upgradeSite, with hello replaced by a
+	// new path, after the first step.
+	upgrade bool
+	// files are written into the cell's folder before its steps.
+	files func(c cellInput) map[string]string
 }
 
 // expectation is what a cell must do on a Nix version.
@@ -50,44 +75,6 @@ func logJSON(argv ...string) []string {
 }
 
 func works(nixVersion, testPin) expectation { return expectation{} }
-
-// bareStorePathGap is a limit of the bundle, not of Nix: from Nix 2.16 on, -f
-// gives the pin as a bare store path (older Nix gets a wrapper derivation), and
-// `nix run` wants a derivation or an app there.
-func bareStorePathGap(v nixVersion, _ testPin) expectation {
-	if !v.atLeast(2, 16) {
-		return expectation{}
-	}
-	return expectation{
-		unsupported: "bundle gap: from Nix 2.16 `-f` gives a bare store path, and `nix run` wants a derivation or app (\"attribute 'type' does not exist\")",
-		failure:     regexp.MustCompile(`attribute 'type' does not exist`),
-	}
-}
-
-// pureMode is what a flake's evaluation mode allows: pure evaluation forbids
-// builtins.storePath, so the bundle needs fetchClosure with inputAddressed.
-func pureMode(pure, fetchClosure bool) func(nixVersion, testPin) expectation {
-	return func(v nixVersion, p testPin) expectation {
-		// The bundle's own message, telling users what to do.
-		failure := regexp.MustCompile(`create-pin-refs: pin '` + regexp.QuoteMeta(p.name) +
-			`' needs 'builtins\.fetchClosure' \(Nix >= 2\.17 with 'experimental-features = fetch-closure'\) in pure evaluation; run with '--impure' instead`)
-		switch {
-		case !pure:
-			return expectation{}
-		case !fetchClosure:
-			return expectation{unsupported: "pure evaluation forbids builtins.storePath and fetch-closure is off; the bundle says to use --impure", failure: failure}
-		case !v.atLeast(2, 17):
-			return expectation{unsupported: "fetchClosure has no inputAddressed before Nix 2.17; the bundle says to use --impure", failure: failure}
-		case len(p.upstream) > 0:
-			return expectation{
-				unsupported: "the pin's closure is split between its cache and an upstream cache, and fetchClosure reads one cache; the bundle says to use --impure",
-				failure: regexp.MustCompile(`create-pin-refs: pin '` + regexp.QuoteMeta(p.name) +
-					`' has a closure split between its cache and upstream caches, which 'builtins\.fetchClosure' \(one cache\) cannot fetch in pure evaluation; run with '--impure' instead`),
-			}
-		}
-		return expectation{}
-	}
-}
 
 // flakeForm is a way of writing the site's flake URL.
 type flakeForm struct {
@@ -129,7 +116,7 @@ func cells() []cell {
 	run := func(c cellInput) []string { return []string{c.work + "/result/" + c.pin.program} }
 	out := []cell{
 		{
-			id: "build-f", row: "`nix build -f URL/pins NAME`", link: "result", expect: works,
+			id: "build-f", row: "`nix build -f URL/pins NAME` (result: the wrapper, linking the pin)", link: "result", expect: works,
 			steps: func(c cellInput) [][]string {
 				return [][]string{logJSON("nix", "build", "-f", c.site+"/pins", c.attr(), "--out-link", c.work+"/result"), run(c)}
 			},
@@ -141,7 +128,7 @@ func cells() []cell {
 			},
 		},
 		{
-			id: "run-f", row: "`nix run -f URL/pins NAME`", expect: bareStorePathGap,
+			id: "run-f", row: "`nix run -f URL/pins NAME`", expect: works,
 			steps: func(c cellInput) [][]string {
 				return [][]string{logJSON("nix", "run", "-f", c.site+"/pins", c.attr())}
 			},
@@ -178,7 +165,7 @@ func cells() []cell {
 					if ok, why, failure := f.supported(v); !ok {
 						return expectation{unsupported: why, failure: failure}
 					}
-					return pureMode(m.pure, m.fc)(v, p)
+					return expectation{}
 				},
 				steps: func(c cellInput) [][]string {
 					argv := append(logJSON("nix", "run"), flags...)
@@ -189,7 +176,7 @@ func cells() []cell {
 	}
 	out = append(out,
 		cell{
-			id: "build-targz-impure", row: "`nix build --impure URL/pins.tar.gz#NAME`", link: "result", expect: works,
+			id: "build-targz-impure", row: "`nix build --impure URL/pins.tar.gz#NAME` (result: the wrapper, linking the pin)", link: "result", expect: works,
 			steps: func(c cellInput) [][]string {
 				return [][]string{logJSON("nix", "build", "--impure", c.site+"/pins.tar.gz#"+c.attr(), "--out-link", c.work+"/result"), run(c)}
 			},
@@ -205,7 +192,7 @@ func cells() []cell {
 		},
 		cell{
 			id: "git-pure-fc", row: "`nix run git+file://REPO?ref=pins#NAME` (fetch-closure)", fetchClosure: true,
-			expect: pureMode(true, true),
+			expect: works,
 			steps: func(c cellInput) [][]string {
 				return [][]string{logJSON("nix", "run", c.git+"#"+c.attr())}
 			},
@@ -218,6 +205,8 @@ func cells() []cell {
 			},
 		},
 	)
+	out = append(out, packageCells()...)
+	out = append(out, consumerCells()...)
 	// A pin of another system only is missing here, exactly like any attribute.
 	missing := func(v nixVersion, p testPin) expectation {
 		return expectation{failure: regexp.MustCompile(`attribute '[^']*` + regexp.QuoteMeta(p.name) + `'[^\n]* not found|` +

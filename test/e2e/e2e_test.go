@@ -40,6 +40,10 @@ type fixture struct {
 	git         string // git+file:///REPO?ref=pins, the repository branch mode wrote through the GitHub API
 	branch      *branchPublish
 	pins        []testPin
+	// nextDir is the site of a republish whose hello prints upgradeWant.
+	// upgradeDir, served at upgradeURL, holds the site and then nextDir's.
+	nextDir, upgradeDir, upgradeURL string
+	upgradeWant                     []string
 }
 
 // TestNix publishes bundles with the real CLI and uses them through real Nix.
@@ -156,6 +160,22 @@ func setUp(t *testing.T, in *install, srv *servers, cache string) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The same pins with hello at a new path: a republish, for profile upgrades.
+	next := slices.Clone(append(slices.Clone(tested), extra...))
+	next[0].path = bc.packages["hello-next"].out
+	err = srv.cachix.SetCache(fakecachix.Cache{
+		Name:              cache + "-next",
+		Pins:              cachixPins(next),
+		PublicSigningKeys: []string{bc.publicKey},
+		Dir:               bc.dir,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nextDir := filepath.Join(srv.siteRoot, cache+"-next")
+	if err := publishPages(ctx, t, srv, cache+"-next", upstream, srv.siteURL+"/"+cache+"-next", nextDir); err != nil {
+		t.Fatal(err)
+	}
 	return &fixture{
 		cache:       cache,
 		cacheDir:    bc.dir,
@@ -168,6 +188,10 @@ func setUp(t *testing.T, in *install, srv *servers, cache string) *fixture {
 		git:         branch.git,
 		branch:      branch,
 		pins:        tested,
+		nextDir:     nextDir,
+		upgradeURL:  srv.siteURL + "/" + cache + "-upgrade",
+		upgradeDir:  filepath.Join(srv.siteRoot, cache+"-upgrade"),
+		upgradeWant: []string{"cpr-e2e hello-next " + tag},
 	}
 }
 
@@ -208,7 +232,7 @@ func nixSpecs(t *testing.T) []string {
 func runInstall(t *testing.T, srv *servers, in *install, fx *fixture, m *matrix) {
 	for _, p := range fx.pins {
 		for _, c := range cells() {
-			if c.foreign != p.foreign {
+			if c.foreign != p.foreign || c.kind != p.kind || c.only != nil && !slices.Contains(c.only, p.name) {
 				continue
 			}
 			t.Run(p.name+"/"+c.id, func(t *testing.T) {
@@ -258,7 +282,9 @@ func runCell(t *testing.T, in *install, fx *fixture, c cell, p testPin, m *matri
 	}
 
 	env := in.env(nix+"/home", nixConf{fetchClosure: c.fetchClosure, substituter: fx.substituter + " " + fx.upstream, publicKey: fx.publicKey})
-	results, transcript := runSteps(t, in, env, c.steps(cellInput{site: fx.site, git: fx.git, work: nix, pin: p}))
+	ci := cellInput{site: fx.site, git: fx.git, work: nix, pin: p, v: in.version, system: in.system,
+		upgradeSite: fx.upgradeURL, upgradeWant: fx.upgradeWant}
+	results, transcript := runCellSteps(t, in, fx, c, ci, host, env)
 	last := results[len(results)-1]
 	worked := last.err == nil
 
@@ -289,7 +315,12 @@ func runCell(t *testing.T, in *install, fx *fixture, c cell, p testPin, m *matri
 	case !worked:
 		t.Errorf("failed:\n%s", strings.Join(transcript, "\n"))
 	default:
-		problems := checkSubstituted(ctx, in, fx, c, p, host, results)
+		var problems []string
+		if c.listed != nil {
+			problems = checkListed(ctx, in, c.listed(ci), p, results)
+		} else {
+			problems = checkSubstituted(ctx, in, fx, c, ci, host, results)
+		}
 		for _, pr := range problems {
 			t.Error(pr)
 		}
@@ -299,102 +330,4 @@ func runCell(t *testing.T, in *install, fx *fixture, c cell, p testPin, m *matri
 		}
 		o = outcomeOK
 	}
-}
-
-// checkSubstituted checks a cell that worked: the program printed its lines, and
-// the pin's closure, absent before, came from the binary cache with nothing
-// built but the wrapper that Nix < 2.16 needs.
-func checkSubstituted(ctx context.Context, in *install, fx *fixture, c cell, p testPin, host string, results []cmdResult) []string {
-	var problems []string
-	lines := strings.Split(results[len(results)-1].stdout, "\n")
-	for _, w := range p.want {
-		if !slices.Contains(lines, w) {
-			problems = append(problems, fmt.Sprintf("the program did not print %q", w))
-		}
-	}
-	inv, err := in.invalid(ctx, p.closure)
-	if err != nil {
-		return append(problems, err.Error())
-	}
-	if len(inv) > 0 {
-		problems = append(problems, "not in the store afterwards: "+strings.Join(inv, " "))
-	}
-	inv, err = in.invalid(ctx, p.absent)
-	if err != nil {
-		return append(problems, err.Error())
-	}
-	if len(inv) != len(p.absent) {
-		problems = append(problems, "fetched the system-less twin of a system-specific pin: "+strings.Join(p.absent, " "))
-	}
-
-	fetched := map[string]string{}
-	var built []string
-	for _, r := range results {
-		for k, v := range r.log.fetched {
-			fetched[k] = v
-		}
-		built = append(built, r.log.built...)
-	}
-	for _, path := range p.closure {
-		want := fx.substituter
-		if slices.Contains(p.upstream, path) {
-			want = fx.upstream
-		}
-		if from := fetched[path]; strings.TrimSuffix(from, "/") != strings.TrimSuffix(want, "/") {
-			problems = append(problems, fmt.Sprintf("not substituted from %s: %s (from %q)", want, path, from))
-		}
-	}
-	for _, drv := range built {
-		if in.version.atLeast(2, 16) || !isWrapper(in, drv, p.path) {
-			problems = append(problems, "built "+drv+" (only Nix < 2.16 may build the bundle's builtin:buildenv wrapper)")
-		}
-	}
-	if c.link != "" {
-		target, err := os.Readlink(host + "/" + c.link)
-		switch {
-		case err != nil:
-			problems = append(problems, err.Error())
-		case in.version.atLeast(2, 16) && target != p.path:
-			problems = append(problems, c.link+" leads to "+target+", not to the pin "+p.path)
-		case !strings.HasPrefix(target, storeDir+"/"):
-			problems = append(problems, c.link+" leads to "+target+", outside the store")
-		}
-	}
-	return problems
-}
-
-// isWrapper reports whether drv is the bundle's wrapper of path: a
-// builtin:buildenv derivation that refers to it.
-func isWrapper(in *install, drv, path string) bool {
-	data, err := os.ReadFile(in.hostPath(drv))
-	if err != nil {
-		return false
-	}
-	s := string(data)
-	return strings.Contains(s, `"builtin:buildenv"`) && strings.Contains(s, `"`+path+`"`)
-}
-
-func exitText(err error) string {
-	if err == nil {
-		return "ok"
-	}
-	return err.Error()
-}
-
-// runSteps runs a cell's commands in order, logging each, until one fails; it
-// returns the results and their transcript for failure messages.
-func runSteps(t *testing.T, in *install, env []string, steps [][]string) ([]cmdResult, []string) {
-	t.Helper()
-	var results []cmdResult
-	var transcript []string
-	for _, argv := range steps {
-		r := in.run(t.Context(), env, argv...)
-		results = append(results, r)
-		transcript = append(transcript, r.describe())
-		t.Logf("$ %s (%s, %v)", shellJoin(r.argv), r.took.Round(time.Millisecond), exitText(r.err))
-		if r.err != nil {
-			break
-		}
-	}
-	return results, transcript
 }

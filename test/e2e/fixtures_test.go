@@ -71,12 +71,21 @@ in
   '';
   # Deleted from the binary cache after the copy.
   gone = pkg "gone" (prog "gone" "cpr-e2e gone ${nonce}");
+  # hello, republished: what a profile upgrade must install.
+  helloNext = pkg "hello-next" (prog "hello" "cpr-e2e hello-next ${nonce}");
+  # A store path that is one executable file.
+  single = derivation {
+    name = "cpr-e2e-${nonce}-single";
+    system = builtins.currentSystem;
+    builder = "/bin/sh";
+    args = [ "-c" "printf '#!/bin/sh\\necho \"cpr-e2e single ${nonce}\"\\n' > $out; /bin/chmod +x $out" ];
+  };
 }
 `
 
 // packageAttrs are the attributes of packagesNix to build.
 func packageAttrs() []string {
-	return []string{"hello", "tool", "withdep", "anywhere", "versioned", "bothAny", "bothHere", "split", "gone"}
+	return []string{"hello", "tool", "withdep", "anywhere", "versioned", "bothAny", "bothHere", "split", "gone", "helloNext", "single"}
 }
 
 // builtPackage is a test package in the binary cache.
@@ -204,6 +213,10 @@ type testPin struct {
 	// missing attribute.
 	foreign   bool
 	artifacts []string
+	// kind is "" for a folder with a program, else "single" (a store path that
+	// is one file) or "ca" (a content-addressed path): such pins run only the
+	// cells of their kind.
+	kind string
 }
 
 // makePins lists the pins the cells run, one per kind of name and program the
@@ -242,7 +255,9 @@ func makePins(bc *binaryCache, system, nonce string) (tested, extra []testPin) {
 		}
 	}
 	ca := simple("ca."+system, "ca", "ca", "bin/ca", "ca")
-	return []testPin{hello, tool, withdep, anywhere, versioned, both, elsewhere, split, ca}, []testPin{bothAny}
+	single := simple("single."+system, "single", "single", "bin/single", "single")
+	single.kind = "single"
+	return []testPin{hello, tool, withdep, anywhere, versioned, both, elsewhere, split, ca, single}, []testPin{bothAny}
 }
 
 // cachixPins is what the local Cachix lists for pins.

@@ -64,13 +64,17 @@ func (m *matrix) markdown() string {
 		pins = append(pins, "`"+p+"`")
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "Measured by `go test ./test/e2e/` over the pins %s; NAME is each pin. "+
+	fmt.Fprintf(&b, "Measured by `go test ./test/e2e/` over the pins %s; NAME is each pin, except in the rows from `nix build -f URL/pins NAME.outPath` on: "+
+		"those run for hello and v1.7 (a name that must be quoted), or for hello alone when about the whole bundle, "+
+		"or for the one pin of the kind they name. "+
 		"URL is the site as GitHub Pages serves it: the artifact of `--mode pages`, unpacked and served over HTTP. "+
 		"REPO is the bare repository behind a local GitHub that `--mode branch` committed the bundle to through the Git Data API. "+
 		"Every pin was verified by the CLI against the binary caches; `split` has a dependency that only an upstream cache holds, "+
 		"`ca` is content-addressed (`nix-store --add`). "+
+		"Commands run in pure evaluation without fetch-closure unless the row says otherwise. "+
 		"ok: the pin's closure, absent before, was substituted from the binary cache (and the upstream cache), nothing was built "+
-		"but the wrapper Nix < 2.16 needs, and the program printed its lines (for a pin of another "+
+		"but local `builtin:buildenv` symlink trees (the bundle's wrapper, nix-env's profile), and the program printed its lines "+
+		"(a listing: its output names the pin, and nothing was fetched or built; a pin of another "+
 		"system only: Nix's ordinary missing-attribute error). unsupported: the command fails, with "+
 		"the error the suite checks, for the reason given.\n\n", strings.Join(pins, ", "))
 	b.WriteString("| command |")

@@ -114,7 +114,7 @@ func checkPrivateCache(t *testing.T, srv *servers, in *install, fx *fixture) {
 	if err := in.forget(ctx, hello.closure); err != nil {
 		t.Fatal(err)
 	}
-	input := cellInput{site: site, work: nix, pin: hello}
+	input := cellInput{site: site, work: nix, pin: hello, v: in.version}
 	conf := nixConf{substituter: substituter, publicKey: fx.publicKey}
 
 	// Without the netrc (a file that does not exist), the binary cache
@@ -157,7 +157,7 @@ func checkPrivateCache(t *testing.T, srv *servers, in *install, fx *fixture) {
 	}
 	privFx := *fx
 	privFx.substituter = substituter
-	if problems := checkSubstituted(ctx, in, &privFx, build, hello, host, results); len(problems) > 0 {
+	if problems := checkSubstituted(ctx, in, &privFx, build, input, host, results); len(problems) > 0 {
 		for _, p := range problems {
 			t.Error(p)
 		}

@@ -13,10 +13,7 @@
     let
       b = builtins;
       meta = b.fromJSON (b.readFile ./data/meta.json);
-      forSystem = system: import ./lib.nix {
-        inherit system;
-        fetch = "auto";
-      };
+      forSystem = system: import ./lib.nix { inherit system; };
       perSystem = b.listToAttrs (map (system: {
         name = system;
         value = forSystem system;
