@@ -167,7 +167,7 @@ func TestVerifyMetadata(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`"tool":{"*":{"path":"` + f.path("tool") + `","program":"bin/tool","closure":"split"}}`, `"added":{"*":{"path":"` + f.path("added") + `","program":"bin/added","ca":true}}`} {
+	for _, want := range []string{`"tool":{"*":{"path":"` + f.path("tool") + `","program":"bin/tool","closure":"split","revision":4}}`, `"added":{"*":{"path":"` + f.path("added") + `","program":"bin/added","ca":true,"revision":4}}`} {
 		if !strings.Contains(string(shard), want) {
 			t.Errorf("shard lacks %s:\n%s", want, shard)
 		}
