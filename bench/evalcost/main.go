@@ -29,7 +29,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/kwbauson/create-pin-refs/bench"
+	"github.com/kwbauson/create-pin-refs/bench/pinset"
 	"github.com/kwbauson/create-pin-refs/pkg/bundle"
 	"github.com/kwbauson/create-pin-refs/pkg/cachix"
 	"github.com/kwbauson/create-pin-refs/pkg/pins"
@@ -258,7 +258,7 @@ func allLayouts() []layout {
 		{
 			name: "original",
 			write: func(dir string, raw []cachix.Pin, _ string) ([]bundle.File, error) {
-				return writeFiles(dir, bench.OriginalFiles(raw))
+				return writeFiles(dir, pinset.OriginalFiles(raw))
 			},
 			// The original splits on every dot; the forced names have none.
 			attr: func(name string) string { return name },
@@ -338,7 +338,7 @@ type prepared struct {
 }
 
 func prepare(dir string, n int, ls []layout, nixes []*nixRunner) (*prepared, error) {
-	raw := bench.Synthetic(n)
+	raw := pinset.Synthetic(n)
 	set, err := pins.Build(raw, pins.Options{})
 	if err != nil {
 		return nil, err
@@ -347,7 +347,7 @@ func prepare(dir string, n int, ls []layout, nixes []*nixRunner) (*prepared, err
 	// so that every layout selects them by the same attribute path.
 	var offered, plain []string
 	for _, p := range set.Pins {
-		if p.System != bench.Linux && p.System != "" {
+		if p.System != pinset.Linux && p.System != "" {
 			continue
 		}
 		if len(offered) == 0 || offered[len(offered)-1] != p.Name {
@@ -412,7 +412,7 @@ func prepare(dir string, n int, ls []layout, nixes []*nixRunner) (*prepared, err
 	if err != nil {
 		return nil, err
 	}
-	orig := bench.OriginalFiles(raw)
+	orig := pinset.OriginalFiles(raw)
 	var origFiles []bundle.File
 	for p, data := range orig {
 		origFiles = append(origFiles, bundle.File{Path: p, Data: data, Mode: 0o644})

@@ -69,8 +69,8 @@ func decodePins(data []byte) ([]Pin, error) {
 	if err := expectJSON(data, '[', "a JSON array of pins"); err != nil {
 		return nil, err
 	}
-	var pins []Pin
-	if err := json.Unmarshal(data, &pins); err != nil {
+	pins, err := unmarshalPins(data)
+	if err != nil {
 		return nil, jsonError(data, err)
 	}
 	keepInvalidUTF8(data, pins)

@@ -115,7 +115,7 @@ func Build(raw []cachix.Pin, opts Options) (*Set, error) {
 	if err := ValidatePatterns(opts.Exclude); err != nil {
 		return nil, fmt.Errorf("exclude: %w", err)
 	}
-	set := &Set{}
+	set := &Set{Pins: make([]Pin, 0, len(raw))}
 	for _, r := range raw {
 		p, err := newPin(r)
 		if err != nil {
@@ -236,6 +236,9 @@ func validateName(n string) error {
 	case len(n) > 1024:
 		return fmt.Errorf("longer than 1024 bytes (%d)", len(n))
 	}
+	if printableASCII(n) {
+		return nil // the common case, with no table to look up
+	}
 	for _, c := range n {
 		// Format characters (bidirectional overrides, zero-width joiners) and line
 		// separators would make the commands people copy read differently from
@@ -245,6 +248,15 @@ func validateName(n string) error {
 		}
 	}
 	return nil
+}
+
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 func validateArtifact(a string) error {

@@ -1,7 +1,7 @@
-// Package bench holds the synthetic pin sets and the original tool's format that the
+// Package pinset holds the synthetic pin sets and the original tool's format that the
 // benchmarks compare against; `go run ./bench/evalcost` measures evaluation with real
-// Nix and `go test -bench . ./bench/` measures rendering.
-package bench
+// Nix and `go test -bench . ./bench/pinset` measures rendering; `go run ./bench` measures whole runs.
+package pinset
 
 import (
 	"fmt"

@@ -1,0 +1,113 @@
+// Command bench measures create-pin-refs next to the original pipeline (`curl |
+// jq > pins.nix; tar czf`) and writes BENCHMARKS.md:
+//
+//	go run ./bench [-n 1000,10000,100000] [-runs 5] [-o BENCHMARKS.md]
+//
+// Both tools run as whole processes against a loopback Cachix stand-in serving
+// the same synthetic pins (bench/pinset), in turn, so that both meet the same
+// machine; wall time, CPU time and peak RSS come from the kernel.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+func main() {
+	var o options
+	flag.StringVar(&o.sizes, "n", "1000,10000,100000", "comma-separated pin counts")
+	flag.IntVar(&o.runs, "runs", 5, "timed runs per case, after one warm-up run")
+	flag.StringVar(&o.modes, "modes", "dir,pages", "create-pin-refs modes to measure")
+	flag.StringVar(&o.out, "o", "", "write the report to this file (such as BENCHMARKS.md) instead of stdout")
+	flag.Parse()
+	if err := run(context.Background(), o, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	sizes, modes, out string
+	runs              int
+}
+
+func run(ctx context.Context, o options, stdout io.Writer) error {
+	sizes, err := parseSizes(o.sizes)
+	if err != nil {
+		return err
+	}
+	if o.runs < 1 {
+		return errors.New("-runs must be at least 1")
+	}
+	for _, tool := range []string{"curl", "jq", "tar", "gzip"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return fmt.Errorf("the original pipeline needs %s: %w", tool, err)
+		}
+	}
+	work, err := os.MkdirTemp("", "cpr-bench-*")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	bin := filepath.Join(work, "create-pin-refs")
+	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", bin, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		return fmt.Errorf("building create-pin-refs: %w", err)
+	}
+	rows, err := measureProducers(ctx, bin, sizes, strings.Split(o.modes, ","), o.runs, work)
+	if err != nil {
+		return err
+	}
+	w := stdout
+	if o.out != "" {
+		f, err := os.Create(o.out)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		w = f
+	}
+	writeProducerTable(w, rows)
+	return nil
+}
+
+func parseSizes(s string) ([]int, error) {
+	var sizes []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("-n: %q is not a positive count", f)
+		}
+		sizes = append(sizes, n)
+	}
+	return sizes, nil
+}
+
+func writeProducerTable(w io.Writer, rows []producerRow) {
+	fmt.Fprintln(w, "| pins | tool | mode | wall | CPU | peak RSS | HTTP requests | .tar.gz | vs original (wall) |")
+	fmt.Fprintln(w, "|---:|---|---|---:|---:|---:|---:|---:|---:|")
+	var orig time.Duration
+	for _, r := range rows {
+		ratio := ""
+		if r.tool == "original" {
+			orig = r.wall
+		} else if r.wall > 0 {
+			ratio = fmt.Sprintf("%.1f× faster", float64(orig)/float64(r.wall))
+		}
+		fmt.Fprintf(w, "| %d | %s | %s | %s | %s | %.1f MiB | %d | %s | %s |\n", r.pins, r.tool, r.mode,
+			ms(r.wall), ms(r.cpu), float64(r.rssKiB)/1024, r.requests, kib(r.tarball), ratio)
+	}
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond)) }
+func kib(n int64) string        { return fmt.Sprintf("%.0f KiB", float64(n)/1024) }

@@ -1,0 +1,181 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"syscall"
+	"time"
+
+	"github.com/kwbauson/create-pin-refs/bench/pinset"
+	"github.com/kwbauson/create-pin-refs/pkg/cachix"
+)
+
+// originalJQ is the original pipeline's jq program: one line per pin, the name
+// split on every dot (pinset.OriginalFiles writes the same bytes).
+const originalJQ = `"{ storePath }:", "{", (.[] | "  " + (.name | split(".") | map(tojson) | join(".")) + " = storePath " + .lastRevision.storePath + ";"), "}"`
+
+// sample is one measured run of a whole process.
+type sample struct {
+	wall, cpu time.Duration
+	rssKiB    int64 // peak resident set of the largest process
+	requests  int64
+}
+
+// producerRow is the median of the runs of one tool at one size.
+type producerRow struct {
+	tool, mode string
+	pins       int
+	sample
+	// Sizes of what the run wrote, in bytes.
+	tarball, artifact, index, pageData int64
+}
+
+// measureProducers times create-pin-refs (each mode) and the original pipeline
+// in turn on the same loopback server, runs times each, and returns the medians.
+func measureProducers(ctx context.Context, bin string, sizes []int, modes []string, runs int, work string) ([]producerRow, error) {
+	var rows []producerRow
+	for _, n := range sizes {
+		raw := pinset.Synthetic(n)
+		srv, err := startPinServer(raw)
+		if err != nil {
+			return nil, err
+		}
+		origDir := filepath.Join(work, "original")
+		jobs := []struct {
+			tool, mode string
+			run        func() (sample, error)
+		}{{tool: "original", mode: "curl | jq; tar czf", run: func() (sample, error) {
+			return runOriginal(ctx, srv, origDir)
+		}}}
+		for _, mode := range modes {
+			out := filepath.Join(work, "site-"+mode)
+			jobs = append(jobs, struct {
+				tool, mode string
+				run        func() (sample, error)
+			}{tool: "create-pin-refs", mode: mode, run: func() (sample, error) {
+				return runOurs(ctx, bin, srv, mode, out)
+			}})
+		}
+		samples := make([][]sample, len(jobs))
+		// Interleaved, so that a slow spell of the machine hits every tool alike;
+		// one warm-up round first (page cache, loopback, binary).
+		for r := 0; r <= runs; r++ {
+			for j, job := range jobs {
+				s, err := job.run()
+				if err != nil {
+					srv.Close()
+					return nil, fmt.Errorf("%d pins, %s %s: %w", n, job.tool, job.mode, err)
+				}
+				if r > 0 {
+					samples[j] = append(samples[j], s)
+				}
+			}
+		}
+		if err := checkOriginal(origDir, raw); err != nil {
+			srv.Close()
+			return nil, err
+		}
+		for j, job := range jobs {
+			row := producerRow{tool: job.tool, mode: job.mode, pins: n, sample: median(samples[j])}
+			if job.tool == "original" {
+				row.tarball = fileSize(filepath.Join(origDir, "pins.tar.gz"))
+			} else {
+				out := filepath.Join(work, "site-"+job.mode)
+				row.tarball = fileSize(filepath.Join(out, "pins.tar.gz"))
+				row.index = fileSize(filepath.Join(out, "index.html"))
+				row.pageData = fileSize(filepath.Join(out, "index.json"))
+				row.artifact = fileSize(filepath.Join(out+"-artifact", "artifact.tar"))
+			}
+			rows = append(rows, row)
+		}
+		srv.Close()
+	}
+	return rows, nil
+}
+
+func runOurs(ctx context.Context, bin string, srv *pinServer, mode, out string) (sample, error) {
+	if err := os.RemoveAll(out); err != nil {
+		return sample{}, err
+	}
+	_ = os.RemoveAll(out + "-artifact")
+	args := []string{"--cache", cacheName, "--cachix-url", srv.url, "--out", out, "--mode", mode, "--repo", "bench/pins"}
+	return runMeasured(ctx, srv, exec.CommandContext(ctx, bin, args...))
+}
+
+func runOriginal(ctx context.Context, srv *pinServer, dir string) (sample, error) {
+	if err := os.RemoveAll(dir); err != nil {
+		return sample{}, err
+	}
+	if err := pinset.WriteOriginal(dir, nil); err != nil { // default.nix, as a checkout has it
+		return sample{}, err
+	}
+	script := `curl -sSf "$1" | jq -r "$2" > pins.nix && tar czf pins.tar.gz default.nix pins.nix`
+	cmd := exec.CommandContext(ctx, "sh", "-c", script, "sh", srv.pinsURL(), originalJQ)
+	cmd.Dir = dir
+	return runMeasured(ctx, srv, cmd)
+}
+
+// runMeasured runs cmd and reads its wall time, and from the kernel its CPU time
+// and peak RSS, children included (wait4 reports the largest process's RSS).
+func runMeasured(_ context.Context, srv *pinServer, cmd *exec.Cmd) (sample, error) {
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.TempDir()}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	before := srv.requests.Load()
+	start := time.Now()
+	err := cmd.Run()
+	wall := time.Since(start)
+	if err != nil {
+		return sample{}, fmt.Errorf("%v: %w\n%s", cmd.Args[:min(3, len(cmd.Args))], err, stderr.Bytes())
+	}
+	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	return sample{
+		wall:     wall,
+		cpu:      cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(),
+		rssKiB:   ru.Maxrss,
+		requests: srv.requests.Load() - before,
+	}, nil
+}
+
+// checkOriginal makes sure the pipeline wrote what pinset.OriginalFiles models,
+// so that the evaluation benchmarks measure the same files.
+func checkOriginal(dir string, raw []cachix.Pin) error {
+	got, err := os.ReadFile(filepath.Join(dir, "pins.nix"))
+	if err != nil {
+		return err
+	}
+	if want := pinset.OriginalFiles(raw)["pins.nix"]; !bytes.Equal(got, want) {
+		return fmt.Errorf("the original pipeline's pins.nix (%d bytes) differs from pinset.OriginalFiles (%d bytes)", len(got), len(want))
+	}
+	return nil
+}
+
+func median(s []sample) sample {
+	pick := func(f func(sample) int64) int64 {
+		v := make([]int64, len(s))
+		for i, x := range s {
+			v[i] = f(x)
+		}
+		slices.Sort(v)
+		return v[len(v)/2]
+	}
+	return sample{
+		wall:     time.Duration(pick(func(x sample) int64 { return int64(x.wall) })),
+		cpu:      time.Duration(pick(func(x sample) int64 { return int64(x.cpu) })),
+		rssKiB:   pick(func(x sample) int64 { return x.rssKiB }),
+		requests: pick(func(x sample) int64 { return x.requests }),
+	}
+}
+
+func fileSize(path string) int64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
