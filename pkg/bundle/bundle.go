@@ -77,6 +77,9 @@ func Render(set *pins.Set, meta Meta) (*Bundle, error) {
 	r.add("flake.nix", flake)
 
 	// Names in order, each shard holding every system's entry for its names.
+	// set.Pins is sorted by name then system, so a name's pins are adjacent and
+	// its systems in order: no map is needed, and the JSON is appended to buffers
+	// sized up front rather than grown step by step.
 	type entry struct {
 		Path    string `json:"path"`
 		Program string `json:"program,omitempty"`
@@ -89,65 +92,97 @@ func Render(set *pins.Set, meta Meta) (*Bundle, error) {
 		// Revision names the pin's version in meta.description.
 		Revision int `json:"revision,omitempty"`
 	}
-	var names []string
-	hasAny := false
-	entries := map[string]map[string]entry{}
-	for _, p := range set.Pins {
-		sys := p.System
-		if sys == "" {
-			sys, hasAny = anySystem, true
-		}
-		if entries[p.Name] == nil {
-			entries[p.Name] = map[string]entry{}
-			names = append(names, p.Name)
-		}
-		e := entry{Path: p.StorePath, Program: p.Program, CA: p.CA != "", Revision: p.Revision}
-		if p.Closure != "" && p.Closure != "complete" {
-			e.Closure = "split" // incomplete ones too (--verify=warn): Nix may find them elsewhere
-		}
-		entries[p.Name][sys] = e
+	type named struct {
+		name       string
+		pins       []pins.Pin // this name's pins, one per system
+		shard      int
+		any        bool     // it has a system-less pin
+		systemsSet []string // the systems of its system-specific pins
 	}
-	shardOf := make(map[string]int, len(names))
+	var names []named
+	hasAny := false
+	for i := 0; i < len(set.Pins); {
+		j := i + 1
+		for j < len(set.Pins) && set.Pins[j].Name == set.Pins[i].Name {
+			j++
+		}
+		n := named{name: set.Pins[i].Name, pins: set.Pins[i:j], shard: len(names) / ShardSize}
+		for _, p := range n.pins {
+			if p.System == "" {
+				n.any, hasAny = true, true
+			} else {
+				n.systemsSet = append(n.systemsSet, p.System)
+			}
+		}
+		names = append(names, n)
+		i = j
+	}
 	nShards := (len(names) + ShardSize - 1) / ShardSize
+	var enc jsonWriter
 	for i := 0; i < nShards; i++ {
 		chunk := names[i*ShardSize : min((i+1)*ShardSize, len(names))]
-		var buf bytes.Buffer
-		buf.WriteByte('{')
-		for j, n := range chunk {
-			shardOf[n] = i
-			if j > 0 {
-				buf.WriteByte(',')
+		size := 3
+		for _, n := range chunk {
+			size += len(n.name) + 8
+			for _, p := range n.pins {
+				size += len(p.System) + len(p.StorePath) + len(p.Program) + 40
 			}
-			writeJSON(&buf, n)
-			buf.WriteByte(':')
-			writeJSON(&buf, entries[n]) // maps marshal with sorted keys
 		}
-		buf.WriteString("}\n")
-		r.add("data/shards/"+strconv.Itoa(i)+".json", buf.Bytes())
+		enc.reset(size)
+		enc.byte('{')
+		for j, n := range chunk {
+			if j > 0 {
+				enc.byte(',')
+			}
+			enc.string(n.name)
+			enc.byte(':')
+			// Keys in the order encoding/json gives a map's: sorted bytes, "*" first.
+			enc.byte('{')
+			for k, p := range n.pins {
+				if k > 0 {
+					enc.byte(',')
+				}
+				sys := p.System
+				if sys == "" {
+					sys = anySystem
+				}
+				enc.string(sys)
+				enc.byte(':')
+				e := entry{Path: p.StorePath, Program: p.Program, CA: p.CA != "", Revision: p.Revision}
+				if p.Closure != "" && p.Closure != "complete" {
+					e.Closure = "split" // incomplete ones too (--verify=warn): Nix may find them elsewhere
+				}
+				enc.value(e)
+			}
+			enc.byte('}')
+		}
+		enc.bytes("}\n")
+		r.add("data/shards/"+strconv.Itoa(i)+".json", enc.take())
 	}
 
 	// One index per system: every name offered there, system-less ones included.
 	index := func(sys string) []byte {
-		var buf bytes.Buffer
-		buf.WriteByte('{')
+		size := 3
+		for _, n := range names {
+			size += len(n.name) + 8
+		}
+		enc.reset(size)
+		enc.byte('{')
 		first := true
 		for _, n := range names {
-			e := entries[n]
-			if _, ok := e[sys]; !ok {
-				if _, ok := e[anySystem]; !ok {
-					continue
-				}
+			if !n.any && !slices.Contains(n.systemsSet, sys) {
+				continue
 			}
 			if !first {
-				buf.WriteByte(',')
+				enc.byte(',')
 			}
 			first = false
-			writeJSON(&buf, n)
-			buf.WriteByte(':')
-			buf.WriteString(strconv.Itoa(shardOf[n]))
+			enc.string(n.name)
+			enc.byte(':')
+			enc.int(n.shard)
 		}
-		buf.WriteString("}\n")
-		return buf.Bytes()
+		enc.bytes("}\n")
+		return enc.take()
 	}
 	for _, sys := range systems {
 		r.add("data/index/"+sys+".json", index(sys))

@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/kwbauson/create-pin-refs/pkg/bundle"
@@ -72,7 +73,7 @@ func RenderIndex(m ManifestData, v IndexView) ([]byte, error) {
 		Manifest:   m,
 		View:       v,
 		Settings:   nixSettings(m),
-		Groups:     groupPins(m.Pins, v.URL, v.FlakeRef),
+		Groups:     first(groupPins(m.Pins, v.URL, v.FlakeRef, -1)),
 		RunExample: "nix run --refresh " + ShellQuote(v.URL+"#NAME"),
 		TTLExample: "nix build --option tarball-ttl 0 -f " + ShellQuote(v.URL) + " NAME",
 	}
@@ -111,20 +112,31 @@ type pinGroup struct {
 }
 
 // groupPins groups pins by name, in name then system order, with the commands
-// that use each name.
-func groupPins(ps []pins.Pin, url, flakeRef string) []pinGroup {
-	ps = slices.Clone(ps)
-	slices.SortStableFunc(ps, func(a, b pins.Pin) int {
+// that use each name: the first limit names (all when limit < 0), and how many
+// names there are.
+func groupPins(ps []pins.Pin, url, flakeRef string, limit int) (groups []pinGroup, names int) {
+	byNameSystem := func(a, b pins.Pin) int {
 		if c := strings.Compare(a.Name, b.Name); c != 0 {
 			return c
 		}
 		return strings.Compare(a.System, b.System)
-	})
-	var groups []pinGroup
-	for _, p := range ps {
-		if n := len(groups); n == 0 || groups[n-1].Name != p.Name {
-			// Ids from positions: names may hold anything, ids should not.
-			groups = append(groups, pinGroup{ID: fmt.Sprintf("pin-%d", n+1), Name: p.Name})
+	}
+	if !slices.IsSortedFunc(ps, byNameSystem) { // a pins.Set is sorted already
+		ps = slices.Clone(ps)
+		slices.SortStableFunc(ps, byNameSystem)
+	}
+	last := ""
+	for i, p := range ps {
+		if i == 0 || p.Name != last {
+			names++
+			last = p.Name
+			if limit < 0 || len(groups) < limit {
+				// Ids from positions: names may hold anything, ids should not.
+				groups = append(groups, pinGroup{ID: "pin-" + strconv.Itoa(names), Name: p.Name})
+			}
+		}
+		if len(groups) < names {
+			continue // past the limit
 		}
 		g := &groups[len(groups)-1]
 		g.Pins = append(g.Pins, p)
@@ -137,7 +149,7 @@ func groupPins(ps []pins.Pin, url, flakeRef string) []pinGroup {
 		slices.Sort(g.Programs)
 		g.Commands = Commands(url, flakeRef, g.Name, g.Programs)
 	}
-	return groups
+	return groups, names
 }
 
 func nixSettings(m ManifestData) string {
@@ -300,3 +312,5 @@ func ShellQuote(s string) string {
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
+
+func first[A, B any](a A, _ B) A { return a }

@@ -12,6 +12,11 @@ import (
 // Readme is the file name of the bundle's README, shown by GitHub on the branch.
 const Readme = "README.md"
 
+// ReadmeMaxNames bounds the names the README lists with their commands: past a
+// few screens a list is searched rather than read, and the README is part of the
+// tarball every consumer downloads (a 100,000-pin list would triple its size).
+const ReadmeMaxNames = 100
+
 // RenderReadme renders the bundle's README.md: what the branch is, the settings
 // Nix needs and every pin with its commands. Names appear only inside code
 // blocks fenced longer than any run of backticks they hold.
@@ -35,7 +40,8 @@ func RenderReadme(m ManifestData, v IndexView) []byte {
 		codeBlock(&b, input)
 	}
 	b.WriteString("## Pins\n\n")
-	for _, g := range groupPins(m.Pins, v.URL, v.FlakeRef) {
+	groups, names := groupPins(m.Pins, v.URL, v.FlakeRef, ReadmeMaxNames)
+	for _, g := range groups {
 		lines := []string{"# pin " + strconv.Quote(g.Name)}
 		for _, p := range g.Pins {
 			sys := p.System
@@ -48,6 +54,10 @@ func RenderReadme(m ManifestData, v IndexView) []byte {
 			lines = append(lines, c.Line)
 		}
 		codeBlock(&b, strings.Join(lines, "\n"))
+	}
+	if more := names - len(groups); more > 0 {
+		fmt.Fprintf(&b, "And %d more names, not listed here: put one in place of a name in the commands\n"+
+			"above. `data/index/SYSTEM.json` lists every name offered on SYSTEM.\n", more)
 	}
 	return b.Bytes()
 }

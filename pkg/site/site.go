@@ -3,8 +3,6 @@
 package site
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -75,16 +73,19 @@ func write(dir string, b *bundle.Bundle, m ManifestData, index []byte, earlier m
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return 0, fmt.Errorf("creating %s: %w", dir, err)
 	}
-	tgz, err := b.Tarball()
+	// Compression takes the longest: it runs on a second core while pins.json
+	// is encoded.
+	var tgz []byte
+	var tgzErr error
+	packed := make(chan struct{})
+	go func() {
+		defer close(packed)
+		tgz, tgzErr = b.Tarball()
+	}()
+	defer func() { <-packed }() // never left running
+	manifest, err := EncodeManifest(m)
 	if err != nil {
-		return 0, fmt.Errorf("packing the bundle: %w", err)
-	}
-	var manifest bytes.Buffer
-	enc := json.NewEncoder(&manifest)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(m); err != nil {
-		return 0, fmt.Errorf("encoding %s: %w", Manifest, err)
+		return 0, err
 	}
 	// A bundle folder that is not ours is left alone.
 	final := filepath.Join(dir, BundleDir)
@@ -92,6 +93,9 @@ func write(dir string, b *bundle.Bundle, m ManifestData, index []byte, earlier m
 		if _, err := os.Stat(filepath.Join(final, "data", "meta.json")); err != nil {
 			return 0, fmt.Errorf("%s exists and was not written by create-pin-refs; refusing to replace it (choose another --out)", final)
 		}
+	}
+	if <-packed; tgzErr != nil {
+		return 0, fmt.Errorf("packing the bundle: %w", tgzErr)
 	}
 
 	immutable, err := immutableFiles(dir, m, tgz, earlier)
@@ -118,7 +122,7 @@ func write(dir string, b *bundle.Bundle, m ManifestData, index []byte, earlier m
 	entries := []struct {
 		name string
 		data []byte
-	}{{Manifest, manifest.Bytes()}, {Headers, RenderHeaders(m)}, {Index, index}, {TarballGz, tgz}, {Tarball, tgz}}
+	}{{Manifest, manifest}, {Headers, RenderHeaders(m)}, {Index, index}, {TarballGz, tgz}, {Tarball, tgz}}
 	for _, e := range entries {
 		if err == nil && e.data != nil {
 			err = sw.file(e.name, e.data)

@@ -2,6 +2,7 @@ package site
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -87,5 +88,26 @@ func TestWriteKeepsAForeignBundleFolder(t *testing.T) {
 	}
 	if data, err := os.ReadFile(mine); err != nil || string(data) != "mine" {
 		t.Errorf("the foreign folder was changed: %q, %v", data, err)
+	}
+}
+
+// TestReadmeListsAtMostMaxNames: the README of a big cache lists the first
+// ReadmeMaxNames names and says how many it leaves out.
+func TestReadmeListsAtMostMaxNames(t *testing.T) {
+	m := testManifest()
+	m.Pins = nil
+	for i := range ReadmeMaxNames + 7 {
+		m.Pins = append(m.Pins, pins.Pin{PinName: fmt.Sprintf("tool-%03d", i), Name: fmt.Sprintf("tool-%03d", i),
+			StorePath: "/nix/store/0c9ipq2ysgsyfqsk2hcn2mc3r9r1fwm1-tool", Program: "bin/tool"})
+	}
+	readme := string(RenderReadme(m, IndexView{URL: "https://o.github.io/r/pins"}))
+	if got := strings.Count(readme, "\n# pin "); got != ReadmeMaxNames {
+		t.Errorf("README lists %d names, want %d", got, ReadmeMaxNames)
+	}
+	if !strings.Contains(readme, "And 7 more names, not listed here") {
+		t.Errorf("README does not count the names it leaves out:\n%s", readme[len(readme)-300:])
+	}
+	if want := fmt.Sprintf("# pin \"tool-%03d\"", ReadmeMaxNames-1); !strings.Contains(readme, want) || strings.Contains(readme, fmt.Sprintf("tool-%03d\"", ReadmeMaxNames)) {
+		t.Errorf("README does not list exactly the first %d names", ReadmeMaxNames)
 	}
 }
