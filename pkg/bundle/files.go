@@ -92,10 +92,14 @@ func (b *Bundle) Tarball() ([]byte, error) {
 
 // WriteDir writes the files under dir, which must not exist or be empty.
 func (b *Bundle) WriteDir(dir string) error {
+	made := map[string]bool{}
 	for _, f := range b.Files {
 		p := filepath.Join(dir, filepath.FromSlash(f.Path))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return err
+		if d := filepath.Dir(p); !made[d] {
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				return err
+			}
+			made[d] = true
 		}
 		if err := os.WriteFile(p, f.Data, f.Mode.Perm()); err != nil {
 			return err

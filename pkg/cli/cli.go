@@ -235,11 +235,11 @@ func writeSite(ctx context.Context, cfg *config.Config, env Env, rep reporter, s
 	}
 	rep.Logf("rendered %s for %s", count(len(b.Files), "file"), count(len(set.Pins), "pin"))
 	res := &Result{Set: set, Meta: meta, SiteDir: cfg.Out}
-	names := map[string]bool{}
-	for _, p := range set.Pins {
-		names[p.Name] = true
+	for i, p := range set.Pins { // sorted by name
+		if i == 0 || p.Name != set.Pins[i-1].Name {
+			res.Names++
+		}
 	}
-	res.Names = len(names)
 
 	var pub *branchPublisher
 	switch cfg.Mode {

@@ -13,6 +13,10 @@ import (
 // jobSummary is the Markdown of the job summary: the outcome, a table of names
 // by system, and the README's settings and commands. Names go into <code> with
 // HTML escaping, so no name can break the table or inject markup.
+// summaryMaxNames bounds the table: GitHub refuses a step summary over 1 MiB,
+// and past a few screens the index page or pins.json serve better.
+const summaryMaxNames = 500
+
 func jobSummary(r *Result) string {
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "## create-pin-refs\n\n%s\n\n", html.EscapeString(r.String()))
@@ -21,12 +25,15 @@ func jobSummary(r *Result) string {
 	rows := map[string]map[string]bool{}
 	var names []string
 	for _, p := range r.Set.Pins {
+		hasAny = hasAny || p.System == ""
 		if rows[p.Name] == nil {
+			if len(names) == summaryMaxNames {
+				continue
+			}
 			rows[p.Name] = map[string]bool{}
 			names = append(names, p.Name)
 		}
 		rows[p.Name][p.System] = true
-		hasAny = hasAny || p.System == ""
 	}
 	cols := slices.Clone(systems)
 	if hasAny {
@@ -54,6 +61,9 @@ func jobSummary(r *Result) string {
 		sb.WriteString("</tr>\n")
 	}
 	sb.WriteString("</table>\n")
+	if more := r.Names - len(names); more > 0 {
+		fmt.Fprintf(&sb, "\nAnd %d more names.\n", more)
+	}
 	// The lockable form beside the mutable one: a lock of the mutable URL
 	// breaks at the next publish.
 	if _, input := site.LockAdvice(site.IndexView{Lock: r.Lock, FlakeRef: r.FlakeRef}); input != "" {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -40,5 +41,25 @@ func TestSummaryShowsLockableForm(t *testing.T) {
 				t.Errorf("summary shows a lockable form without one:\n%s", got)
 			}
 		})
+	}
+}
+
+// TestSummaryListsAtMostMaxNames: a big cache's summary stays under GitHub's
+// limit, listing the first names and counting the others.
+func TestSummaryListsAtMostMaxNames(t *testing.T) {
+	r := &Result{Set: &pins.Set{}, SiteDir: "_site"}
+	for i := range summaryMaxNames + 3 {
+		name := fmt.Sprintf("tool-%04d", i)
+		r.Set.Pins = append(r.Set.Pins,
+			pins.Pin{PinName: name + ".x86_64-linux", Name: name, System: "x86_64-linux"},
+			pins.Pin{PinName: name, Name: name})
+	}
+	r.Names = summaryMaxNames + 3
+	s := jobSummary(r)
+	if got := strings.Count(s, "<tr><td><code>"); got != summaryMaxNames {
+		t.Errorf("%d rows, want %d", got, summaryMaxNames)
+	}
+	if !strings.Contains(s, "And 3 more names.") || !strings.Contains(s, "<th>every system</th>") {
+		t.Errorf("summary does not count the names it leaves out, or lost a column:\n%s", s[len(s)-200:])
 	}
 }

@@ -135,7 +135,7 @@ func Build(raw []cachix.Pin, opts Options) (*Set, error) {
 		}
 		set.Pins = append(set.Pins, p)
 	}
-	slices.SortFunc(set.Pins, comparePins)
+	sortPins(set.Pins)
 	for i := 1; i < len(set.Pins); i++ {
 		a, b := set.Pins[i-1], set.Pins[i]
 		if a.Name == b.Name && a.System == b.System {
@@ -163,11 +163,25 @@ func systemLabel(s string) string {
 	return s
 }
 
-func comparePins(a, b Pin) int {
-	if c := strings.Compare(a.Name, b.Name); c != 0 {
-		return c
+// sortPins sorts by name then system. It sorts positions and moves each pin
+// once: swapping whole pins costs more than comparing them.
+func sortPins(ps []Pin) {
+	order := make([]int32, len(ps))
+	for i := range order {
+		order[i] = int32(i)
 	}
-	return strings.Compare(a.System, b.System)
+	slices.SortFunc(order, func(i, j int32) int {
+		a, b := &ps[i], &ps[j]
+		if c := strings.Compare(a.Name, b.Name); c != 0 {
+			return c
+		}
+		return strings.Compare(a.System, b.System)
+	})
+	sorted := make([]Pin, len(ps))
+	for i, j := range order {
+		sorted[i] = ps[j]
+	}
+	copy(ps, sorted)
 }
 
 func selected(p Pin, opts Options) bool {
@@ -296,10 +310,11 @@ func program(name string, artifacts []string) string {
 func (s *Set) Systems() []string {
 	var out []string
 	for _, p := range s.Pins {
-		if p.System != "" {
+		// A handful of systems: a list is faster than a map or a sort of all.
+		if p.System != "" && !slices.Contains(out, p.System) {
 			out = append(out, p.System)
 		}
 	}
 	slices.Sort(out)
-	return slices.Compact(out)
+	return out
 }

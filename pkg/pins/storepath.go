@@ -23,7 +23,7 @@ func ValidateStorePath(p string) error {
 		return fmt.Errorf("%q does not have the form %s/<32-character hash>-<name>", p, StoreDir)
 	}
 	for i := 0; i < 32; i++ {
-		if !strings.ContainsRune(nixBase32, rune(rest[i])) {
+		if strings.IndexByte(nixBase32, rest[i]) < 0 {
 			return fmt.Errorf("%q: hash character %q is not in Nix's base-32 alphabet", p, rest[i])
 		}
 	}

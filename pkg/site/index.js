@@ -1,0 +1,167 @@
+// The pin finder. The page works without it (settings, how to run a pin); with
+// it, the names come from the bundle's own indexes and a pin's data from its
+// shard, so the page stays the same size at any pin count. Names are data: they
+// only ever reach the page as text (textContent), never as markup.
+"use strict";
+(() => {
+  const el = (tag, text, cls) => {
+    const e = document.createElement(tag);
+    if (text !== undefined) e.textContent = text;
+    if (cls) e.className = cls;
+    return e;
+  };
+  const copyButton = (text) => {
+    const b = el("button", "Copy", "copy");
+    b.type = "button";
+    b.dataset.copy = text;
+    b.addEventListener("click", () => {
+      navigator.clipboard.writeText(b.dataset.copy).then(() => {
+        b.textContent = "Copied";
+        setTimeout(() => { b.textContent = "Copy"; }, 1500);
+      }, () => { b.textContent = "Select and copy"; });
+    });
+    return b;
+  };
+  for (const pre of document.querySelectorAll("#setup pre")) pre.append(copyButton(pre.textContent.trim()));
+
+  const main = document.querySelector("main");
+  const finder = document.getElementById("finder");
+  if (!main || !finder || !window.fetch) return;
+  const url = main.dataset.url, flakeRef = main.dataset.flakeRef || "", data = main.dataset.bundle + "data/";
+  const $ = (id) => document.getElementById(id);
+  const q = $("q"), sys = $("sys"), status = $("status"), results = $("results");
+  const byBytes = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
+
+  // Quoting, as pkg/site does it (site.Commands); the browser test compares the two.
+  const keywords = ["assert", "else", "if", "in", "inherit", "let", "or", "rec", "then", "with", "__curPos"];
+  const isIdent = (s) => /^[A-Za-z_][A-Za-z0-9_'-]*$/.test(s) && !keywords.includes(s);
+  const shellQuote = (s) =>
+    s !== "" && s[0] !== "=" && /^[A-Za-z0-9._\/:+=@%,-]*$/.test(s) ? s : "'" + s.replaceAll("'", "'\\''") + "'";
+  const nixEscapes = { '"': '\\"', "\\": "\\\\", $: "\\$", "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+  const nixString = (s) => '"' + s.replace(/["\\$\n\r\t]/g, (c) => nixEscapes[c]) + '"';
+  const nixAttr = (s) => (isIdent(s) ? s : nixString(s));
+  const attrPath = (s) => (s === "" || /["^]/.test(s) ? null : isIdent(s) ? s : '"' + s + '"');
+  const flakeFragment = (s) => {
+    if (s === "" || s.includes('"')) return null;
+    let out = "";
+    for (const b of new TextEncoder().encode(isIdent(s) ? s : '"' + s + '"')) {
+      const c = String.fromCharCode(b);
+      out += /[A-Za-z0-9\-._~'"]/.test(c) ? c : "%" + b.toString(16).toUpperCase().padStart(2, "0");
+    }
+    return out;
+  };
+  const commands = (name, programs) => {
+    const cmds = [];
+    const add = (label, ...args) => cmds.push({ label, line: args.map(shellQuote).join(" ") });
+    const frag = flakeFragment(name);
+    if (frag !== null && programs.length > 0) {
+      add("Run", "nix", "run", url + "#" + frag);
+      if (flakeRef) add("Run from " + flakeRef, "nix", "run", flakeRef + "#" + frag);
+    }
+    const bins = [];
+    for (const p of programs) {
+      const i = p.lastIndexOf("/"), file = p.slice(i + 1);
+      if (p.slice(0, i + 1) === "bin/" && file && !bins.includes(file)) bins.push(file);
+    }
+    const attr = attrPath(name);
+    const inst = attr !== null ? ["-f", url, attr]
+      : ["--impure", "--expr", "(import (builtins.fetchTarball " + nixString(url) + ") { })." + nixAttr(name)];
+    add("Build", "nix", "build", ...inst);
+    if (bins.length === 0) add("Shell", "nix", "shell", ...inst);
+    for (const b of bins) add(bins.length > 1 ? "Shell (" + b + ")" : "Shell", "nix", "shell", ...inst, "-c", b);
+    return cmds;
+  };
+
+  const files = new Map();
+  const get = (path) => {
+    if (!files.has(path)) {
+      files.set(path, fetch(data + path).then((r) => {
+        if (!r.ok) throw new Error(path + ": HTTP " + r.status);
+        return r.json();
+      }));
+    }
+    return files.get(path);
+  };
+  const systems = [...sys.options].map((o) => o.value).filter((v) => v !== "" && v !== "*");
+  let names = [], shardOf = new Map(), loading = 0;
+
+  const load = async () => {
+    const mine = ++loading;
+    status.textContent = "Loading the names…";
+    const which = sys.value === "" ? [...systems, "any"] : [sys.value === "*" ? "any" : sys.value];
+    const indexes = await Promise.all(which.map((s) => get("index/" + encodeURIComponent(s) + ".json")));
+    if (mine !== loading) return;
+    shardOf = new Map();
+    for (const index of indexes) for (const [name, shard] of Object.entries(index)) shardOf.set(name, shard);
+    names = [...shardOf.keys()].sort(byBytes);
+    search();
+  };
+
+  const maxShown = 200;
+  const search = () => {
+    const needle = q.value.trim().toLowerCase();
+    const hits = [];
+    let count = 0;
+    for (const n of names) {
+      if (needle === "" || n.toLowerCase().includes(needle)) {
+        if (hits.length < maxShown) hits.push(n);
+        count++;
+      }
+    }
+    const exact = q.value.trim();
+    if (shardOf.has(exact)) hits.splice(0, hits.length, exact, ...hits.filter((n) => n !== exact).slice(0, maxShown - 1));
+    const items = hits.map((n) => {
+      const b = el("button", n);
+      b.type = "button";
+      b.addEventListener("click", () => select(n));
+      const li = el("li");
+      li.append(b);
+      return li;
+    });
+    results.replaceChildren(...items);
+    status.textContent = count + " of " + names.length + " names" + (count > hits.length ? ", the first " + hits.length + " shown" : "");
+  };
+
+  const select = async (name) => {
+    const shard = await get("shards/" + shardOf.get(name) + ".json");
+    const entries = Object.hasOwn(shard, name) ? shard[name] : {};
+    const rows = [], programs = [];
+    for (const s of Object.keys(entries).sort(byBytes)) {
+      const pin = entries[s], tr = el("tr"), path = el("td", undefined, "path"), prog = el("td");
+      path.append(el("code", pin.path));
+      if (pin.ca) path.append(el("br"), el("span", "content-addressed", "muted"));
+      if (pin.closure === "split") path.append(el("br"), el("span", "closure split across caches: substituted with builtins.storePath", "muted"));
+      prog.append(pin.program ? el("code", pin.program) : el("span", "none", "muted"));
+      tr.append(el("td", s === "*" ? "every system" : s), path, prog);
+      rows.push(tr);
+      if (pin.program && !programs.includes(pin.program)) programs.push(pin.program);
+    }
+    programs.sort(byBytes);
+    const cmds = [];
+    for (const c of commands(name, programs)) {
+      const pre = el("pre");
+      pre.append(el("code", c.line), copyButton(c.line));
+      const dd = el("dd");
+      dd.append(pre);
+      cmds.push(el("dt", c.label), dd);
+    }
+    $("pin-name").textContent = name;
+    $("pin-rows").replaceChildren(...rows);
+    $("pin-cmds").replaceChildren(...cmds);
+    $("pin").hidden = false;
+    history.replaceState(null, "", "#" + encodeURIComponent(name));
+  };
+
+  finder.hidden = false;
+  q.addEventListener("input", search);
+  sys.addEventListener("change", () => load().catch(fail));
+  const fail = (e) => { status.textContent = "Could not load the pins: " + e.message; };
+  load().then(() => {
+    const wanted = decodeURIComponent(location.hash.slice(1));
+    if (shardOf.has(wanted)) {
+      q.value = wanted;
+      search();
+      return select(wanted);
+    }
+  }).catch(fail);
+})();
