@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check and test of the project: formatting, vet, staticcheck, actionlint
-# and `go test ./...`, including the real-Nix end-to-end suite. It provisions Nix
-# first (test/nix/setup.sh, as root) unless CPR_NIX names the installations to use.
+# and `go test ./...`, including the real-Nix end-to-end suite and the browser test
+# of the index page. It provisions Nix first (test/nix/setup.sh, as root) unless
+# CPR_NIX names the installations to use, and installs Chromium as root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +15,13 @@ if [ -z "${CPR_NIX:-}" ]; then
 fi
 export CPR_NIX
 echo "Nix installations: ${CPR_NIX:-none}" >&2
+
+# Headless Chromium for the index page's browser test (test/browser), from
+# Debian's packages; without it that test skips.
+if [ "$(id -u)" = 0 ] && ! command -v chromium >/dev/null 2>&1; then
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >&2
+fi
 
 unformatted=$(gofmt -l .)
 if [ -n "$unformatted" ]; then

@@ -1,0 +1,291 @@
+// Package browser tests the site's index page in a real browser: headless
+// Chromium (Debian's package; test/all.sh installs it as root) driven over the
+// DevTools protocol by chromedp, against the site the program writes, served on
+// 127.0.0.1. Without Chromium the tests skip and say so.
+package browser
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"github.com/kwbauson/create-pin-refs/bench/pinset"
+	"github.com/kwbauson/create-pin-refs/pkg/cachix"
+	"github.com/kwbauson/create-pin-refs/pkg/cli"
+	"github.com/kwbauson/create-pin-refs/pkg/pins"
+	"github.com/kwbauson/create-pin-refs/pkg/site"
+)
+
+const (
+	pagesURL = "https://octo.github.io/pins/"
+	pinsURL  = pagesURL + "pins"
+)
+
+// hostileNames are valid pin names that would run as markup or script, or
+// break quoting, if the page treated them as anything but text.
+var hostileNames = []string{
+	`<img src=x onerror="window.pwned=1">`, `<script>window.pwned=1</script>`, `"><b>bold</b>`,
+	"hello", "v1.7", "with space", `a"b`, `${builtins.abort "pwned"}`, `back\slash`, "it's", "a#b",
+	"a%20b", "tool^out", "if", "émoji-🚀", "constructor", "toString", "hasOwnProperty", "-dash", "=x",
+	"$(id)", "`id`", "a&amp;b",
+}
+
+// chromium finds Debian's Chromium, or skips the test.
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Skip("skipping the browser tests: no chromium on PATH (apt-get install chromium; test/all.sh installs it as root)")
+	return ""
+}
+
+// browse starts a fresh headless Chromium and returns a tab's context.
+func browse(t *testing.T) context.Context {
+	t.Helper()
+	// A fresh profile, removed once Chromium has stopped writing to it (the
+	// cleanups run last to first).
+	profile, err := os.MkdirTemp("", "cpr-chromium-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for range 50 {
+			if os.RemoveAll(profile) == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromium(t)),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(profile),
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	t.Cleanup(cancel)
+	ctx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	t.Cleanup(cancelAlloc)
+	ctx, cancelTab := chromedp.NewContext(ctx)
+	t.Cleanup(func() {
+		_ = chromedp.Cancel(ctx) // closes the browser and waits for it
+		cancelTab()
+	})
+	if err := chromedp.Run(ctx); err != nil {
+		t.Fatalf("starting chromium: %v", err)
+	}
+	return ctx
+}
+
+// writeSite runs the program on raw pins and serves the site it wrote.
+func writeSite(t *testing.T, raw []cachix.Pin) (base string, set *pins.Set) {
+	t.Helper()
+	dir := t.TempDir()
+	data, err := json.Marshal(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pinsFile := filepath.Join(dir, "pins.json")
+	if err := os.WriteFile(pinsFile, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "site")
+	env := cli.Env{Getenv: func(string) string { return "" }, Stdout: io.Discard, Stderr: io.Discard, Version: "test"}
+	args := []string{"--pins-file", pinsFile, "--substituter", "https://demo.cachix.org", "--out", out, "--pages-url", pagesURL, "--repo", "octo/pins"}
+	if code := cli.Main(context.Background(), args, env); code != 0 {
+		t.Fatalf("create-pin-refs exited with %d", code)
+	}
+	set, err = pins.Build(raw, pins.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.FileServer(http.Dir(out))}
+	go func() { _ = srv.Serve(l) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return "http://" + l.Addr().String() + "/", set
+}
+
+// wantCommands are the commands pkg/site gives name (the README's).
+func wantCommands(set *pins.Set, name string) []string {
+	var programs []string
+	for _, p := range set.Pins {
+		if p.Name == name && p.Program != "" && !slices.Contains(programs, p.Program) {
+			programs = append(programs, p.Program)
+		}
+	}
+	slices.Sort(programs)
+	var lines []string
+	for _, c := range site.Commands(pinsURL, "", name, programs) {
+		lines = append(lines, c.Line)
+	}
+	return lines
+}
+
+// open loads the page and waits for the finder to have every name, returning
+// how long that took.
+func open(ctx context.Context, base string, names int) (time.Duration, error) {
+	start := time.Now()
+	want := fmt.Sprintf("%d of %d names", names, names)
+	var status string
+	err := chromedp.Run(ctx,
+		chromedp.Navigate(base),
+		chromedp.WaitVisible("#q", chromedp.ByID),
+		chromedp.Poll(fmt.Sprintf(`document.getElementById("status").textContent.startsWith(%q)`, want), nil, chromedp.WithPollingTimeout(time.Minute)),
+		chromedp.Text("#status", &status, chromedp.ByID),
+	)
+	if err != nil {
+		return 0, fmt.Errorf("waiting for %q (status %q): %w", want, status, err)
+	}
+	return time.Since(start), nil
+}
+
+// choose searches for name, clicks it in the results and returns what the
+// page shows: the heading and every copy button's command.
+func choose(ctx context.Context, name string) (heading string, copies []string, err error) {
+	q, _ := json.Marshal(name)
+	err = chromedp.Run(ctx,
+		chromedp.SetValue("#q", name, chromedp.ByID),
+		chromedp.Evaluate(`document.getElementById("q").dispatchEvent(new Event("input"))`, nil),
+		chromedp.Click(`#results li:first-child button`, chromedp.ByQuery),
+		chromedp.Poll(fmt.Sprintf(`!document.getElementById("pin").hidden && document.getElementById("pin-name").textContent === %s`, q), nil, chromedp.WithPollingTimeout(30*time.Second)),
+		chromedp.Text("#pin-name", &heading, chromedp.ByID),
+		chromedp.Evaluate(`[...document.querySelectorAll("#pin-cmds button.copy")].map(b => b.dataset.copy)`, &copies),
+	)
+	return heading, copies, err
+}
+
+func TestFinder(t *testing.T) {
+	ctx := browse(t)
+	var raw []cachix.Pin
+	for i, n := range hostileNames {
+		raw = append(raw, cachix.Pin{Name: n + ".x86_64-linux", LastRevision: cachix.Revision{
+			StorePath: fmt.Sprintf("/nix/store/%032d-hostile", i), Revision: 1, Artifacts: []string{"bin/tool"},
+		}})
+	}
+	raw = append(raw, cachix.Pin{Name: "hello.aarch64-darwin", LastRevision: cachix.Revision{StorePath: "/nix/store/0c9ipq2ysgsyfqsk2hcn2mc3r9r1fwm1-hello-2.12"}})
+	raw = append(raw, cachix.Pin{Name: "conf", LastRevision: cachix.Revision{StorePath: "/nix/store/1c9ipq2ysgsyfqsk2hcn2mc3r9r1fwm1-conf", Artifacts: []string{"etc/conf"}}})
+	base, set := writeSite(t, raw)
+	if _, err := open(ctx, base, len(hostileNames)+1); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range append(slices.Clone(hostileNames), "conf") {
+		heading, copies, err := choose(ctx, name)
+		if err != nil {
+			t.Fatalf("choosing %q: %v", name, err)
+		}
+		if heading != name {
+			t.Errorf("heading %q, want the name %q as text", heading, name)
+		}
+		if want := wantCommands(set, name); !slices.Equal(copies, want) {
+			t.Errorf("copy buttons of %q hold\n%q\nwant\n%q", name, copies, want)
+		}
+	}
+	// Nothing a name holds became markup or ran.
+	var injected struct {
+		Pwned    bool `json:"pwned"`
+		Elements int  `json:"elements"`
+	}
+	if err := chromedp.Run(ctx, chromedp.Evaluate(`({pwned: window.pwned === 1, elements: document.querySelectorAll("img, b, main script").length})`, &injected)); err != nil {
+		t.Fatal(err)
+	}
+	if injected.Pwned || injected.Elements != 0 {
+		t.Errorf("a hostile name became markup: %+v", injected)
+	}
+	// The system filter: hello is on aarch64-darwin and x86_64-linux, conf everywhere.
+	for _, tt := range []struct {
+		system string
+		names  int
+	}{{"aarch64-darwin", 2}, {"x86_64-linux", len(hostileNames) + 1}, {"*", 1}, {"", len(hostileNames) + 1}} {
+		var status string
+		sys, _ := json.Marshal(tt.system)
+		err := chromedp.Run(ctx,
+			chromedp.Evaluate(`document.getElementById("q").value = ""`, nil),
+			chromedp.Evaluate(fmt.Sprintf(`(s => { s.value = %s; s.dispatchEvent(new Event("change")); })(document.getElementById("sys"))`, sys), nil),
+			chromedp.Poll(fmt.Sprintf(`document.getElementById("status").textContent.startsWith("%d of %d names")`, tt.names, tt.names), nil, chromedp.WithPollingTimeout(30*time.Second)),
+			chromedp.Text("#status", &status, chromedp.ByID),
+		)
+		if err != nil {
+			t.Errorf("system %q: want %d names: %v", tt.system, tt.names, err)
+		}
+	}
+}
+
+// TestCopyButtonCopies clicks a copy button and reads the clipboard back.
+func TestCopyButtonCopies(t *testing.T) {
+	ctx := browse(t)
+	base, set := writeSite(t, pinset.Synthetic(8))
+	name := set.Pins[0].Name
+	if _, err := open(ctx, base, 6); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := choose(ctx, name); err != nil {
+		t.Fatal(err)
+	}
+	var got string
+	err := chromedp.Run(ctx,
+		browser.GrantPermissions([]browser.PermissionType{browser.PermissionTypeClipboardReadWrite, browser.PermissionTypeClipboardSanitizedWrite}).WithOrigin(strings.TrimSuffix(base, "/")),
+		chromedp.Click(`#pin-cmds button.copy`, chromedp.ByQuery),
+		chromedp.Poll(`document.querySelector("#pin-cmds button.copy").textContent === "Copied"`, nil, chromedp.WithPollingTimeout(10*time.Second)),
+		chromedp.Evaluate(`navigator.clipboard.readText()`, &got, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := wantCommands(set, name)[0]; got != want {
+		t.Errorf("clipboard holds %q, want %q", got, want)
+	}
+}
+
+// TestOpensAt100kPins opens the page of 100,000 pins and finds one; the time it
+// takes is reported, not asserted (go run ./bench measures it for BENCHMARKS.md).
+func TestOpensAt100kPins(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: skipping the 100,000-pin page")
+	}
+	ctx := browse(t)
+	base, set := writeSite(t, pinset.Synthetic(100000))
+	names := 0
+	for i, p := range set.Pins {
+		if i == 0 || p.Name != set.Pins[i-1].Name {
+			names++
+		}
+	}
+	took, err := open(ctx, base, names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("the page of 100,000 pins (%d names) opened and loaded every name in %v", names, took.Round(time.Millisecond))
+	name := set.Pins[len(set.Pins)/2].Name
+	heading, copies, err := choose(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if heading != name || !slices.Equal(copies, wantCommands(set, name)) {
+		t.Errorf("chose %q: page shows %q with commands %q", name, heading, copies)
+	}
+}
