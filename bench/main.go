@@ -20,6 +20,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kwbauson/create-pin-refs/test/chrome"
 )
 
 func main() {
@@ -28,6 +30,9 @@ func main() {
 	flag.IntVar(&o.runs, "runs", 5, "timed runs per case, after one warm-up run")
 	flag.StringVar(&o.modes, "modes", "dir,pages", "create-pin-refs modes to measure")
 	flag.StringVar(&o.out, "o", "", "write the report to this file (such as BENCHMARKS.md) instead of stdout")
+	flag.IntVar(&o.pageRuns, "page-runs", 3, "times the index page is opened in Chromium per pin count (0: not at all)")
+	flag.StringVar(&o.evalSizes, "evalcost-n", "1000,10000,100000", "pin counts for bench/evalcost (needs Nix); empty to skip")
+	flag.IntVar(&o.evalRuns, "evalcost-runs", 7, "runs per case for bench/evalcost")
 	flag.Parse()
 	if err := run(context.Background(), o, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -36,8 +41,8 @@ func main() {
 }
 
 type options struct {
-	sizes, modes, out string
-	runs              int
+	sizes, modes, out, evalSizes string
+	runs, pageRuns, evalRuns     int
 }
 
 func run(ctx context.Context, o options, stdout io.Writer) error {
@@ -64,10 +69,25 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 	if err := build.Run(); err != nil {
 		return fmt.Errorf("building create-pin-refs: %w", err)
 	}
-	rows, err := measureProducers(ctx, bin, sizes, strings.Split(o.modes, ","), o.runs, work)
-	if err != nil {
+	if o.pageRuns > 0 {
+		if _, err := chrome.Path(); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: not measuring the index page: %v\n", err)
+			o.pageRuns = 0
+		}
+	}
+	r := &report{command: "go run ./bench " + strings.Join(os.Args[1:], " "), started: time.Now(), loadStart: loadAverage()}
+	if r.producers, err = measureProducers(ctx, bin, sizes, strings.Split(o.modes, ","), o.runs, work, o.pageRuns); err != nil {
 		return err
 	}
+	for _, n := range sizes {
+		pp, err := measurePerPin(n, r.artifact(n))
+		if err != nil {
+			return err
+		}
+		r.perPin = append(r.perPin, pp)
+	}
+	r.consumer = consumerTables(ctx, o.evalSizes, o.evalRuns)
+	r.finished, r.loadEnd = time.Now(), loadAverage()
 	w := stdout
 	if o.out != "" {
 		f, err := os.Create(o.out)
@@ -77,7 +97,7 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 		defer f.Close()
 		w = f
 	}
-	writeProducerTable(w, rows)
+	r.write(w)
 	return nil
 }
 
@@ -91,22 +111,6 @@ func parseSizes(s string) ([]int, error) {
 		sizes = append(sizes, n)
 	}
 	return sizes, nil
-}
-
-func writeProducerTable(w io.Writer, rows []producerRow) {
-	fmt.Fprintln(w, "| pins | tool | mode | wall | CPU | peak RSS | HTTP requests | .tar.gz | vs original (wall) |")
-	fmt.Fprintln(w, "|---:|---|---|---:|---:|---:|---:|---:|---:|")
-	var orig time.Duration
-	for _, r := range rows {
-		ratio := ""
-		if r.tool == "original" {
-			orig = r.wall
-		} else if r.wall > 0 {
-			ratio = fmt.Sprintf("%.1f× faster", float64(orig)/float64(r.wall))
-		}
-		fmt.Fprintf(w, "| %d | %s | %s | %s | %s | %.1f MiB | %d | %s | %s |\n", r.pins, r.tool, r.mode,
-			ms(r.wall), ms(r.cpu), float64(r.rssKiB)/1024, r.requests, kib(r.tarball), ratio)
-	}
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond)) }

@@ -31,13 +31,17 @@ type producerRow struct {
 	tool, mode string
 	pins       int
 	sample
-	// Sizes of what the run wrote, in bytes.
-	tarball, artifact, index, pageData int64
+	// Sizes of what the run wrote, in bytes: pageData is what the index page
+	// loads to list every name (the bundle's indexes).
+	tarball, artifact, index, pageData, manifest int64
+	// pageLoad is the time Chromium took to open the index page and load every
+	// name; zero when not measured.
+	pageLoad time.Duration
 }
 
 // measureProducers times create-pin-refs (each mode) and the original pipeline
 // in turn on the same loopback server, runs times each, and returns the medians.
-func measureProducers(ctx context.Context, bin string, sizes []int, modes []string, runs int, work string) ([]producerRow, error) {
+func measureProducers(ctx context.Context, bin string, sizes []int, modes []string, runs int, work string, pageRuns int) ([]producerRow, error) {
 	var rows []producerRow
 	for _, n := range sizes {
 		raw := pinset.Synthetic(n)
@@ -88,8 +92,18 @@ func measureProducers(ctx context.Context, bin string, sizes []int, modes []stri
 				out := filepath.Join(work, "site-"+job.mode)
 				row.tarball = fileSize(filepath.Join(out, "pins.tar.gz"))
 				row.index = fileSize(filepath.Join(out, "index.html"))
-				row.pageData = fileSize(filepath.Join(out, "index.json"))
+				row.manifest = fileSize(filepath.Join(out, "pins.json"))
+				indexes, _ := filepath.Glob(filepath.Join(out, "bundle", "data", "index", "*.json"))
+				for _, f := range indexes {
+					row.pageData += fileSize(f)
+				}
 				row.artifact = fileSize(filepath.Join(out+"-artifact", "artifact.tar"))
+				if job.mode == "pages" && pageRuns > 0 {
+					if row.pageLoad, err = pageLoad(ctx, out, pageRuns); err != nil {
+						srv.Close()
+						return nil, fmt.Errorf("%d pins, index page: %w", n, err)
+					}
+				}
 			}
 			rows = append(rows, row)
 		}
@@ -153,6 +167,12 @@ func checkOriginal(dir string, raw []cachix.Pin) error {
 		return fmt.Errorf("the original pipeline's pins.nix (%d bytes) differs from pinset.OriginalFiles (%d bytes)", len(got), len(want))
 	}
 	return nil
+}
+
+func medianDuration(d []time.Duration) time.Duration {
+	d = slices.Clone(d)
+	slices.Sort(d)
+	return d[len(d)/2]
 }
 
 func median(s []sample) sample {

@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -28,6 +27,7 @@ import (
 	"github.com/kwbauson/create-pin-refs/pkg/cli"
 	"github.com/kwbauson/create-pin-refs/pkg/pins"
 	"github.com/kwbauson/create-pin-refs/pkg/site"
+	"github.com/kwbauson/create-pin-refs/test/chrome"
 )
 
 const (
@@ -44,58 +44,21 @@ var hostileNames = []string{
 	"$(id)", "`id`", "a&amp;b",
 }
 
-// chromium finds Debian's Chromium, or skips the test.
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Skip("skipping the browser tests: no chromium on PATH (apt-get install chromium; test/all.sh installs it as root)")
-	return ""
-}
-
-// browse starts a fresh headless Chromium and returns a tab's context.
+// browse starts a fresh headless Chromium and returns a tab's context, or
+// skips the test without one.
 func browse(t *testing.T) context.Context {
 	t.Helper()
-	// A fresh profile, removed once Chromium has stopped writing to it (the
-	// cleanups run last to first).
-	profile, err := os.MkdirTemp("", "cpr-chromium-*")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		for range 50 {
-			if os.RemoveAll(profile) == nil {
-				return
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	})
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromium(t)),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(profile),
+	if _, err := chrome.Path(); err != nil {
+		t.Skipf("skipping the browser tests: %v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	t.Cleanup(cancel)
-	ctx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	t.Cleanup(cancelAlloc)
-	ctx, cancelTab := chromedp.NewContext(ctx)
-	t.Cleanup(func() {
-		_ = chromedp.Cancel(ctx) // closes the browser and waits for it
-		cancelTab()
-	})
-	if err := chromedp.Run(ctx); err != nil {
-		t.Fatalf("starting chromium: %v", err)
+	tab, stop, err := chrome.Start(ctx)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return ctx
+	t.Cleanup(stop)
+	return tab
 }
 
 // writeSite runs the program on raw pins and serves the site it wrote.
@@ -146,22 +109,13 @@ func wantCommands(set *pins.Set, name string) []string {
 	return lines
 }
 
-// open loads the page and waits for the finder to have every name, returning
-// how long that took.
+// open loads the page and waits for the finder to have every name.
 func open(ctx context.Context, base string, names int) (time.Duration, error) {
-	start := time.Now()
-	want := fmt.Sprintf("%d of %d names", names, names)
-	var status string
-	err := chromedp.Run(ctx,
-		chromedp.Navigate(base),
-		chromedp.WaitVisible("#q", chromedp.ByID),
-		chromedp.Poll(fmt.Sprintf(`document.getElementById("status").textContent.startsWith(%q)`, want), nil, chromedp.WithPollingTimeout(time.Minute)),
-		chromedp.Text("#status", &status, chromedp.ByID),
-	)
-	if err != nil {
-		return 0, fmt.Errorf("waiting for %q (status %q): %w", want, status, err)
+	took, got, err := chrome.Open(ctx, base, time.Minute)
+	if err == nil && got != fmt.Sprint(names) {
+		err = fmt.Errorf("the finder has %s names, want %d", got, names)
 	}
-	return time.Since(start), nil
+	return took, err
 }
 
 // choose searches for name, clicks it in the results and returns what the
