@@ -1,0 +1,54 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestReport runs the whole benchmark at a tiny size and checks that the report
+// holds a measured row for each tool and mode, the site sizes and the per-pin
+// estimate (the original pipeline's output is checked against pinset by run).
+func TestReport(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: builds the program and runs it")
+	}
+	for _, tool := range []string{"curl", "jq"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("the original pipeline needs %s", tool)
+		}
+	}
+	out := filepath.Join(t.TempDir(), "BENCHMARKS.md")
+	if err := os.Chdir(".."); err != nil { // run builds the program in the current folder
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.Chdir("bench") })
+	o := options{sizes: "8", modes: "dir,pages", out: out, runs: 1}
+	if err := run(context.Background(), o, nil); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	report := string(data)
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`(?m)^\| 8 \| original \| curl \\\| jq; tar czf \| \d+ ms \| \d+ ms \| [\d.]+ MiB \| 1 \| \d+ KiB \|  \|$`),
+		regexp.MustCompile(`(?m)^\| 8 \| create-pin-refs \| dir \| \d+ ms \| \d+ ms \| [\d.]+ MiB \| 2 \| \d+ KiB \| [\d.]+×, [\d.]+× \|$`),
+		regexp.MustCompile(`(?m)^\| 8 \| create-pin-refs \| pages \| .* \| 2 \| `),
+		regexp.MustCompile(`(?m)^\| 8 \| 1\d KiB \| \d+ KiB \| \d+ KiB \| \d+ KiB \(\d+ KiB\) \| [\d.]+ MiB \| not measured \|$`),
+		regexp.MustCompile(`(?m)^\| 8 \| 6 \| \d+ KiB \| [\d.]+ MiB \| [\d.]+ MiB \| [\d.]+ MiB \| yes \|$`),
+		regexp.MustCompile(`Not measured in this run`),
+	} {
+		if !want.MatchString(report) {
+			t.Errorf("report lacks %s:\n%s", want, report)
+		}
+	}
+	if strings.Contains(report, "| 0 ms |") {
+		t.Errorf("a time was not measured:\n%s", report)
+	}
+}
