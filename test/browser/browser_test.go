@@ -48,9 +48,7 @@ var hostileNames = []string{
 // skips the test without one.
 func browse(t *testing.T) context.Context {
 	t.Helper()
-	if _, err := chrome.Path(); err != nil {
-		t.Skipf("skipping the browser tests: %v", err)
-	}
+	needChromium(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	t.Cleanup(cancel)
 	tab, stop, err := chrome.Start(ctx)
@@ -59,6 +57,13 @@ func browse(t *testing.T) context.Context {
 	}
 	t.Cleanup(stop)
 	return tab
+}
+
+func needChromium(t *testing.T) {
+	t.Helper()
+	if _, err := chrome.Path(); err != nil {
+		t.Skipf("skipping the browser tests: %v", err)
+	}
 }
 
 // writeSite runs the program on raw pins and serves the site it wrote.
@@ -134,7 +139,6 @@ func choose(ctx context.Context, name string) (heading string, copies []string, 
 }
 
 func TestFinder(t *testing.T) {
-	ctx := browse(t)
 	var raw []cachix.Pin
 	for i, n := range hostileNames {
 		raw = append(raw, cachix.Pin{Name: n + ".x86_64-linux", LastRevision: cachix.Revision{
@@ -144,6 +148,7 @@ func TestFinder(t *testing.T) {
 	raw = append(raw, cachix.Pin{Name: "hello.aarch64-darwin", LastRevision: cachix.Revision{StorePath: "/nix/store/0c9ipq2ysgsyfqsk2hcn2mc3r9r1fwm1-hello-2.12"}})
 	raw = append(raw, cachix.Pin{Name: "conf", LastRevision: cachix.Revision{StorePath: "/nix/store/1c9ipq2ysgsyfqsk2hcn2mc3r9r1fwm1-conf", Artifacts: []string{"etc/conf"}}})
 	base, set := writeSite(t, raw)
+	ctx := browse(t)
 	if _, err := open(ctx, base, len(hostileNames)+1); err != nil {
 		t.Fatal(err)
 	}
@@ -191,8 +196,8 @@ func TestFinder(t *testing.T) {
 
 // TestCopyButtonCopies clicks a copy button and reads the clipboard back.
 func TestCopyButtonCopies(t *testing.T) {
-	ctx := browse(t)
 	base, set := writeSite(t, pinset.Synthetic(8))
+	ctx := browse(t)
 	name := set.Pins[0].Name
 	if _, err := open(ctx, base, 6); err != nil {
 		t.Fatal(err)
@@ -221,8 +226,9 @@ func TestOpensAt100kPins(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: skipping the 100,000-pin page")
 	}
+	needChromium(t)
+	base, set := writeSite(t, pinset.Synthetic(100000)) // before the browser's clock starts
 	ctx := browse(t)
-	base, set := writeSite(t, pinset.Synthetic(100000))
 	names := 0
 	for i, p := range set.Pins {
 		if i == 0 || p.Name != set.Pins[i-1].Name {
