@@ -39,7 +39,7 @@ func TestReport(t *testing.T) {
 	for _, want := range []*regexp.Regexp{
 		regexp.MustCompile(`(?m)^\| 8 \| original \| curl \\\| jq; tar czf \| \d+ ms \| \d+ ms \| [\d.]+ MiB \| 1 \| \d+ KiB \|  \|$`),
 		regexp.MustCompile(`(?m)^\| 8 \| create-pin-refs \| dir \| \d+ ms \| \d+ ms \| [\d.]+ MiB \| 2 \| \d+ KiB \| [\d.]+×, [\d.]+× \|$`),
-		regexp.MustCompile(`(?m)^\| 8 \| create-pin-refs \| pages \| .* \| 2 \| `),
+		regexp.MustCompile(`(?m)^\| 8 \| create-pin-refs \| pages \| .* \| 3 \| `),
 		regexp.MustCompile(`(?m)^\| 8 \| 1\d KiB \| \d+ KiB \| \d+ KiB \| \d+ KiB \(\d+ KiB\) \| [\d.]+ MiB \| not measured \|$`),
 		regexp.MustCompile(`(?m)^\| 8 \| 6 \| \d+ KiB \| [\d.]+ MiB \| [\d.]+ MiB \| [\d.]+ MiB \| yes \|$`),
 		regexp.MustCompile(`Not measured in this run`),

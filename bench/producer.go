@@ -117,7 +117,7 @@ func runOurs(ctx context.Context, bin string, srv *pinServer, mode, out string) 
 		return sample{}, err
 	}
 	_ = os.RemoveAll(out + "-artifact")
-	args := []string{"--cache", cacheName, "--cachix-url", srv.url, "--out", out, "--mode", mode, "--repo", "bench/pins", "--verify", "off"}
+	args := []string{"--cache", cacheName, "--cachix-url", srv.url, "--out", out, "--mode", mode, "--pages-url", srv.url + "/site/", "--verify", "off"}
 	return runMeasured(ctx, srv, exec.CommandContext(ctx, bin, args...))
 }
 

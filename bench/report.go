@@ -95,7 +95,7 @@ func (r *report) write(w io.Writer) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Whole processes against a loopback Cachix stand-in serving the same synthetic pins "+
 		"(`bench/pinset`: 4 pins per 3 names, 2 systems plus system-less pins): create-pin-refs "+
-		"(`--cache`, so it also reads the cache's description; `--verify off`, reading no narinfo) and the original pipeline, "+
+		"(`--cache`, so it also reads the cache's description; `--verify off`, reading no narinfo; `--pages-url` on the same server, where it finds no earlier bundles to keep, as on a first publish) and the original pipeline, "+
 		"`curl | jq > pins.nix; tar czf` (checked to write `pinset.OriginalFiles`' bytes), in turn, "+
 		"median of the runs. CPU is user + system time of the process and its children; peak RSS "+
 		"is the largest process's.")

@@ -25,7 +25,7 @@ func BenchmarkRun(b *testing.B) {
 				defer srv.Close()
 				out := filepath.Join(b.TempDir(), "site")
 				env := cli.Env{Getenv: func(string) string { return "" }, Stdout: io.Discard, Stderr: io.Discard, Version: "bench"}
-				args := []string{"--cache", cacheName, "--cachix-url", srv.url, "--out", out, "--mode", mode, "--repo", "bench/pins", "--verify", "off"}
+				args := []string{"--cache", cacheName, "--cachix-url", srv.url, "--out", out, "--mode", mode, "--pages-url", srv.url + "/site/", "--verify", "off"}
 				b.ReportAllocs()
 				for b.Loop() {
 					if err := os.RemoveAll(out); err != nil {

@@ -80,7 +80,7 @@ func writeSite(t *testing.T, raw []cachix.Pin) (base string, set *pins.Set) {
 	}
 	out := filepath.Join(dir, "site")
 	env := cli.Env{Getenv: func(string) string { return "" }, Stdout: io.Discard, Stderr: io.Discard, Version: "test"}
-	args := []string{"--pins-file", pinsFile, "--substituter", "https://demo.cachix.org", "--out", out, "--pages-url", pagesURL, "--repo", "octo/pins", "--verify", "off"}
+	args := []string{"--pins-file", pinsFile, "--substituter", "https://demo.cachix.org", "--out", out, "--pages-url", pagesURL, "--repo", "octo/pins", "--verify", "off", "--keep-bundles", "1"}
 	if code := cli.Main(context.Background(), args, env); code != 0 {
 		t.Fatalf("create-pin-refs exited with %d", code)
 	}
