@@ -34,4 +34,6 @@ if [ -d .github/workflows ]; then
   go tool actionlint .github/workflows/*.yml $(ls examples/workflows/*.yml 2>/dev/null)
 fi
 # -race: the publishers and fakes run concurrent requests (8 racing publishers).
-go test -race -count=1 "$@" ./...
+# -timeout: the real-Nix suite runs hundreds of Nix commands; go test's default
+# 10 minutes is too short on a busy 2-core machine.
+go test -race -count=1 -timeout 60m "$@" ./...
