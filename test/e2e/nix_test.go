@@ -407,14 +407,13 @@ func (in *install) forget(ctx context.Context, paths []string) error {
 		return errors.New(r.describe())
 	}
 	// The collector itself: holding it off would wait for ourselves.
-	del := append([]string{"nix-store", "--delete"}, strings.Fields(r.stdout)...)
+	// --ignore-liveness: a root that a cell left (a profile's or a result's
+	// link in gcroots/auto, a derivation kept alive by keep-derivations) must
+	// not stop the next cell from starting without the pin. Only this run's
+	// paths are named, and the store lock keeps every other test's Nix command
+	// out meanwhile.
+	del := append([]string{"nix-store", "--delete", "--ignore-liveness"}, strings.Fields(r.stdout)...)
 	r = in.runBesideGC(ctx, in.adminEnv(), del...)
-	// A process of the machine that holds a path for a moment (other test runs
-	// share the store) keeps it alive: try again, a few times.
-	for i := 0; i < 3 && r.err != nil && strings.Contains(r.log.text, "since it is still alive"); i++ {
-		time.Sleep(2 * time.Second)
-		r = in.runBesideGC(ctx, in.adminEnv(), del...)
-	}
 	if r.err != nil {
 		return fmt.Errorf("deleting test paths: %s", r.describe())
 	}
