@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -62,7 +63,7 @@ func Render(set *pins.Set, meta Meta) (*Bundle, error) {
 		return nil, err
 	}
 	r := &renderer{}
-	for _, name := range []string{"default.nix", "lib.nix"} {
+	for _, name := range []string{"default.nix", "lib.nix", "pin.nix"} {
 		data, err := nixtemplates.FS.ReadFile(name)
 		if err != nil {
 			return nil, fmt.Errorf("reading template %s: %w", name, err)
@@ -70,7 +71,7 @@ func Render(set *pins.Set, meta Meta) (*Bundle, error) {
 		r.add(name, data)
 	}
 	systems := set.Systems()
-	flake, err := renderFlake(meta)
+	flake, err := renderFlake("flake.nix.tmpl", meta, "Pinned store paths")
 	if err != nil {
 		return nil, err
 	}
@@ -80,18 +81,6 @@ func Render(set *pins.Set, meta Meta) (*Bundle, error) {
 	// set.Pins is sorted by name then system, so a name's pins are adjacent and
 	// its systems in order: no map is needed, and the JSON is appended to buffers
 	// sized up front rather than grown step by step.
-	type entry struct {
-		Path    string `json:"path"`
-		Program string `json:"program,omitempty"`
-		// CA: the path is content-addressed, so fetchClosure must not ask
-		// for an input-addressed one.
-		CA bool `json:"ca,omitempty"`
-		// Closure is "split" when fetchClosure (one cache) cannot fetch
-		// the closure: lib.nix then uses builtins.appendContext.
-		Closure string `json:"closure,omitempty"`
-		// Revision names the pin's version in meta.description.
-		Revision int `json:"revision,omitempty"`
-	}
 	type named struct {
 		name       string
 		pins       []pins.Pin // this name's pins, one per system
@@ -148,11 +137,7 @@ func Render(set *pins.Set, meta Meta) (*Bundle, error) {
 				}
 				enc.string(sys)
 				enc.byte(':')
-				e := entry{Path: p.StorePath, Program: p.Program, CA: p.CA != "", Revision: p.Revision}
-				if p.Closure != "" && p.Closure != "complete" {
-					e.Closure = "split" // incomplete ones too (--verify=warn): Nix may find them elsewhere
-				}
-				enc.value(e)
+				enc.value(newEntry(p))
 			}
 			enc.byte('}')
 		}
@@ -211,6 +196,28 @@ func Render(set *pins.Set, meta Meta) (*Bundle, error) {
 	return &Bundle{Files: r.files}, nil
 }
 
+// entry is what the Nix code reads of one pin.
+type entry struct {
+	Path    string `json:"path"`
+	Program string `json:"program,omitempty"`
+	// CA: the path is content-addressed, so fetchClosure must not ask
+	// for an input-addressed one.
+	CA bool `json:"ca,omitempty"`
+	// Closure is "split" when fetchClosure (one cache) cannot fetch
+	// the closure: pin.nix then uses builtins.appendContext.
+	Closure string `json:"closure,omitempty"`
+	// Revision names the pin's version in meta.description.
+	Revision int `json:"revision,omitempty"`
+}
+
+func newEntry(p pins.Pin) entry {
+	e := entry{Path: p.StorePath, Program: p.Program, CA: p.CA != "", Revision: p.Revision}
+	if p.Closure != "" && p.Closure != "complete" {
+		e.Closure = "split" // incomplete ones too (--verify=warn): Nix may find them elsewhere
+	}
+	return e
+}
+
 type renderer struct{ files []File }
 
 func (r *renderer) add(path string, data []byte) {
@@ -234,21 +241,18 @@ func writeJSON(buf *bytes.Buffer, v any) {
 	buf.Truncate(buf.Len() - 1) // Encode appends a newline
 }
 
-func renderFlake(meta Meta) ([]byte, error) {
-	src, err := nixtemplates.FS.ReadFile("flake.nix.tmpl")
+// renderFlake renders the flake template tmpl (nixconfig.tmpl holds the
+// nixConfig both flakes share) for meta, describing it as desc.
+func renderFlake(tmpl string, meta Meta, desc string) ([]byte, error) {
+	t, err := template.New(path.Base(tmpl)).Funcs(template.FuncMap{"nix": NixString}).ParseFS(nixtemplates.FS, tmpl, "nixconfig.tmpl")
 	if err != nil {
-		return nil, fmt.Errorf("reading flake template: %w", err)
+		return nil, fmt.Errorf("parsing flake template %s: %w", tmpl, err)
 	}
-	tmpl, err := template.New("flake.nix").Funcs(template.FuncMap{"nix": NixString}).Parse(string(src))
-	if err != nil {
-		return nil, fmt.Errorf("parsing flake template: %w", err)
-	}
-	desc := "Pinned store paths"
 	if meta.Cache != "" {
 		desc += " of the Cachix cache " + meta.Cache
 	}
 	var buf bytes.Buffer
-	err = tmpl.Execute(&buf, map[string]any{
+	err = t.Execute(&buf, map[string]any{
 		"Description":  desc + " (create-pin-refs)",
 		"Substituters": nonNil(compact(meta.Substituter)),
 		"PublicKeys":   meta.PublicKeys,

@@ -94,7 +94,7 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-var staticTemplates = map[string]bool{"default.nix": true, "lib.nix": true}
+var staticTemplates = map[string]bool{"default.nix": true, "lib.nix": true, "pin.nix": true}
 
 func TestStaticTemplates(t *testing.T) {
 	b, err := Render(loadSet(t, "../../examples/pins.json"), testMeta)
