@@ -3,6 +3,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -38,6 +39,9 @@ type Env struct {
 	HTTPClient *http.Client // nil: clients with timeouts
 	Retry      retry.Policy // zero: retry.Default(); tests shorten it
 	Version    string
+	// ArtifactBudget is where --per-pin-urls auto stops building one-name
+	// bundles in a site; 0: site.ArtifactBudget. Tests lower it.
+	ArtifactBudget int64
 }
 
 // Result is the outcome of a run; its fields become the action's outputs.
@@ -55,6 +59,12 @@ type Result struct {
 	Changed      bool
 	APICalls     int
 	Readme       []byte // the bundle's README.md
+	// PerPin is what became of the one-name bundles (URL/p/NAME).
+	PerPin site.PerPinResult
+	// PerPinURL is where they are served, with a slash (URL/p/ or
+	// FLAKEREF?dir=p/), when built.
+	PerPinURL string
+	ones      []bundle.One
 }
 
 // String is the one-line summary printed at the end.
@@ -274,14 +284,35 @@ func writeSite(ctx context.Context, cfg *config.Config, env Env, rep reporter, s
 	res.Lock = view.Lock
 	earlier := keptBundles(ctx, cfg, env, rep, &manifest)
 
-	var index []byte
-	if res.URL != "" {
-		if index, err = site.RenderIndex(manifest, view); err != nil {
-			return nil, nil, nil, fmt.Errorf("rendering %s: %w", site.Index, err)
+	in := site.Input{Bundle: b, Manifest: manifest, Earlier: earlier}
+	if cfg.PerPinURLs != config.PerPinOff {
+		if res.ones, err = bundle.RenderOnes(set, meta); err != nil {
+			return nil, nil, nil, fmt.Errorf("rendering the one-name bundles: %w", err)
+		}
+		if pub == nil { // a branch holds them unpacked
+			in.PerPin = site.PerPin{Ones: res.ones, Auto: cfg.PerPinURLs == config.PerPinAuto, Budget: cmp.Or(env.ArtifactBudget, site.ArtifactBudget)}
 		}
 	}
-	if res.Files, err = site.Write(cfg.Out, b, manifest, index, earlier); err != nil {
+	if res.URL != "" {
+		in.Index = func(perPin bool) ([]byte, error) {
+			v := view
+			if perPin {
+				v.PerPinURL = site.PerPinURL(v.URL)
+			}
+			return site.RenderIndex(manifest, v)
+		}
+	}
+	out, err := site.WriteSite(cfg.Out, in)
+	if err != nil {
 		return nil, nil, nil, fmt.Errorf("writing the site to %s: %w", cfg.Out, err)
+	}
+	res.Files, res.PerPin = out.Files, out.PerPin
+	switch {
+	case out.PerPin.Built && res.URL != "":
+		res.PerPinURL = site.PerPinURL(res.URL)
+	case pub == nil && len(res.ones) > 0 && !out.PerPin.Built:
+		rep.Logf("notice: per-pin URLs (URL/%s/NAME) left out: the %d names would add %s to the Pages artifact, making it %s, over its %s budget; --per-pin-urls on builds them anyway",
+			site.OnesDir, out.PerPin.Names, site.Size(uint64(out.PerPin.Bytes)), site.Size(uint64(out.PerPin.Artifact+out.PerPin.Bytes)), site.Size(uint64(in.PerPin.Budget)))
 	}
 	return res, b, pub, nil
 }

@@ -1,9 +1,12 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -157,5 +160,32 @@ func TestBranchModeReadme(t *testing.T) {
 	}
 	if strings.Contains(readme, " URL ") || strings.Contains(readme, "'URL#") {
 		t.Errorf("the branch's README has a placeholder URL:\n%s", readme)
+	}
+}
+
+// TestPerPinNotice: --per-pin-urls auto leaves the one-name bundles out of a
+// site whose artifact they would take over the budget, with one notice that
+// says how many names, what they would add and how to force them.
+func TestPerPinNotice(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "site")
+	var stderr strings.Builder
+	code := Main(context.Background(), []string{"--pins-file", "../../examples/pins.json", "--substituter", "https://demo.cachix.org", "--verify", "off", "--out", out}, Env{
+		Getenv:         func(string) string { return "" },
+		Stdout:         io.Discard,
+		Stderr:         &stderr,
+		ArtifactBudget: 64 << 10,
+	})
+	if code != ExitOK {
+		t.Fatalf("exit %d:\n%s", code, stderr.String())
+	}
+	if n := strings.Count(stderr.String(), "notice: per-pin URLs"); n != 1 {
+		t.Errorf("%d notices about per-pin URLs, want 1:\n%s", n, stderr.String())
+	}
+	re := regexp.MustCompile(`notice: per-pin URLs \(URL/p/NAME\) left out: the 5 names would add [0-9.]+ KiB to the Pages artifact, making it [0-9.]+ KiB, over its 64.0 KiB budget; --per-pin-urls on builds them anyway`)
+	if !re.MatchString(stderr.String()) {
+		t.Errorf("the notice does not name the names, the size and the fix:\n%s", stderr.String())
+	}
+	if _, err := os.Stat(filepath.Join(out, site.OnesDir)); err == nil {
+		t.Errorf("%s was written", site.OnesDir)
 	}
 }

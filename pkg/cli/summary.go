@@ -74,6 +74,10 @@ func jobSummary(r *Result) string {
 		fmt.Fprintf(&sb, "\n<p>For <code>nix run</code>, the newest pins: <code>%s#NAME</code>. For flake inputs, the lockable form: <code>%s</code></p>\n",
 			html.EscapeString(run), html.EscapeString(input))
 	}
+	if r.PerPinURL != "" {
+		fmt.Fprintf(&sb, "\n<p>One name alone, at the same cost at any pin count: <code>nix run %s</code>%s (a name with bytes outside <code>A-Za-z0-9._-</code> has them written <code>~XX</code>; the index page shows each name's).</p>\n",
+			html.EscapeString(r.PerPinURL+"NAME"), oneNameNote(r.PerPinURL))
+	}
 	pinDetails(&sb, r.Set.Pins)
 	sb.WriteString("\n<details><summary>Settings and commands</summary>\n\n")
 	sb.Write(r.Readme)
@@ -117,4 +121,13 @@ func pinDetails(sb *strings.Builder, ps []pins.Pin) {
 			code(p.PinName), p.Revision, html.EscapeString(p.CreatedOn), strings.Join(arts, " "), size, closure, code(p.CA), code(p.Deriver))
 	}
 	sb.WriteString("</table>\n</details>\n")
+}
+
+// oneNameNote says what else a one-name URL takes: a site's serves -f and,
+// with .tar.gz, the flakes of Nix before 2.18.
+func oneNameNote(base string) string {
+	if strings.Contains(base, "?dir=") {
+		return ""
+	}
+	return fmt.Sprintf(", <code>nix build -f %s</code>; Nix before 2.18 needs <code>%s</code> as a flake", html.EscapeString(base+"NAME"), html.EscapeString(base+"NAME.tar.gz"))
 }

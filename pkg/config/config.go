@@ -21,6 +21,15 @@ const (
 	ModeBranch = "branch"
 )
 
+// Settings of --per-pin-urls.
+const (
+	// PerPinAuto builds them when they keep the Pages artifact, or the branch,
+	// within its budget, and otherwise says why not.
+	PerPinAuto = "auto"
+	PerPinOn   = "on"
+	PerPinOff  = "off"
+)
+
 // Config is everything a run needs.
 type Config struct {
 	Cache         string
@@ -43,6 +52,9 @@ type Config struct {
 	PagesURL    string
 	Artifact    string
 	KeepBundles int
+	// PerPinURLs says whether one-name bundles (URL/p/NAME) are built:
+	// PerPinAuto, PerPinOn or PerPinOff.
+	PerPinURLs string
 
 	Repo          string // OWNER/REPO
 	Branch        string

@@ -36,6 +36,9 @@ func withDefaults(c Config) Config {
 	if c.Artifact == "" {
 		c.Artifact = "_site-artifact/artifact.tar"
 	}
+	if c.PerPinURLs == "" {
+		c.PerPinURLs = PerPinAuto
+	}
 	if c.KeepBundles == 0 {
 		c.KeepBundles = 10
 	}
@@ -151,6 +154,7 @@ func TestLoadErrors(t *testing.T) {
 		{"cachix token over plain http", []string{"--cache", "c", "--cachix-url", "http://cachix.example.com"}, map[string]string{"CACHIX_AUTH_TOKEN": "t"}, "--cachix-url: a token would be sent in clear over http to http://cachix.example.com:80"},
 		{"github token over plain http", []string{"--cache", "c", "--mode", "branch", "--repo", "o/r", "--github-token", "x", "--github-api-url", "http://ghe.example.com/api/v3"}, nil, "--github-api-url: a token would be sent in clear"},
 		{"bad verify", []string{"--cache", "c", "--verify", "maybe"}, nil, `--verify: "maybe" is not one of fail, warn, skip-missing, off`},
+		{"bad per-pin-urls", []string{"--cache", "c", "--per-pin-urls", "yes"}, nil, `--per-pin-urls: "yes" is not one of auto, on, off`},
 		{"bad upstream", []string{"--cache", "c", "--upstream", "cache.nixos.org"}, nil, "--upstream"},
 		{"zero concurrency", []string{"--cache", "c", "--concurrency", "0"}, nil, "--concurrency"},
 		{"huge concurrency", nil, map[string]string{"INPUT_CACHE": "c", "INPUT_CONCURRENCY": "100000"}, "--concurrency"},

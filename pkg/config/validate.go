@@ -76,6 +76,11 @@ func (c *Config) Validate() error {
 	default:
 		return bad("verify", "%q is not one of fail, warn, skip-missing, off", c.Verify)
 	}
+	switch c.PerPinURLs {
+	case PerPinAuto, PerPinOn, PerPinOff:
+	default:
+		return bad("per-pin-urls", "%q is not one of auto, on, off", c.PerPinURLs)
+	}
 	for _, u := range c.Upstream {
 		if _, err := weburl.Parse(u); err != nil {
 			return bad("upstream", "%v (none: no upstream cache)", err)

@@ -51,6 +51,9 @@ type IndexView struct {
 	Lock string
 	// GeneratedBy is the version of create-pin-refs, such as v1.2.0.
 	GeneratedBy string
+	// PerPinURL is the base of the one-name bundles' URLs (URL/p/), when
+	// they are built.
+	PerPinURL string
 }
 
 // Command is one copy-paste shell command.

@@ -27,7 +27,7 @@
   const main = document.querySelector("main");
   const finder = document.getElementById("finder");
   if (!main || !finder || !window.fetch) return;
-  const url = main.dataset.url, flakeRef = main.dataset.flakeRef || "", data = main.dataset.bundle + "data/";
+  const url = main.dataset.url, flakeRef = main.dataset.flakeRef || "", perPin = main.dataset.perPin || "", data = main.dataset.bundle + "data/";
   const $ = (id) => document.getElementById(id);
   const q = $("q"), sys = $("sys"), status = $("status"), results = $("results");
   const byBytes = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
@@ -69,7 +69,26 @@
     add("Build", "nix", "build", ...inst);
     if (bins.length === 0) add("Shell", "nix", "shell", ...inst);
     for (const b of bins) add(bins.length > 1 ? "Shell (" + b + ")" : "Shell", "nix", "shell", ...inst, "-c", b);
+    const seg = segment(name);
+    if (perPin && seg !== null) {
+      // The one-name bundle, as site.OneCommands writes it.
+      const ref = perPin + seg;
+      if (programs.length > 0) add("Run this name only", "nix", "run", ref);
+      add("Build this name only", "nix", "build", ...(perPin.includes("?dir=") ? [] : ["-f"]), ref);
+    }
     return cmds;
+  };
+  // bundle.Segment: the name, or each byte outside [A-Za-z0-9._-] (a leading
+  // ".", the dot of a final ".tar.gz") as ~XX, cut at 200 bytes with a hash.
+  const segment = (name) => {
+    const bytes = new TextEncoder().encode(name);
+    let out = "";
+    for (let i = 0; i < bytes.length; i++) {
+      const c = String.fromCharCode(bytes[i]);
+      const dot = c === "." && i > 0 && !(i === bytes.length - 7 && name.endsWith(".tar.gz"));
+      out += /[A-Za-z0-9_-]/.test(c) || dot ? c : "~" + bytes[i].toString(16).toUpperCase().padStart(2, "0");
+    }
+    return out.length <= 200 ? out : null;
   };
 
   const files = new Map();

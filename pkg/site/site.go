@@ -58,6 +58,24 @@ func orEmpty[T any](s []T) []T {
 	return s
 }
 
+// Input is what a site is made of.
+type Input struct {
+	Bundle   *bundle.Bundle
+	Manifest ManifestData
+	// Index renders index.html once it is known whether the one-name
+	// bundles are built; nil: no index.html.
+	Index func(perPin bool) ([]byte, error)
+	// Earlier holds earlier publishes' immutable bundles by path.
+	Earlier map[string][]byte
+	PerPin  PerPin
+}
+
+// Output tells what Write did.
+type Output struct {
+	Files  int
+	PerPin PerPinResult
+}
+
 // Write puts the site into dir: the immutable bundles, the bundle, pins.json,
 // _headers when the site's URL is known, index.html when index is not nil, and
 // the two tarballs. BundlesDir holds the immutable bundle of m.Bundles[0] (see
@@ -66,15 +84,28 @@ func orEmpty[T any](s []T) []T {
 // any step (a full disk) leaves the previous site whole. It returns the number
 // of files written.
 func Write(dir string, b *bundle.Bundle, m ManifestData, index []byte, earlier map[string][]byte) (int, error) {
-	return write(dir, b, m, index, earlier, osOps())
+	out, err := write(dir, Input{Bundle: b, Manifest: m, Index: fixed(index), Earlier: earlier}, osOps())
+	return out.Files, err
 }
 
-func write(dir string, b *bundle.Bundle, m ManifestData, index []byte, earlier map[string][]byte, ops fsOps) (n int, err error) {
+// WriteSite is Write with the one-name bundles (OnesDir), which it builds
+// as in.PerPin says, or else removes from dir.
+func WriteSite(dir string, in Input) (Output, error) { return write(dir, in, osOps()) }
+
+func fixed(index []byte) func(bool) ([]byte, error) {
+	if index == nil {
+		return nil
+	}
+	return func(bool) ([]byte, error) { return index, nil }
+}
+
+func write(dir string, in Input, ops fsOps) (out Output, err error) {
+	b, m := in.Bundle, in.Manifest
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return 0, fmt.Errorf("creating %s: %w", dir, err)
+		return out, fmt.Errorf("creating %s: %w", dir, err)
 	}
 	// Compression takes the longest: it runs on a second core while pins.json
-	// is encoded.
+	// is encoded, then the one-name bundles on every core.
 	var tgz []byte
 	var tgzErr error
 	packed := make(chan struct{})
@@ -85,27 +116,50 @@ func write(dir string, b *bundle.Bundle, m ManifestData, index []byte, earlier m
 	defer func() { <-packed }() // never left running
 	manifest, err := EncodeManifest(m)
 	if err != nil {
-		return 0, err
+		return out, err
 	}
 	// A bundle folder that is not ours is left alone.
 	final := filepath.Join(dir, BundleDir)
 	if _, err := os.Stat(final); err == nil {
 		if _, err := os.Stat(filepath.Join(final, "data", "meta.json")); err != nil {
-			return 0, fmt.Errorf("%s exists and was not written by create-pin-refs; refusing to replace it (choose another --out)", final)
+			return out, fmt.Errorf("%s exists and was not written by create-pin-refs; refusing to replace it (choose another --out)", final)
 		}
 	}
 	if <-packed; tgzErr != nil {
-		return 0, fmt.Errorf("packing the bundle: %w", tgzErr)
+		return out, fmt.Errorf("packing the bundle: %w", tgzErr)
+	}
+	ones, err := packOnes(in.PerPin.Ones)
+	if err != nil {
+		return out, err
 	}
 
-	immutable, err := immutableFiles(dir, m, tgz, earlier)
+	immutable, err := immutableFiles(dir, m, tgz, in.Earlier)
 	if err != nil {
-		return 0, err
+		return out, err
+	}
+	entries := []struct {
+		name string
+		data []byte
+	}{{Manifest, manifest}, {Headers, RenderHeaders(m)}, {Index, nil}, {TarballGz, tgz}, {Tarball, tgz}}
+	// The artifact's size without OnesDir, the index page's few kilobytes
+	// counted as 16.
+	out.PerPin.Artifact = filesCost(immutable) + filesCost(b.Files) + 1024 + tarCost(16<<10)
+	for _, e := range entries {
+		out.PerPin.Artifact += tarCost(len(e.data))
+	}
+	if len(ones) > 0 {
+		out.PerPin.Names, out.PerPin.Bytes = len(in.PerPin.Ones), filesCost(ones)
+		out.PerPin.Built = !in.PerPin.Auto || out.PerPin.Artifact+out.PerPin.Bytes <= in.PerPin.Budget
+	}
+	if in.Index != nil {
+		if entries[2].data, err = in.Index(out.PerPin.Built); err != nil {
+			return out, fmt.Errorf("rendering %s: %w", Index, err)
+		}
 	}
 
 	sw, err := newSwap(dir, ops)
 	if err != nil {
-		return 0, fmt.Errorf("staging the site: %w", err)
+		return out, fmt.Errorf("staging the site: %w", err)
 	}
 	defer func() {
 		if cerr := sw.close(); err == nil && cerr != nil {
@@ -118,22 +172,24 @@ func write(dir string, b *bundle.Bundle, m ManifestData, index []byte, earlier m
 	if err == nil {
 		err = sw.tree(BundleDir, b.Files)
 	}
-	n = len(immutable) + len(b.Files)
-	entries := []struct {
-		name string
-		data []byte
-	}{{Manifest, manifest}, {Headers, RenderHeaders(m)}, {Index, index}, {TarballGz, tgz}, {Tarball, tgz}}
+	if err == nil && out.PerPin.Built {
+		err = sw.tree(OnesDir, ones)
+		out.Files += len(ones)
+	} else if err == nil {
+		sw.remove(OnesDir) // one-name bundles of an earlier publish are stale
+	}
+	out.Files += len(immutable) + len(b.Files)
 	for _, e := range entries {
 		if err == nil && e.data != nil {
 			err = sw.file(e.name, e.data)
-			n++
+			out.Files++
 		}
 	}
 	if err != nil {
-		return 0, fmt.Errorf("writing the site (the previous site is left as it was): %w", err)
+		return Output{}, fmt.Errorf("writing the site (the previous site is left as it was): %w", err)
 	}
 	if err := sw.commit(); err != nil {
-		return 0, fmt.Errorf("replacing the site (the previous site was put back): %w", err)
+		return Output{}, fmt.Errorf("replacing the site (the previous site was put back): %w", err)
 	}
-	return n, nil
+	return out, nil
 }

@@ -13,7 +13,10 @@ import (
 	"github.com/kwbauson/create-pin-refs/pkg/pins"
 )
 
-func render(t *testing.T, paths ...string) (*bundle.Bundle, ManifestData) {
+var testMeta = bundle.Meta{Cache: "c", Substituter: "https://c.cachix.org"}
+
+// testSet is pins a, b, … at paths.
+func testSet(t *testing.T, paths ...string) *pins.Set {
 	t.Helper()
 	var raw []cachix.Pin
 	for i, p := range paths {
@@ -23,7 +26,12 @@ func render(t *testing.T, paths ...string) (*bundle.Bundle, ManifestData) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	meta := bundle.Meta{Cache: "c", Substituter: "https://c.cachix.org"}
+	return set
+}
+
+func render(t *testing.T, paths ...string) (*bundle.Bundle, ManifestData) {
+	t.Helper()
+	set, meta := testSet(t, paths...), testMeta
 	b, err := bundle.Render(set, meta)
 	if err != nil {
 		t.Fatal(err)
@@ -110,4 +118,13 @@ func TestReadmeListsAtMostMaxNames(t *testing.T) {
 	if want := fmt.Sprintf("# pin \"tool-%03d\"", ReadmeMaxNames-1); !strings.Contains(readme, want) || strings.Contains(readme, fmt.Sprintf("tool-%03d\"", ReadmeMaxNames)) {
 		t.Errorf("README does not list exactly the first %d names", ReadmeMaxNames)
 	}
+}
+
+func renderOnes(t *testing.T, paths ...string) []bundle.One {
+	t.Helper()
+	ones, err := bundle.RenderOnes(testSet(t, paths...), testMeta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ones
 }

@@ -30,6 +30,8 @@ type swap struct {
 	dir   string   // the site folder
 	stage string   // dir/.staging-*: new/ holds the new entries, old/ the replaced ones
 	names []string // staged entries, in the order they go live
+	// removed are entries of names that have no new version: they only go.
+	removed map[string]bool
 }
 
 func newSwap(dir string, ops fsOps) (*swap, error) {
@@ -75,6 +77,15 @@ func (s *swap) tree(name string, files []bundle.File) error {
 	return nil
 }
 
+// remove stages the removal of the entry name, if it exists.
+func (s *swap) remove(name string) {
+	if s.removed == nil {
+		s.removed = map[string]bool{}
+	}
+	s.removed[name] = true
+	s.names = append(s.names, name)
+}
+
 // mkdirAll creates dir and its parents up to root, which exists.
 func (s *swap) mkdirAll(root, dir string) error {
 	if dir == root {
@@ -94,6 +105,9 @@ func (s *swap) commit() error {
 	for i, n := range s.names {
 		if err := s.ops.rename(filepath.Join(s.dir, n), filepath.Join(s.stage, "old", n)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return errors.Join(err, s.rollback(s.names[:i]))
+		}
+		if s.removed[n] {
+			continue
 		}
 		if err := s.ops.rename(filepath.Join(s.stage, "new", n), filepath.Join(s.dir, n)); err != nil {
 			return errors.Join(err, s.rollback(s.names[:i+1]))

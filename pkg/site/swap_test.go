@@ -78,30 +78,41 @@ func tree(t *testing.T, dir string) map[string]string {
 
 // TestWriteIsAllOrNothing fails each file system call of a publish in turn,
 // as a full disk would: the previous site must stay exactly as it was (its
-// bundle, pins.json, index.html and both tarballs together), with no staging
-// folder left; without a failure, the new site is in place whole.
+// bundle, pins.json, index.html, both tarballs and the one-name bundles
+// together), with no staging folder left; without a failure, the new site is
+// in place whole, and one-name bundles it does not build are gone.
 func TestWriteIsAllOrNothing(t *testing.T) {
 	oldBundle, oldManifest := render(t, storePath)
 	newBundle, newManifest := render(t, storePath, storePath)
+	oldOnes, newOnes := renderOnes(t, storePath), renderOnes(t, storePath, storePath)
 	for _, tt := range []struct {
 		name     string
 		previous bool // a site was published before
-	}{{"over a previous site", true}, {"into an empty folder", false}} {
+		ones     bool // the new site has one-name bundles
+	}{
+		{"over a previous site", true, true},
+		{"over a previous site, without one-name bundles", true, false},
+		{"into an empty folder", false, true},
+	} {
 		t.Run(tt.name, func(t *testing.T) {
+			in := Input{Bundle: newBundle, Manifest: newManifest, Index: fixed([]byte("new index"))}
+			if tt.ones {
+				in.PerPin = PerPin{Ones: newOnes}
+			}
 			prepare := func() string {
 				dir := t.TempDir()
 				if err := os.WriteFile(filepath.Join(dir, "CNAME"), []byte("pins.example.org"), 0o644); err != nil {
 					t.Fatal(err)
 				}
 				if tt.previous {
-					if _, err := Write(dir, oldBundle, oldManifest, []byte("old index"), nil); err != nil {
+					if _, err := WriteSite(dir, Input{Bundle: oldBundle, Manifest: oldManifest, Index: fixed([]byte("old index")), PerPin: PerPin{Ones: oldOnes}}); err != nil {
 						t.Fatal(err)
 					}
 				}
 				return dir
 			}
 			var total int
-			if _, err := write(prepare(), newBundle, newManifest, []byte("new index"), nil, failingOps(0, &total)); err != nil {
+			if _, err := write(prepare(), in, failingOps(0, &total)); err != nil {
 				t.Fatal(err)
 			}
 			if total < len(newBundle.Files)+5 {
@@ -111,7 +122,7 @@ func TestWriteIsAllOrNothing(t *testing.T) {
 				dir := prepare()
 				before := tree(t, dir)
 				var calls int
-				_, err := write(dir, newBundle, newManifest, []byte("new index"), nil, failingOps(failAt, &calls))
+				_, err := write(dir, in, failingOps(failAt, &calls))
 				if !errors.Is(err, syscall.ENOSPC) {
 					t.Fatalf("call %d of %d failed, but Write = %v", failAt, total, err)
 				}
@@ -120,12 +131,17 @@ func TestWriteIsAllOrNothing(t *testing.T) {
 				}
 			}
 			dir := prepare()
-			if _, err := Write(dir, newBundle, newManifest, []byte("new index"), nil); err != nil {
+			if _, err := WriteSite(dir, in); err != nil {
 				t.Fatal(err)
 			}
 			got := tree(t, dir)
 			if !strings.HasSuffix(got[Index], " new index") || got[Tarball] != got[TarballGz] || !strings.Contains(got[Manifest], `"b"`) {
 				t.Errorf("the new site is not whole: %v", got[Index])
+			}
+			_, hasB := got[filepath.Join(OnesDir, "b")]
+			_, hasP := got[OnesDir]
+			if hasB != tt.ones || hasP != tt.ones {
+				t.Errorf("one-name bundles: p/ %v, p/b %v, want %v", hasP, hasB, tt.ones)
 			}
 			for p := range got {
 				if p != "." && strings.HasPrefix(p, ".") {

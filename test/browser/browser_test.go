@@ -98,8 +98,9 @@ func writeSite(t *testing.T, raw []cachix.Pin) (base string, set *pins.Set) {
 	return "http://" + l.Addr().String() + "/", set
 }
 
-// wantCommands are the commands pkg/site gives name (the README's).
-func wantCommands(set *pins.Set, name string) []string {
+// wantCommands are the commands pkg/site gives name (the README's), and
+// those of its one-name bundle.
+func wantCommands(t *testing.T, base string, set *pins.Set, name string) []string {
 	var programs []string
 	for _, p := range set.Pins {
 		if p.Name == name && p.Program != "" && !slices.Contains(programs, p.Program) {
@@ -108,7 +109,14 @@ func wantCommands(set *pins.Set, name string) []string {
 	}
 	slices.Sort(programs)
 	var lines []string
-	for _, c := range site.Commands(pinsURL, "", name, programs) {
+	cmds := site.Commands(pinsURL, "", name, programs)
+	// --per-pin-urls auto builds them for a small site, not at 100,000 pins.
+	if resp, err := http.Get(base + site.OnesDir + "/"); err != nil {
+		t.Fatal(err)
+	} else if resp.Body.Close(); resp.StatusCode == http.StatusOK {
+		cmds = append(cmds, site.OneCommands(site.PerPinURL(pinsURL), name, programs)...)
+	}
+	for _, c := range cmds {
 		lines = append(lines, c.Line)
 	}
 	return lines
@@ -160,7 +168,7 @@ func TestFinder(t *testing.T) {
 		if heading != name {
 			t.Errorf("heading %q, want the name %q as text", heading, name)
 		}
-		if want := wantCommands(set, name); !slices.Equal(copies, want) {
+		if want := wantCommands(t, base, set, name); !slices.Equal(copies, want) {
 			t.Errorf("copy buttons of %q hold\n%q\nwant\n%q", name, copies, want)
 		}
 	}
@@ -215,7 +223,7 @@ func TestCopyButtonCopies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := wantCommands(set, name)[0]; got != want {
+	if want := wantCommands(t, base, set, name)[0]; got != want {
 		t.Errorf("clipboard holds %q, want %q", got, want)
 	}
 }
@@ -245,7 +253,7 @@ func TestOpensAt100kPins(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if heading != name || !slices.Equal(copies, wantCommands(set, name)) {
+	if heading != name || !slices.Equal(copies, wantCommands(t, base, set, name)) {
 		t.Errorf("chose %q: page shows %q with commands %q", name, heading, copies)
 	}
 }

@@ -1,0 +1,130 @@
+package site
+
+import (
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+
+	"github.com/kwbauson/create-pin-refs/pkg/bundle"
+)
+
+// OnesDir holds the one-name bundles: OnesDir/SEGMENT and the same bytes as
+// OnesDir/SEGMENT.tar.gz (see bundle.Segment). The folder is create-pin-refs'
+// own: each publish replaces it whole, or removes it when it builds none.
+const OnesDir = bundle.OneDir
+
+// ArtifactBudget is the size of the Pages artifact up to which --per-pin-urls
+// auto adds the one-name bundles. Every file costs a 512-byte tar header and
+// its data rounded up to 512 bytes, so two small tarballs per name cost about
+// 5 KiB: 10,000 names fit, 75,000 (100,000 pins) do not.
+const ArtifactBudget = 64 << 20
+
+// PerPin says which one-name bundles a site serves.
+type PerPin struct {
+	Ones []bundle.One
+	// Auto leaves them all out when the artifact would exceed Budget.
+	Auto   bool
+	Budget int64
+}
+
+// PerPinResult tells what Write did with the one-name bundles.
+type PerPinResult struct {
+	Built bool
+	Names int
+	// Bytes is what OnesDir adds to the Pages artifact, Artifact the size of
+	// the artifact of the site's own entries without it.
+	Bytes, Artifact int64
+}
+
+// tarCost is what a file of size bytes costs in a tar: its header and its data
+// padded to 512 bytes.
+func tarCost(size int) int64 { return 512 + int64(size+511)/512*512 }
+
+// packOnes packs each one-name bundle into its two files, on every core.
+func packOnes(ones []bundle.One) ([]bundle.File, error) {
+	files := make([]bundle.File, 2*len(ones))
+	errs := make([]error, len(ones))
+	var wg sync.WaitGroup
+	workers := max(1, runtime.GOMAXPROCS(0))
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(ones); i += workers {
+				tgz, err := ones[i].Bundle.Tarball()
+				if err != nil {
+					errs[i] = fmt.Errorf("packing the bundle of %q: %w", ones[i].Name, err)
+					continue
+				}
+				// Sorted by path: "NAME" sorts before "NAME.tar.gz".
+				files[2*i] = bundle.File{Path: ones[i].Segment, Data: tgz, Mode: 0o644}
+				files[2*i+1] = bundle.File{Path: ones[i].Segment + ".tar.gz", Data: tgz, Mode: 0o644}
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return files, nil
+}
+
+// filesCost is what files cost in the artifact, with their folders.
+func filesCost(files []bundle.File) int64 {
+	var n int64 = 512 // the folder itself
+	dirs := map[string]bool{}
+	for _, f := range files {
+		n += tarCost(len(f.Data))
+		for d := parentDir(f.Path); d != "" && !dirs[d]; d = parentDir(d) {
+			dirs[d] = true
+			n += 512
+		}
+	}
+	return n
+}
+
+func parentDir(p string) string {
+	for i := len(p) - 1; i >= 0; i-- {
+		if p[i] == '/' {
+			return p[:i]
+		}
+	}
+	return ""
+}
+
+// PerPinURL is the base of the one-name bundles' URLs for a site whose pins
+// tarball is tarballURL (URL/pins): URL/p/, or "" when that is not a site's.
+func PerPinURL(tarballURL string) string {
+	base, ok := SiteBase(tarballURL)
+	if !ok {
+		return ""
+	}
+	return base + OnesDir + "/"
+}
+
+// OneCommands are the commands of the one-name bundle of name, whose URL is
+// base (URL/p/ or a flake reference ending in ?dir=p/) and its segment: they
+// evaluate that name alone, at the same cost at any pin count.
+func OneCommands(base, name string, programs []string) []Command {
+	ref := base + bundle.Segment(name)
+	var cmds []Command
+	add := func(label string, args ...string) {
+		quoted := make([]string, len(args))
+		for i, a := range args {
+			quoted[i] = ShellQuote(a)
+		}
+		cmds = append(cmds, Command{Label: label, Line: strings.Join(quoted, " ")})
+	}
+	if len(programs) > 0 {
+		add("Run this name only", "nix", "run", ref)
+	}
+	if strings.Contains(base, "?dir=") {
+		add("Build this name only", "nix", "build", ref)
+	} else {
+		add("Build this name only", "nix", "build", "-f", ref)
+	}
+	return cmds
+}
