@@ -13,6 +13,7 @@ import (
 
 	"github.com/kwbauson/create-pin-refs/bench/pinset"
 	"github.com/kwbauson/create-pin-refs/pkg/cachix"
+	"github.com/kwbauson/create-pin-refs/pkg/site"
 )
 
 // originalJQ is the original pipeline's jq program: one line per pin, the name
@@ -32,7 +33,7 @@ type producerRow struct {
 	pins       int
 	sample
 	// Sizes of what the run wrote, in bytes: pageData is what the index page
-	// loads to list every name (the bundle's indexes).
+	// loads to list every name (site.Finder).
 	tarball, artifact, index, pageData, manifest int64
 	// pageLoad is the time Chromium took to open the index page and load every
 	// name; zero when not measured.
@@ -93,10 +94,7 @@ func measureProducers(ctx context.Context, bin string, sizes []int, modes []stri
 				row.tarball = fileSize(filepath.Join(out, "pins.tar.gz"))
 				row.index = fileSize(filepath.Join(out, "index.html"))
 				row.manifest = fileSize(filepath.Join(out, "pins.json"))
-				indexes, _ := filepath.Glob(filepath.Join(out, "bundle", "data", "index", "*.json"))
-				for _, f := range indexes {
-					row.pageData += fileSize(f)
-				}
+				row.pageData = fileSize(filepath.Join(out, site.Finder))
 				row.artifact = fileSize(filepath.Join(out+"-artifact", "artifact.tar"))
 				if job.mode == "pages" && pageRuns > 0 {
 					if row.pageLoad, err = pageLoad(ctx, out, pageRuns); err != nil {

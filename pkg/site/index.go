@@ -76,6 +76,7 @@ func RenderIndex(m ManifestData, v IndexView) ([]byte, error) {
 		Manifest:   m,
 		View:       v,
 		Bundle:     BundleDir + "/",
+		Finder:     Finder,
 		Script:     template.JS(indexScript),
 		Settings:   nixSettings(m),
 		RunExample: "nix run --refresh " + ShellQuote(v.URL+"#NAME"),
@@ -104,7 +105,9 @@ type indexPage struct {
 	// Names is the number of distinct names.
 	Names int
 	// Bundle is the unpacked bundle's folder, relative to the page, with a slash.
-	Bundle     string
+	Bundle string
+	// Finder is the names file, relative to the page.
+	Finder     string
 	Script     template.JS
 	Settings   string
 	RunExample string

@@ -1,7 +1,7 @@
 // The pin finder. The page works without it (settings, how to run a pin); with
-// it, the names come from the bundle's own indexes and a pin's data from its
-// shard, so the page stays the same size at any pin count. Names are data: they
-// only ever reach the page as text (textContent), never as markup.
+// it, the names come from names.json (site.Finder) and a pin's data from its
+// shard in the bundle, so the page stays the same size at any pin count. Names
+// are data: they only ever reach the page as text (textContent), never as markup.
 "use strict";
 (() => {
   const el = (tag, text, cls) => {
@@ -94,55 +94,73 @@
   const files = new Map();
   const get = (path) => {
     if (!files.has(path)) {
-      files.set(path, fetch(data + path).then((r) => {
+      files.set(path, fetch(path).then((r) => {
         if (!r.ok) throw new Error(path + ": HTTP " + r.status);
         return r.json();
       }));
     }
     return files.get(path);
   };
-  const systems = [...sys.options].map((o) => o.value).filter((v) => v !== "" && v !== "*");
-  let names = [], shardOf = new Map(), loading = 0;
 
+  // The names (site.Finder): an array in the bundle's order, so that a name's
+  // shard is its position / shardSize, and each name's set of systems. The
+  // pool is the chosen system's names, as positions; nothing is done per name
+  // until the user searches, and at most maxShown of them become DOM nodes. A
+  // system-less pin ("*") serves every system, as in the bundle's indexes.
+  let names = { names: [], group: [], groups: [], shardSize: 1 }, pool = new Uint32Array(0), lower = null, loading = 0;
   const load = async () => {
     const mine = ++loading;
     status.textContent = "Loading the names…";
-    const which = sys.value === "" ? [...systems, "any"] : [sys.value === "*" ? "any" : sys.value];
-    const indexes = await Promise.all(which.map((s) => get("index/" + encodeURIComponent(s) + ".json")));
+    const f = await get(main.dataset.names);
     if (mine !== loading) return;
-    shardOf = new Map();
-    for (const index of indexes) for (const [name, shard] of Object.entries(index)) shardOf.set(name, shard);
-    names = [...shardOf.keys()].sort(byBytes);
+    if (f !== names) lower = null;
+    const s = sys.value, inGroup = f.groups.map((g) => s === "" || g.includes(s) || g.includes("*"));
+    const picked = new Uint32Array(f.names.length);
+    let n = 0;
+    for (let i = 0; i < f.names.length; i++) if (inGroup[f.group[i]]) picked[n++] = i;
+    names = f;
+    pool = picked.subarray(0, n);
     search();
+  };
+  const position = (name) => {
+    const i = names.names.indexOf(name);
+    return i >= 0 && pool.includes(i) ? i : -1;
   };
 
   const maxShown = 200;
   const search = () => {
     const needle = q.value.trim().toLowerCase();
     const hits = [];
-    let count = 0;
-    for (const n of names) {
-      if (needle === "" || n.toLowerCase().includes(needle)) {
-        if (hits.length < maxShown) hits.push(n);
-        count++;
+    let count = pool.length;
+    if (needle === "") {
+      for (const i of pool.subarray(0, maxShown)) hits.push(i);
+    } else {
+      lower ??= names.names.map((n) => n.toLowerCase());
+      count = 0;
+      for (const i of pool) {
+        if (lower[i].includes(needle)) {
+          if (hits.length < maxShown) hits.push(i);
+          count++;
+        }
       }
+      const exact = position(q.value.trim());
+      if (exact >= 0) hits.splice(0, hits.length, exact, ...hits.filter((i) => i !== exact).slice(0, maxShown - 1));
     }
-    const exact = q.value.trim();
-    if (shardOf.has(exact)) hits.splice(0, hits.length, exact, ...hits.filter((n) => n !== exact).slice(0, maxShown - 1));
-    const items = hits.map((n) => {
-      const b = el("button", n);
+    const items = hits.map((i) => {
+      const b = el("button", names.names[i]);
       b.type = "button";
-      b.addEventListener("click", () => select(n));
+      b.addEventListener("click", () => select(i));
       const li = el("li");
       li.append(b);
       return li;
     });
     results.replaceChildren(...items);
-    status.textContent = count + " of " + names.length + " names" + (count > hits.length ? ", the first " + hits.length + " shown" : "");
+    status.textContent = count + " of " + pool.length + " names" + (count > hits.length ? ", the first " + hits.length + " shown" : "");
   };
 
-  const select = async (name) => {
-    const shard = await get("shards/" + shardOf.get(name) + ".json");
+  const select = async (i) => {
+    const name = names.names[i];
+    const shard = await get(data + "shards/" + Math.floor(i / names.shardSize) + ".json");
     const entries = Object.hasOwn(shard, name) ? shard[name] : {};
     const rows = [], programs = [];
     for (const s of Object.keys(entries).sort(byBytes)) {
@@ -176,11 +194,11 @@
   sys.addEventListener("change", () => load().catch(fail));
   const fail = (e) => { status.textContent = "Could not load the pins: " + e.message; };
   load().then(() => {
-    const wanted = decodeURIComponent(location.hash.slice(1));
-    if (shardOf.has(wanted)) {
+    const wanted = decodeURIComponent(location.hash.slice(1)), i = wanted === "" ? -1 : position(wanted);
+    if (i >= 0) {
       q.value = wanted;
       search();
-      return select(wanted);
+      return select(i);
     }
   }).catch(fail);
 })();

@@ -77,12 +77,12 @@ type Output struct {
 }
 
 // Write puts the site into dir: the immutable bundles, the bundle, pins.json,
-// _headers when the site's URL is known, index.html when index is not nil, and
-// the two tarballs. BundlesDir holds the immutable bundle of m.Bundles[0] (see
-// Seal) and earlier's (by path), and nothing else. It replaces only the entries it owns, so
-// other files in dir survive, and it replaces them all or none: a failure at
-// any step (a full disk) leaves the previous site whole. It returns the number
-// of files written.
+// _headers when the site's URL is known, index.html and the names its finder
+// loads (Finder) when index is not nil, and the two tarballs. BundlesDir holds
+// the immutable bundle of m.Bundles[0] (see Seal) and earlier's (by path), and
+// nothing else. It replaces only the entries it owns, so other files in dir
+// survive, and it replaces them all or none: a failure at any step (a full
+// disk) leaves the previous site whole. It returns the number of files written.
 func Write(dir string, b *bundle.Bundle, m ManifestData, index []byte, earlier map[string][]byte) (int, error) {
 	out, err := write(dir, Input{Bundle: b, Manifest: m, Index: fixed(index), Earlier: earlier}, osOps())
 	return out.Files, err
@@ -118,6 +118,12 @@ func write(dir string, in Input, ops fsOps) (out Output, err error) {
 	if err != nil {
 		return out, err
 	}
+	var finder []byte
+	if in.Index != nil {
+		if finder, err = RenderFinder(m); err != nil {
+			return out, err
+		}
+	}
 	// A bundle folder that is not ours is left alone.
 	final := filepath.Join(dir, BundleDir)
 	if _, err := os.Stat(final); err == nil {
@@ -140,7 +146,7 @@ func write(dir string, in Input, ops fsOps) (out Output, err error) {
 	entries := []struct {
 		name string
 		data []byte
-	}{{Manifest, manifest}, {Headers, RenderHeaders(m)}, {Index, nil}, {TarballGz, tgz}, {Tarball, tgz}}
+	}{{Manifest, manifest}, {Headers, RenderHeaders(m)}, {Finder, finder}, {Index, nil}, {TarballGz, tgz}, {Tarball, tgz}}
 	// The artifact's size without OnesDir, the index page's few kilobytes
 	// counted as 16.
 	out.PerPin.Artifact = filesCost(immutable) + filesCost(b.Files) + 1024 + tarCost(16<<10)
@@ -152,7 +158,7 @@ func write(dir string, in Input, ops fsOps) (out Output, err error) {
 		out.PerPin.Built = !in.PerPin.Auto || out.PerPin.Artifact+out.PerPin.Bytes <= in.PerPin.Budget
 	}
 	if in.Index != nil {
-		if entries[2].data, err = in.Index(out.PerPin.Built); err != nil {
+		if entries[3].data, err = in.Index(out.PerPin.Built); err != nil {
 			return out, fmt.Errorf("rendering %s: %w", Index, err)
 		}
 	}

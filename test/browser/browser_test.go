@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -31,6 +32,8 @@ import (
 )
 
 const (
+	// maxRows is the most names the finder renders at once (index.js's maxShown).
+	maxRows  = 200
 	pagesURL = "https://octo.github.io/pins/"
 	pinsURL  = pagesURL + "pins"
 )
@@ -248,6 +251,17 @@ func TestOpensAt100kPins(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("the page of 100,000 pins (%d names) opened and loaded every name in %v", names, took.Round(time.Millisecond))
+	// It counts every name but renders only the first few.
+	var shown struct {
+		Rows   int    `json:"rows"`
+		Status string `json:"status"`
+	}
+	if err := chromedp.Run(ctx, chromedp.Evaluate(`({rows: document.querySelectorAll("#results li").length, status: document.getElementById("status").textContent})`, &shown)); err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("%d of %d names, the first %d shown", names, names, maxRows); shown.Rows != maxRows || shown.Status != want {
+		t.Errorf("%d rows with the status %q, want %d rows and %q", shown.Rows, shown.Status, maxRows, want)
+	}
 	name := set.Pins[len(set.Pins)/2].Name
 	heading, copies, err := choose(ctx, name)
 	if err != nil {
@@ -255,5 +269,33 @@ func TestOpensAt100kPins(t *testing.T) {
 	}
 	if heading != name || !slices.Equal(copies, wantCommands(t, base, set, name)) {
 		t.Errorf("chose %q: page shows %q with commands %q", name, heading, copies)
+	}
+}
+
+// TestOpensTheNameInTheAddress: a link to the page with a name after the #
+// shows that name's pin and commands.
+func TestOpensTheNameInTheAddress(t *testing.T) {
+	var raw []cachix.Pin
+	for i, n := range []string{"with space", `a"b`, "émoji-🚀", "zz"} {
+		raw = append(raw, cachix.Pin{Name: n + ".x86_64-linux", LastRevision: cachix.Revision{
+			StorePath: fmt.Sprintf("/nix/store/%032d-x", i), Artifacts: []string{"bin/x"}}})
+	}
+	base, set := writeSite(t, raw)
+	ctx := browse(t)
+	for _, name := range []string{"émoji-🚀", `a"b`} {
+		q, _ := json.Marshal(name)
+		var copies []string
+		err := chromedp.Run(ctx,
+			chromedp.Navigate("about:blank"), // a new hash alone would not load the page again
+			chromedp.Navigate(base+"#"+url.PathEscape(name)),
+			chromedp.Poll(fmt.Sprintf(`!document.getElementById("pin").hidden && document.getElementById("pin-name").textContent === %s`, q), nil, chromedp.WithPollingTimeout(30*time.Second)),
+			chromedp.Evaluate(`[...document.querySelectorAll("#pin-cmds button.copy")].map(b => b.dataset.copy)`, &copies),
+		)
+		if err != nil {
+			t.Fatalf("%q: %v", name, err)
+		}
+		if want := wantCommands(set, name); !slices.Equal(copies, want) {
+			t.Errorf("%q: copy buttons hold %q, want %q", name, copies, want)
+		}
 	}
 }
