@@ -38,7 +38,8 @@ func TestPerPinBudget(t *testing.T) {
 	}
 	// The artifact of a site without one-name bundles, measured.
 	plain := t.TempDir()
-	if _, err := site.WriteSite(plain, site.Input{Bundle: b, Manifest: site.NewManifest(set, meta)}); err != nil {
+	noPage := func(bool) ([]byte, error) { return nil, nil } // but site.Finder, as below
+	if _, err := site.WriteSite(plain, site.Input{Bundle: b, Manifest: site.NewManifest(set, meta), Index: noPage}); err != nil {
 		t.Fatal(err)
 	}
 	plainSize := artifactSize(t, plain)

@@ -294,7 +294,7 @@ func TestOpensTheNameInTheAddress(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%q: %v", name, err)
 		}
-		if want := wantCommands(set, name); !slices.Equal(copies, want) {
+		if want := wantCommands(t, base, set, name); !slices.Equal(copies, want) {
 			t.Errorf("%q: copy buttons hold %q, want %q", name, copies, want)
 		}
 	}
