@@ -43,6 +43,9 @@ func tarCost(size int) int64 { return 512 + int64(size+511)/512*512 }
 
 // packOnes packs each one-name bundle into its two files, on every core.
 func packOnes(ones []bundle.One) ([]bundle.File, error) {
+	if len(ones) == 0 {
+		return nil, nil
+	}
 	files := make([]bundle.File, 2*len(ones))
 	errs := make([]error, len(ones))
 	var wg sync.WaitGroup
@@ -51,8 +54,12 @@ func packOnes(ones []bundle.One) ([]bundle.File, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			p, err := bundle.NewOnesPacker(ones[0].Bundle)
 			for i := w; i < len(ones); i += workers {
-				tgz, err := ones[i].Bundle.Tarball()
+				var tgz []byte
+				if err == nil {
+					tgz, err = p.Pack(ones[i].Bundle)
+				}
 				if err != nil {
 					errs[i] = fmt.Errorf("packing the bundle of %q: %w", ones[i].Name, err)
 					continue

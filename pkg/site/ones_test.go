@@ -89,10 +89,14 @@ func TestPerPinBudget(t *testing.T) {
 			if got := artifactSize(t, dir) - plainSize; got != out.PerPin.Bytes {
 				t.Errorf("%s adds %d bytes to the artifact, reported %d", site.OnesDir, got, out.PerPin.Bytes)
 			}
+			packer, err := bundle.NewOnesPacker(ones[0].Bundle)
+			if err != nil {
+				t.Fatal(err)
+			}
 			for _, o := range ones {
 				bare, err1 := os.ReadFile(filepath.Join(dir, site.OnesDir, o.Segment))
 				gz, err2 := os.ReadFile(filepath.Join(dir, site.OnesDir, o.Segment+".tar.gz"))
-				want, _ := o.Bundle.Tarball()
+				want, _ := packer.Pack(o.Bundle)
 				if err1 != nil || err2 != nil || !bytes.Equal(bare, want) || !bytes.Equal(gz, want) {
 					t.Errorf("%s: p/%s and p/%s.tar.gz are not its tarball (%v, %v)", o.Name, o.Segment, o.Segment, err1, err2)
 				}
