@@ -112,13 +112,13 @@ func (c *Client) Pins(ctx context.Context, cache string) ([]Pin, error) {
 	if err != nil {
 		return nil, err
 	}
-	body, err := c.get(ctx, cache, u)
+	var pins []Pin
+	err = c.do(ctx, http.MethodGet, cache, u, nil, func(body io.Reader, size int64) (err error) {
+		pins, err = readPinList(body, c.maxBodySize, size)
+		return err
+	})
 	if err != nil {
 		return nil, err
-	}
-	pins, err := decodePins(body)
-	if err != nil {
-		return nil, fmt.Errorf("GET %s: %w", u.Redacted(), err)
 	}
 	return pins, nil
 }
@@ -166,22 +166,38 @@ func (c *Client) get(ctx context.Context, cache string, u *url.URL) ([]byte, err
 // a non-nil body is sent as JSON.
 func (c *Client) send(ctx context.Context, method, cache string, u *url.URL, reqBody []byte) ([]byte, error) {
 	var body []byte
-	_, err := c.policy.Do(ctx, method+" "+u.Redacted(), func(ctx context.Context) (err error) {
-		body, err = c.attempt(ctx, method, cache, u, reqBody)
-		return err
+	err := c.do(ctx, method, cache, u, reqBody, func(r io.Reader, _ int64) (err error) {
+		body, err = io.ReadAll(io.LimitReader(r, c.maxBodySize+1))
+		if err != nil {
+			return &readError{err}
+		}
+		if int64(len(body)) > c.maxBodySize {
+			return ErrTooLarge
+		}
+		return nil
 	})
 	return body, err
 }
 
+// do makes a request with retries and hands the body of a 2xx answer, with
+// its Content-Length (or -1), to read. read returns a *readError when reading
+// failed, which is retried, and ErrTooLarge past the body limit.
+func (c *Client) do(ctx context.Context, method, cache string, u *url.URL, reqBody []byte, read func(io.Reader, int64) error) error {
+	_, err := c.policy.Do(ctx, method+" "+u.Redacted(), func(ctx context.Context) error {
+		return c.attempt(ctx, method, cache, u, reqBody, read)
+	})
+	return err
+}
+
 // attempt makes one request, marking errors worth retrying for retry.Do.
-func (c *Client) attempt(ctx context.Context, method, cache string, u *url.URL, reqBody []byte) ([]byte, error) {
+func (c *Client) attempt(ctx context.Context, method, cache string, u *url.URL, reqBody []byte, read func(io.Reader, int64) error) error {
 	var rd io.Reader
 	if reqBody != nil {
 		rd = bytes.NewReader(reqBody)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", method, u.Redacted(), err)
+		return fmt.Errorf("%s %s: %w", method, u.Redacted(), err)
 	}
 	req.Header.Set("Accept", "application/json")
 	if reqBody != nil {
@@ -192,9 +208,9 @@ func (c *Client) attempt(ctx context.Context, method, cache string, u *url.URL, 
 	if err != nil {
 		// *url.Error already names the method and URL (without password).
 		if ctx.Err() != nil || isPolicy(err) {
-			return nil, err
+			return err
 		}
-		return nil, retry.Again(err)
+		return retry.Again(err)
 	}
 	defer resp.Body.Close()
 
@@ -202,26 +218,29 @@ func (c *Client) attempt(ctx context.Context, method, cache string, u *url.URL, 
 		apiErr := c.checkResponse(resp, cache)
 		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
 			if d, reason, ok := retry.ServerWait(resp.Header, c.policy.Now()); ok {
-				return nil, retry.AfterWait(apiErr, d, reason)
+				return retry.AfterWait(apiErr, d, reason)
 			}
-			return nil, retry.Again(apiErr)
+			return retry.Again(apiErr)
 		}
-		return nil, apiErr
+		return apiErr
 	}
 
-	body, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBodySize+1))
-	if err != nil {
-		err = fmt.Errorf("%s %s: reading body: %w", method, u.Redacted(), err)
+	err = read(resp.Body, resp.ContentLength)
+	var re *readError
+	switch {
+	case errors.As(err, &re):
+		err = fmt.Errorf("%s %s: %w", method, u.Redacted(), err)
 		if ctx.Err() != nil {
-			return nil, err
+			return err
 		}
 		// A connection cut mid-body is as transient as one refused.
-		return nil, retry.Again(err)
+		return retry.Again(err)
+	case errors.Is(err, ErrTooLarge):
+		return fmt.Errorf("%s %s: response body is over the %d-byte limit: %w", method, u.Redacted(), c.maxBodySize, ErrTooLarge)
+	case err != nil:
+		return fmt.Errorf("%s %s: %w", method, u.Redacted(), err)
 	}
-	if int64(len(body)) > c.maxBodySize {
-		return nil, fmt.Errorf("%s %s: response body is over the %d-byte limit: %w", method, u.Redacted(), c.maxBodySize, ErrTooLarge)
-	}
-	return body, nil
+	return nil
 }
 
 // checkResponse turns a non-2xx answer into an *APIError.
