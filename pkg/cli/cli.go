@@ -352,28 +352,44 @@ func readPins(ctx context.Context, cfg *config.Config, env Env, rep reporter) ([
 		}
 		client = c
 	}
+	// The cache's description and its pins are read at the same time: one
+	// round trip to the API, not two.
+	var infoErr error
+	infoDone := make(chan struct{})
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	if needInfo {
 		rep.Logf("reading cache %s from %s", cfg.Cache, weburl.Redacted(cfg.CachixURL))
-		i, err := client.Cache(ctx, cfg.Cache)
-		if err != nil {
-			return nil, nil, err
-		}
-		info = i
+		go func() {
+			defer close(infoDone)
+			if info, infoErr = client.Cache(ctx, cfg.Cache); infoErr != nil {
+				cancel() // its error is the one reported
+			}
+		}()
+	} else {
+		close(infoDone)
 	}
+	var raw []cachix.Pin
+	var err error
 	if cfg.PinsFile != "" {
 		rep.Logf("reading pins from %s", cfg.PinsFile)
-		raw, err := cachix.ReadPinsFile(cfg.PinsFile)
-		if err != nil {
-			return nil, nil, fmt.Errorf("--pins-file: %w", err)
+		if raw, err = cachix.ReadPinsFile(cfg.PinsFile); err != nil {
+			err = fmt.Errorf("--pins-file: %w", err)
 		}
-		return raw, info, nil
+	} else {
+		rep.Logf("reading pins of %s", cfg.Cache)
+		raw, err = client.Pins(ctx, cfg.Cache)
 	}
-	rep.Logf("reading pins of %s", cfg.Cache)
-	raw, err := client.Pins(ctx, cfg.Cache)
+	<-infoDone
+	if infoErr != nil {
+		return nil, nil, infoErr // the first request made, as when they ran in turn
+	}
 	if err != nil {
 		return nil, nil, err
 	}
-	rep.Logf("read %s", count(len(raw), "pin"))
+	if cfg.PinsFile == "" {
+		rep.Logf("read %s", count(len(raw), "pin"))
+	}
 	return raw, info, nil
 }
 

@@ -107,7 +107,8 @@ func ValidatePatterns(patterns []string) error {
 	return nil
 }
 
-// Build validates, filters and sorts pins.
+// Build validates, filters and sorts pins. The pins share their strings and
+// slices with raw, which must not change afterwards.
 func Build(raw []cachix.Pin, opts Options) (*Set, error) {
 	if err := ValidatePatterns(opts.Include); err != nil {
 		return nil, fmt.Errorf("include: %w", err)
@@ -163,25 +164,38 @@ func systemLabel(s string) string {
 	return s
 }
 
-// sortPins sorts by name then system. It sorts positions and moves each pin
-// once: swapping whole pins costs more than comparing them.
+// sortPins sorts by name then system. Lists that come sorted are left as they
+// are; others are sorted as small keys, and each pin is moved once: swapping
+// whole pins, or comparing them where they lie, costs more.
 func sortPins(ps []Pin) {
-	order := make([]int32, len(ps))
-	for i := range order {
-		order[i] = int32(i)
+	sorted := true
+	for i := 1; i < len(ps) && sorted; i++ {
+		sorted = comparePins(ps[i-1].Name, ps[i-1].System, ps[i].Name, ps[i].System) <= 0
 	}
-	slices.SortFunc(order, func(i, j int32) int {
-		a, b := &ps[i], &ps[j]
-		if c := strings.Compare(a.Name, b.Name); c != 0 {
-			return c
-		}
-		return strings.Compare(a.System, b.System)
-	})
-	sorted := make([]Pin, len(ps))
-	for i, j := range order {
-		sorted[i] = ps[j]
+	if sorted {
+		return
 	}
-	copy(ps, sorted)
+	type key struct {
+		name, system string
+		i            int32
+	}
+	keys := make([]key, len(ps))
+	for i := range ps {
+		keys[i] = key{ps[i].Name, ps[i].System, int32(i)}
+	}
+	slices.SortFunc(keys, func(a, b key) int { return comparePins(a.name, a.system, b.name, b.system) })
+	out := make([]Pin, len(ps))
+	for i, k := range keys {
+		out[i] = ps[k.i]
+	}
+	copy(ps, out)
+}
+
+func comparePins(name1, system1, name2, system2 string) int {
+	if c := strings.Compare(name1, name2); c != 0 {
+		return c
+	}
+	return strings.Compare(system1, system2)
 }
 
 func selected(p Pin, opts Options) bool {
@@ -232,7 +246,7 @@ func newPin(r cachix.Pin) (Pin, error) {
 		Name:      name,
 		System:    system,
 		StorePath: rev.StorePath,
-		Artifacts: slices.Clone(rev.Artifacts),
+		Artifacts: rev.Artifacts,
 		Program:   program(name, rev.Artifacts),
 		Revision:  rev.Revision,
 		CreatedOn: rev.CreatedOn,

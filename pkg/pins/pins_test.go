@@ -2,6 +2,9 @@ package pins
 
 import (
 	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -287,5 +290,48 @@ func TestSystems(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"aarch64-darwin", "x86_64-linux"}, set.Systems()); diff != "" {
 		t.Error(diff)
+	}
+}
+
+// TestBuildSortsAnyOrder gives Build the same pins in sorted, reversed and
+// shuffled order: the set is the same, sorted by name then system.
+func TestBuildSortsAnyOrder(t *testing.T) {
+	var raw []cachix.Pin
+	for i := range 300 {
+		for _, sys := range []string{"", ".aarch64-linux", ".x86_64-linux"} {
+			name := fmt.Sprintf("tool-%03d", (i*7919)%300) + sys
+			raw = append(raw, cachix.Pin{Name: name, LastRevision: cachix.Revision{StorePath: "/nix/store/0c9ipq2ysgsyfqsk2hcn2mc3r9r1fwm1-" + fmt.Sprint(i)}})
+		}
+	}
+	sortedRaw := slices.Clone(raw)
+	slices.SortFunc(sortedRaw, func(a, b cachix.Pin) int {
+		an, as := SplitName(a.Name)
+		bn, bs := SplitName(b.Name)
+		if c := strings.Compare(an, bn); c != 0 {
+			return c
+		}
+		return strings.Compare(as, bs)
+	})
+	want, err := Build(sortedRaw, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i < len(want.Pins); i++ {
+		if a, b := want.Pins[i-1], want.Pins[i]; a.Name > b.Name || a.Name == b.Name && a.System >= b.System {
+			t.Fatalf("not sorted at %d: %s/%s then %s/%s", i, a.Name, a.System, b.Name, b.System)
+		}
+	}
+	reversed := slices.Clone(sortedRaw)
+	slices.Reverse(reversed)
+	shuffled := slices.Clone(sortedRaw)
+	rand.New(rand.NewPCG(1, 2)).Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+	for name, in := range map[string][]cachix.Pin{"as given": raw, "reversed": reversed, "shuffled": shuffled} {
+		got, err := Build(in, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want.Pins, got.Pins); diff != "" {
+			t.Errorf("%s: set differs (-want +got):\n%s", name, diff)
+		}
 	}
 }

@@ -18,7 +18,13 @@ var systemPattern = regexp.MustCompile(`^(` +
 	`)$`)
 
 // IsSystem reports whether s is a Nix system double such as x86_64-linux.
-func IsSystem(s string) bool { return systemPattern.MatchString(s) }
+func IsSystem(s string) bool {
+	switch s {
+	case "x86_64-linux", "aarch64-linux", "x86_64-darwin", "aarch64-darwin":
+		return true // nearly every pin: no regular expression to run
+	}
+	return strings.IndexByte(s, '-') > 0 && systemPattern.MatchString(s)
+}
 
 // SplitName splits a Cachix pin name into the attribute name and its system.
 // Only the last dot-separated part can be a system; every other dot stays in the
