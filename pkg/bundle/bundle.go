@@ -27,6 +27,17 @@ const FormatVersion = 1
 // costs well under a millisecond, large enough to keep the file count low.
 const ShardSize = 100
 
+// MaxShards bounds the file count of big bundles, whose shards then hold more
+// names: at 100,000 pins a shard of 600 names costs Nix about a millisecond,
+// while each file costs the producer and every copy of the site.
+const MaxShards = 128
+
+// namesPerShard is ShardSize, or more for bundles that would need more than
+// MaxShards shards.
+func namesPerShard(names int) int {
+	return max(ShardSize, (names+MaxShards-1)/MaxShards)
+}
+
 // anySystem is the key of system-less pins in shards; it cannot be a system.
 const anySystem = "*"
 
@@ -88,14 +99,21 @@ func Render(set *pins.Set, meta Meta) (*Bundle, error) {
 		any        bool     // it has a system-less pin
 		systemsSet []string // the systems of its system-specific pins
 	}
-	var names []named
+	nNames := 0
+	for i := range set.Pins {
+		if i == 0 || set.Pins[i].Name != set.Pins[i-1].Name {
+			nNames++
+		}
+	}
+	perShard := namesPerShard(nNames)
+	names := make([]named, 0, nNames)
 	hasAny := false
 	for i := 0; i < len(set.Pins); {
 		j := i + 1
 		for j < len(set.Pins) && set.Pins[j].Name == set.Pins[i].Name {
 			j++
 		}
-		n := named{name: set.Pins[i].Name, pins: set.Pins[i:j], shard: len(names) / ShardSize}
+		n := named{name: set.Pins[i].Name, pins: set.Pins[i:j], shard: len(names) / perShard}
 		for _, p := range n.pins {
 			if p.System == "" {
 				n.any, hasAny = true, true
@@ -106,10 +124,10 @@ func Render(set *pins.Set, meta Meta) (*Bundle, error) {
 		names = append(names, n)
 		i = j
 	}
-	nShards := (len(names) + ShardSize - 1) / ShardSize
+	nShards := (len(names) + perShard - 1) / perShard
 	var enc jsonWriter
 	for i := 0; i < nShards; i++ {
-		chunk := names[i*ShardSize : min((i+1)*ShardSize, len(names))]
+		chunk := names[i*perShard : min((i+1)*perShard, len(names))]
 		size := 3
 		for _, n := range chunk {
 			size += len(n.name) + 8
@@ -137,7 +155,7 @@ func Render(set *pins.Set, meta Meta) (*Bundle, error) {
 				}
 				enc.string(sys)
 				enc.byte(':')
-				enc.value(newEntry(p))
+				enc.entry(p)
 			}
 			enc.byte('}')
 		}
@@ -194,28 +212,6 @@ func Render(set *pins.Set, meta Meta) (*Bundle, error) {
 
 	slices.SortFunc(r.files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
 	return &Bundle{Files: r.files}, nil
-}
-
-// entry is what the Nix code reads of one pin.
-type entry struct {
-	Path    string `json:"path"`
-	Program string `json:"program,omitempty"`
-	// CA: the path is content-addressed, so fetchClosure must not ask
-	// for an input-addressed one.
-	CA bool `json:"ca,omitempty"`
-	// Closure is "split" when fetchClosure (one cache) cannot fetch
-	// the closure: pin.nix then uses builtins.appendContext.
-	Closure string `json:"closure,omitempty"`
-	// Revision names the pin's version in meta.description.
-	Revision int `json:"revision,omitempty"`
-}
-
-func newEntry(p pins.Pin) entry {
-	e := entry{Path: p.StorePath, Program: p.Program, CA: p.CA != "", Revision: p.Revision}
-	if p.Closure != "" && p.Closure != "complete" {
-		e.Closure = "split" // incomplete ones too (--verify=warn): Nix may find them elsewhere
-	}
-	return e
 }
 
 type renderer struct{ files []File }

@@ -3,11 +3,14 @@ package bundle
 import (
 	"archive/tar"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -277,5 +280,63 @@ func TestEntriesCarryClosureFacts(t *testing.T) {
 		if f.Path == "data/shards/0.json" && string(f.Data) != want {
 			t.Errorf("shard:\n%s\nwant:\n%s", f.Data, want)
 		}
+	}
+}
+
+// TestBigBundlesHoldAtMostMaxShards renders more names than MaxShards shards
+// of ShardSize hold: there are MaxShards shards, every name in exactly one, at
+// the shard its index gives.
+func TestBigBundlesHoldAtMostMaxShards(t *testing.T) {
+	for _, tc := range []struct{ names, perShard int }{{0, ShardSize}, {ShardSize * MaxShards, ShardSize}, {ShardSize*MaxShards + 1, ShardSize + 1}, {75000, 586}} {
+		if got := namesPerShard(tc.names); got != tc.perShard {
+			t.Errorf("namesPerShard(%d) = %d, want %d", tc.names, got, tc.perShard)
+		}
+	}
+	n := ShardSize*MaxShards + 50
+	raw := make([]cachix.Pin, n)
+	for i := range raw {
+		raw[i] = cachix.Pin{Name: fmt.Sprintf("tool-%05d.x86_64-linux", i), LastRevision: cachix.Revision{StorePath: "/nix/store/0c9ipq2ysgsyfqsk2hcn2mc3r9r1fwm1-p"}}
+	}
+	set, err := pins.Build(raw, pins.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Render(set, testMeta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shards := map[string]map[string]json.RawMessage{}
+	var index map[string]int
+	for _, f := range b.Files {
+		if rest, ok := strings.CutPrefix(f.Path, "data/shards/"); ok {
+			var m map[string]json.RawMessage
+			if err := json.Unmarshal(f.Data, &m); err != nil {
+				t.Fatal(err)
+			}
+			shards[strings.TrimSuffix(rest, ".json")] = m
+		}
+		if f.Path == "data/index/x86_64-linux.json" {
+			if err := json.Unmarshal(f.Data, &index); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if len(shards) != MaxShards {
+		t.Errorf("%d names in %d shards, want %d", n, len(shards), MaxShards)
+	}
+	if len(index) != n {
+		t.Fatalf("index lists %d names, want %d", len(index), n)
+	}
+	seen := 0
+	for name, shard := range index {
+		if _, ok := shards[strconv.Itoa(shard)][name]; !ok {
+			t.Fatalf("%s is not in shard %d, where the index says", name, shard)
+		}
+	}
+	for _, m := range shards {
+		seen += len(m)
+	}
+	if seen != n {
+		t.Errorf("shards hold %d names, want %d", seen, n)
 	}
 }

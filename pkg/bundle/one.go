@@ -135,7 +135,7 @@ func RenderOnes(set *pins.Set, meta Meta) ([]One, error) {
 			}
 			enc.string(sys)
 			enc.byte(':')
-			enc.value(newEntry(p))
+			enc.entry(p)
 		}
 		enc.bytes("}}\n")
 		b := &Bundle{Files: []File{

@@ -117,8 +117,9 @@ func Build(raw []cachix.Pin, opts Options) (*Set, error) {
 		return nil, fmt.Errorf("exclude: %w", err)
 	}
 	set := &Set{Pins: make([]Pin, 0, len(raw))}
-	for _, r := range raw {
-		p, err := newPin(r)
+	for _, k := range sortedKeys(raw) {
+		r := raw[k.i]
+		p, err := newPin(r, k.name, k.system)
 		if err != nil {
 			if opts.OnInvalid == Skip {
 				var ip *InvalidPinError
@@ -136,7 +137,6 @@ func Build(raw []cachix.Pin, opts Options) (*Set, error) {
 		}
 		set.Pins = append(set.Pins, p)
 	}
-	sortPins(set.Pins)
 	for i := 1; i < len(set.Pins); i++ {
 		a, b := set.Pins[i-1], set.Pins[i]
 		if a.Name == b.Name && a.System == b.System {
@@ -164,31 +164,30 @@ func systemLabel(s string) string {
 	return s
 }
 
-// sortPins sorts by name then system. Lists that come sorted are left as they
-// are; others are sorted as small keys, and each pin is moved once: swapping
-// whole pins, or comparing them where they lie, costs more.
-func sortPins(ps []Pin) {
+// pinKey is where a raw pin goes in the set.
+type pinKey struct {
+	name, system string
+	i            int32 // its index in raw
+}
+
+// sortedKeys splits each pin's name and orders the pins by name then system,
+// so that Build makes each Pin once, in place: moving whole pins afterwards
+// costs more than sorting these small keys. Lists that come sorted stay as
+// they are.
+func sortedKeys(raw []cachix.Pin) []pinKey {
+	keys := make([]pinKey, len(raw))
 	sorted := true
-	for i := 1; i < len(ps) && sorted; i++ {
-		sorted = comparePins(ps[i-1].Name, ps[i-1].System, ps[i].Name, ps[i].System) <= 0
+	for i := range raw {
+		name, system := SplitName(raw[i].Name)
+		keys[i] = pinKey{name, system, int32(i)}
+		if i > 0 && sorted {
+			sorted = comparePins(keys[i-1].name, keys[i-1].system, name, system) <= 0
+		}
 	}
-	if sorted {
-		return
+	if !sorted {
+		slices.SortFunc(keys, func(a, b pinKey) int { return comparePins(a.name, a.system, b.name, b.system) })
 	}
-	type key struct {
-		name, system string
-		i            int32
-	}
-	keys := make([]key, len(ps))
-	for i := range ps {
-		keys[i] = key{ps[i].Name, ps[i].System, int32(i)}
-	}
-	slices.SortFunc(keys, func(a, b key) int { return comparePins(a.name, a.system, b.name, b.system) })
-	out := make([]Pin, len(ps))
-	for i, k := range keys {
-		out[i] = ps[k.i]
-	}
-	copy(ps, out)
+	return keys
 }
 
 func comparePins(name1, system1, name2, system2 string) int {
@@ -216,14 +215,14 @@ func selected(p Pin, opts Options) bool {
 	return !match(opts.Exclude)
 }
 
-func newPin(r cachix.Pin) (Pin, error) {
+// newPin checks r, whose name SplitName splits into name and system.
+func newPin(r cachix.Pin, name, system string) (Pin, error) {
 	invalid := func(field string, err error) (Pin, error) {
 		return Pin{}, &InvalidPinError{PinName: r.Name, Field: field, Err: err}
 	}
 	if err := validateName(r.Name); err != nil {
 		return invalid("name", err)
 	}
-	name, system := SplitName(r.Name)
 	if name == "" {
 		return invalid("name", fmt.Errorf("nothing is left once the system %q is taken off", system))
 	}
