@@ -118,7 +118,7 @@ func Build(raw []cachix.Pin, opts Options) (*Set, error) {
 	}
 	set := &Set{Pins: make([]Pin, 0, len(raw))}
 	for _, k := range sortedKeys(raw) {
-		r := raw[k.i]
+		r := &raw[k.i]
 		p, err := newPin(r, k.name, k.system)
 		if err != nil {
 			if opts.OnInvalid == Skip {
@@ -216,7 +216,7 @@ func selected(p Pin, opts Options) bool {
 }
 
 // newPin checks r, whose name SplitName splits into name and system.
-func newPin(r cachix.Pin, name, system string) (Pin, error) {
+func newPin(r *cachix.Pin, name, system string) (Pin, error) {
 	invalid := func(field string, err error) (Pin, error) {
 		return Pin{}, &InvalidPinError{PinName: r.Name, Field: field, Err: err}
 	}
@@ -258,13 +258,12 @@ func validateName(n string) error {
 	switch {
 	case n == "":
 		return errors.New("empty")
-	case !utf8.ValidString(n):
-		return errors.New("not valid UTF-8")
 	case len(n) > 1024:
 		return fmt.Errorf("longer than 1024 bytes (%d)", len(n))
-	}
-	if printableASCII(n) {
+	case printableASCII(n):
 		return nil // the common case, with no table to look up
+	case !utf8.ValidString(n):
+		return errors.New("not valid UTF-8")
 	}
 	for _, c := range n {
 		// Format characters (bidirectional overrides, zero-width joiners) and line

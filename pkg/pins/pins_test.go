@@ -335,3 +335,11 @@ func TestBuildSortsAnyOrder(t *testing.T) {
 		}
 	}
 }
+
+func TestIsBase32IsNixAlphabet(t *testing.T) {
+	for c := range 256 {
+		if got, want := isBase32(byte(c)), strings.IndexByte(nixBase32, byte(c)) >= 0; got != want {
+			t.Errorf("isBase32(%q) = %v, want %v", byte(c), got, want)
+		}
+	}
+}

@@ -23,7 +23,7 @@ func ValidateStorePath(p string) error {
 		return fmt.Errorf("%q does not have the form %s/<32-character hash>-<name>", p, StoreDir)
 	}
 	for i := 0; i < 32; i++ {
-		if strings.IndexByte(nixBase32, rest[i]) < 0 {
+		if !isBase32(rest[i]) {
 			return fmt.Errorf("%q: hash character %q is not in Nix's base-32 alphabet", p, rest[i])
 		}
 	}
@@ -47,7 +47,23 @@ func isNameChar(c byte) bool {
 	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
 		return true
 	}
-	return strings.IndexByte("+-._?=", c) >= 0
+	switch c {
+	case '+', '-', '.', '_', '?', '=':
+		return true
+	}
+	return false
+}
+
+// isBase32 reports whether c is in nixBase32: digits and lower-case letters
+// but e, o, t and u.
+func isBase32(c byte) bool {
+	switch {
+	case '0' <= c && c <= '9':
+		return true
+	case 'a' <= c && c <= 'z':
+		return c != 'e' && c != 'o' && c != 't' && c != 'u'
+	}
+	return false
 }
 
 // StorePathName returns the name part of a valid store path ("hello-2.12").
