@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/kwbauson/create-pin-refs/test/chrome"
+	"github.com/kwbauson/create-pin-refs/test/fakegithub"
 )
 
 func main() {
@@ -33,6 +34,7 @@ func main() {
 	flag.IntVar(&o.pageRuns, "page-runs", 3, "times the index page is opened in Chromium per pin count (0: not at all)")
 	flag.StringVar(&o.evalSizes, "evalcost-n", "1000,10000,100000", "pin counts for bench/evalcost (needs Nix); empty to skip")
 	flag.IntVar(&o.evalRuns, "evalcost-runs", 7, "runs per case for bench/evalcost")
+	flag.IntVar(&o.branchRuns, "branch-runs", 1, "rounds of branch publishes (first, update, unchanged) per pin count, each on a new repository (0: none)")
 	flag.Parse()
 	if err := run(context.Background(), o, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -43,6 +45,7 @@ func main() {
 type options struct {
 	sizes, modes, out, evalSizes string
 	runs, pageRuns, evalRuns     int
+	branchRuns                   int
 }
 
 func run(ctx context.Context, o options, stdout io.Writer) error {
@@ -53,7 +56,7 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 	if o.runs < 1 {
 		return errors.New("-runs must be at least 1")
 	}
-	for _, tool := range []string{"curl", "jq", "tar", "gzip"} {
+	for _, tool := range []string{"curl", "jq", "tar", "gzip", "time"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			return fmt.Errorf("the original pipeline needs %s: %w", tool, err)
 		}
@@ -85,6 +88,15 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 			return err
 		}
 		r.perPin = append(r.perPin, pp)
+	}
+	if o.branchRuns > 0 {
+		if !fakegithub.HaveGit() {
+			return errors.New("the branch publish benchmark needs git (or -branch-runs 0)")
+		}
+		r.branchRuns = o.branchRuns
+		if r.branch, err = measureBranch(ctx, bin, sizes, o.branchRuns, work); err != nil {
+			return err
+		}
 	}
 	r.consumer = consumerTables(ctx, o.evalSizes, o.evalRuns)
 	r.finished, r.loadEnd = time.Now(), loadAverage()

@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"syscall"
 	"time"
 
 	"github.com/kwbauson/create-pin-refs/bench/pinset"
@@ -132,24 +131,38 @@ func runOriginal(ctx context.Context, srv *pinServer, dir string) (sample, error
 	return runMeasured(ctx, srv, cmd)
 }
 
-// runMeasured runs cmd and reads its wall time, and from the kernel its CPU time
-// and peak RSS, children included (wait4 reports the largest process's RSS).
+// runMeasured runs cmd with PATH, HOME and cmd.Env as its environment, and
+// reads its wall time, from the kernel its CPU time, children included, and
+// from GNU time its peak RSS (the largest process's; see throughTime).
 func runMeasured(_ context.Context, srv *pinServer, cmd *exec.Cmd) (sample, error) {
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.TempDir()}
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.TempDir()}, cmd.Env...)
+	name := cmd.Args[:min(3, len(cmd.Args))]
+	rss, err := os.CreateTemp("", "cpr-bench-rss-*")
+	if err != nil {
+		return sample{}, err
+	}
+	rss.Close()
+	defer os.Remove(rss.Name())
+	if err := throughTime(cmd, rss.Name()); err != nil {
+		return sample{}, err
+	}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	before := srv.requests.Load()
 	start := time.Now()
-	err := cmd.Run()
+	err = cmd.Run()
 	wall := time.Since(start)
 	if err != nil {
-		return sample{}, fmt.Errorf("%v: %w\n%s", cmd.Args[:min(3, len(cmd.Args))], err, stderr.Bytes())
+		return sample{}, fmt.Errorf("%v: %w\n%s", name, err, stderr.Bytes())
 	}
-	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	kib, err := readPeakRSS(rss.Name())
+	if err != nil {
+		return sample{}, fmt.Errorf("%v: %w", name, err)
+	}
 	return sample{
 		wall:     wall,
 		cpu:      cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(),
-		rssKiB:   ru.Maxrss,
+		rssKiB:   kib,
 		requests: srv.requests.Load() - before,
 	}, nil
 }

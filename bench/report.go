@@ -26,6 +26,8 @@ type report struct {
 	loadStart, loadEnd string
 	producers          []producerRow
 	perPin             []perPinRow
+	branch             []branchRow
+	branchRuns         int
 	consumer           string // evalcost's tables, or why they are missing
 }
 
@@ -98,7 +100,8 @@ func (r *report) write(w io.Writer) {
 		"(`--cache`, so it also reads the cache's description; `--verify off`, reading no narinfo; `--pages-url` on the same server, where it finds no earlier bundles to keep, as on a first publish) and the original pipeline, "+
 		"`curl | jq > pins.nix; tar czf` (checked to write `pinset.OriginalFiles`' bytes), in turn, "+
 		"median of the runs. CPU is user + system time of the process and its children; peak RSS "+
-		"is the largest process's.")
+		"is the largest process's, as GNU time reports it (the kernel would charge a process the bench starts "+
+		"itself with the bench's own peak).")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| pins | tool | mode | wall | CPU | peak RSS | HTTP requests | .tar.gz | faster than the original (wall, CPU) |")
 	fmt.Fprintln(w, "|---:|---|---|---:|---:|---:|---:|---:|---:|")
@@ -153,6 +156,8 @@ func (r *report) write(w io.Writer) {
 			mib(p.all), mib(p.baseArtifact), mib(p.baseArtifact+p.all), fits)
 	}
 	fmt.Fprintln(w)
+
+	r.writeBranch(w)
 
 	fmt.Fprintln(w, "## Consumer")
 	fmt.Fprintln(w)

@@ -3,6 +3,7 @@ package fakegithub
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -319,5 +320,45 @@ func TestConcurrentUpdates(t *testing.T) {
 	}
 	if head, _ := s.Git("rev-parse", "pins"); head != children[won] {
 		t.Errorf("pins = %s, want the winner %s", head, children[won])
+	}
+}
+
+// TestRequestsCountBodies: the log holds each body's length as it went over
+// the wire and the time the fake took, answers and errors alike, for the
+// branch-publish benchmark.
+func TestRequestsCountBodies(t *testing.T) {
+	s, _ := setup(t, Options{})
+	for _, tt := range []struct {
+		name, method, path, token, body string
+	}{
+		{"blob", http.MethodPost, "/repos/owner/repo/git/blobs", s.Token, `{"content":"hello","encoding":"utf-8"}`},
+		{"ref", http.MethodGet, "/repos/owner/repo/git/ref/heads/main", s.Token, ""},
+		{"missing ref", http.MethodGet, "/repos/owner/repo/git/ref/heads/none", s.Token, ""},
+		{"bad token, body unread", http.MethodPost, "/repos/owner/repo/git/blobs", "wrong", `{"content":"x"}`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := http.NewRequest(tt.method, s.APIURL()+tt.path, strings.NewReader(tt.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Authorization", "Bearer "+tt.token)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			answer, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil || len(answer) == 0 {
+				t.Fatalf("answer %q, %v", answer, err)
+			}
+			log := s.Requests()
+			got := log[len(log)-1]
+			if got.RequestBytes != int64(len(tt.body)) || got.ResponseBytes != int64(len(answer)) {
+				t.Errorf("logged %d bytes in, %d out; want %d, %d", got.RequestBytes, got.ResponseBytes, len(tt.body), len(answer))
+			}
+			if got.Took <= 0 {
+				t.Errorf("logged no time taken: %v", got.Took)
+			}
+		})
 	}
 }

@@ -28,6 +28,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Default tokens: Token may write, ReadOnlyToken may only read.
@@ -61,6 +62,11 @@ type Request struct {
 	Status int
 	Write  bool // not GET or HEAD
 	Force  bool // a ref update asking for force=true
+	// RequestBytes and ResponseBytes are the bodies' lengths, as sent on the
+	// wire (headers not counted), and Took the time the fake spent answering;
+	// recorded before the answer's end leaves.
+	RequestBytes, ResponseBytes int64
+	Took                        time.Duration
 }
 
 // Server is a running fake. Its methods are safe for concurrent use.
@@ -237,6 +243,31 @@ type recorder struct {
 	entry  Request
 	status int
 	force  bool // set by the ref update handler
+	logged int  // the entry's index in the log
+	body   countingReader
+	wrote  int64
+	start  time.Time
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// countBytes reads what is left of the request body and puts both bodies'
+// lengths in the log entry.
+func (r *recorder) countBytes() {
+	_, _ = io.Copy(io.Discard, &r.body)
+	r.s.mu.Lock()
+	e := &r.s.log[r.logged]
+	e.RequestBytes, e.ResponseBytes, e.Took = r.body.n, r.wrote, time.Since(r.start)
+	r.s.mu.Unlock()
 }
 
 // recorderKey finds the recorder in a request's context, for handlers that
@@ -250,6 +281,7 @@ func (r *recorder) WriteHeader(code int) {
 	r.status = code
 	r.entry.Status, r.entry.Force = code, r.force
 	r.s.mu.Lock()
+	r.logged = len(r.s.log)
 	r.s.log = append(r.s.log, r.entry)
 	r.s.mu.Unlock()
 	r.ResponseWriter.WriteHeader(code)
@@ -257,7 +289,9 @@ func (r *recorder) WriteHeader(code int) {
 
 func (r *recorder) Write(b []byte) (int, error) {
 	r.WriteHeader(http.StatusOK)
-	return r.ResponseWriter.Write(b)
+	n, err := r.ResponseWriter.Write(b)
+	r.wrote += int64(n)
+	return n, err
 }
 
 // ServeHTTP answers one request: the OnRequest hook, an injected failure,
@@ -269,7 +303,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rec := &recorder{ResponseWriter: w, s: s, entry: Request{
 		Method: r.Method, Path: path, Write: r.Method != http.MethodGet && r.Method != http.MethodHead,
-	}}
+	}, body: countingReader{r: r.Body}, start: time.Now()}
+	r.Body = io.NopCloser(&rec.body)
+	defer rec.countBytes()               // last: after the entry is logged, before the handler returns
 	defer rec.WriteHeader(http.StatusOK) // records a request that wrote nothing
 
 	s.mu.Lock()
