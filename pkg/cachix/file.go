@@ -13,12 +13,19 @@ import (
 // ReadPinsFile reads pins saved from GET /api/v1/cache/NAME/pin (e.g. with
 // curl), so a bundle can be made without network access.
 func ReadPinsFile(path string) ([]Pin, error) {
-	data, err := readFileLimited(path, DefaultMaxBodySize)
+	f, size, err := openLimited(path, DefaultMaxBodySize)
 	if err != nil {
 		return nil, err
 	}
-	pins, err := decodePins(data)
-	if err != nil {
+	defer f.Close()
+	pins, err := readPinList(f, DefaultMaxBodySize, size)
+	var re *readError
+	switch {
+	case errors.As(err, &re):
+		return nil, fmt.Errorf("reading %s: %w", path, re.err)
+	case errors.Is(err, ErrTooLarge):
+		return nil, tooLarge(path, DefaultMaxBodySize)
+	case err != nil:
 		return nil, fmt.Errorf("pins file %s: %w", path, err)
 	}
 	return pins, nil
@@ -38,24 +45,43 @@ func ReadCacheInfoFile(path string) (*CacheInfo, error) {
 }
 
 func readFileLimited(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
+	f, size, err := openLimited(path, limit)
 	if err != nil {
-		return nil, err // *PathError names the file
+		return nil, err
 	}
 	defer f.Close()
-	tooLarge := fmt.Errorf("reading %s: file is over the %d-byte limit: %w", path, limit, ErrTooLarge)
-	// Fail fast on a regular file; the limited read below still guards pipes.
-	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() > limit {
-		return nil, tooLarge
-	}
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
+	data := make([]byte, 0, max(size, 0)+1) // +1: the read that finds the end
+	buf := bytes.NewBuffer(data)
+	if _, err := buf.ReadFrom(io.LimitReader(f, limit+1)); err != nil {
 		return nil, fmt.Errorf("reading %s: %w", path, err)
 	}
-	if int64(len(data)) > limit {
-		return nil, tooLarge
+	if int64(buf.Len()) > limit {
+		return nil, tooLarge(path, limit)
 	}
-	return data, nil
+	return buf.Bytes(), nil
+}
+
+// openLimited opens path and returns its size, or -1 when it is not a regular
+// file (a pipe); it fails fast on a regular file over limit, and readers
+// must still stop at limit for the rest.
+func openLimited(path string, limit int64) (*os.File, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, err // *PathError names the file
+	}
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		return f, -1, nil
+	}
+	if st.Size() > limit {
+		f.Close()
+		return nil, 0, tooLarge(path, limit)
+	}
+	return f, st.Size(), nil
+}
+
+func tooLarge(path string, limit int64) error {
+	return fmt.Errorf("reading %s: file is over the %d-byte limit: %w", path, limit, ErrTooLarge)
 }
 
 // utf8BOM is dropped because editors on some systems add it and
