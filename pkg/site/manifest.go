@@ -1,26 +1,102 @@
 package site
 
 import (
-	"fmt"
+	"strconv"
 
-	fastjson "github.com/segmentio/encoding/json"
+	"github.com/kwbauson/create-pin-refs/pkg/jsonw"
+	"github.com/kwbauson/create-pin-refs/pkg/pins"
 )
 
 // EncodeManifest writes pins.json: compact, since tools read it and a
-// 100,000-pin list is 40% larger indented, with segmentio's encoder, chosen by
-// measurement (twice encoding/json's speed, the same bytes).
+// 100,000-pin list is 40% larger indented. The pins, nearly all of it, are
+// appended field by field into a buffer sized up front (three times faster
+// than an encoder's reflection); the bytes are encoding/json's, which
+// TestEncodeManifestMatchesStd holds it to for every field of a pin.
 func EncodeManifest(m ManifestData) ([]byte, error) {
 	size := 1024
 	for _, p := range m.Pins {
-		size += 2*len(p.PinName) + len(p.StorePath) + len(p.Program) + len(p.CreatedOn) + 100
+		size += 2*len(p.PinName) + len(p.StorePath) + len(p.Program) + len(p.CreatedOn) + len(p.CA) + len(p.Deriver) + 160
 		for _, a := range p.Artifacts {
 			size += len(a) + 3
 		}
 	}
-	// Into a buffer sized up front: the encoder's own would grow step by step.
-	buf, err := fastjson.Append(make([]byte, 0, size), m, 0)
-	if err != nil {
-		return nil, fmt.Errorf("encoding %s: %w", Manifest, err)
+	b := make([]byte, 0, size)
+	b = append(b, `{"format":`...)
+	b = strconv.AppendInt(b, int64(m.Format), 10)
+	if m.Cache != "" {
+		b = append(b, `,"cache":`...)
+		b = jsonw.String(b, m.Cache)
 	}
-	return append(buf, '\n'), nil
+	b = append(b, `,"substituter":`...)
+	b = jsonw.String(b, m.Substituter)
+	b = append(b, `,"publicKeys":`...)
+	b = jsonw.Value(b, m.PublicKeys)
+	b = append(b, `,"systems":`...)
+	b = jsonw.Value(b, m.Systems)
+	if len(m.Bundles) > 0 {
+		b = append(b, `,"bundles":`...)
+		b = jsonw.Value(b, m.Bundles)
+	}
+	b = append(b, `,"pins":`...)
+	if m.Pins == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i := range m.Pins {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendPin(b, &m.Pins[i])
+		}
+		b = append(b, ']')
+	}
+	if len(m.Skipped) > 0 {
+		b = append(b, `,"skipped":`...)
+		b = jsonw.Value(b, m.Skipped)
+	}
+	return append(b, "}\n"...), nil
+}
+
+// appendPin appends p as encoding/json would, following pins.Pin's tags.
+func appendPin(b []byte, p *pins.Pin) []byte {
+	str := func(key, v string, omitEmpty bool) {
+		if v != "" || !omitEmpty {
+			b = append(b, key...)
+			b = jsonw.String(b, v)
+		}
+	}
+	num := func(key string, v uint64) {
+		if v != 0 {
+			b = append(b, key...)
+			b = strconv.AppendUint(b, v, 10)
+		}
+	}
+	str(`{"pin":`, p.PinName, false)
+	str(`,"name":`, p.Name, false)
+	str(`,"system":`, p.System, true)
+	str(`,"storePath":`, p.StorePath, false)
+	if len(p.Artifacts) > 0 {
+		b = append(b, `,"artifacts":[`...)
+		for i, a := range p.Artifacts {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = jsonw.String(b, a)
+		}
+		b = append(b, ']')
+	}
+	str(`,"program":`, p.Program, true)
+	b = append(b, `,"revision":`...)
+	b = strconv.AppendInt(b, int64(p.Revision), 10)
+	str(`,"createdOn":`, p.CreatedOn, true)
+	num(`,"narSize":`, p.NarSize)
+	num(`,"closureSize":`, p.ClosureSize)
+	if p.ClosurePaths != 0 {
+		b = append(b, `,"closurePaths":`...)
+		b = strconv.AppendInt(b, int64(p.ClosurePaths), 10)
+	}
+	str(`,"closure":`, p.Closure, true)
+	str(`,"ca":`, p.CA, true)
+	str(`,"deriver":`, p.Deriver, true)
+	return append(b, '}')
 }

@@ -1,0 +1,71 @@
+package site
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"testing"
+
+	"github.com/kwbauson/create-pin-refs/pkg/pins"
+)
+
+// TestEncodeManifestMatchesStd holds the hand-written encoder to encoding/json
+// (without HTML escaping). Every field of a pin is set in turn by reflection,
+// so that a field added to pins.Pin and forgotten here fails.
+func TestEncodeManifestMatchesStd(t *testing.T) {
+	full := func(s string, n int) pins.Pin {
+		var p pins.Pin
+		v := reflect.ValueOf(&p).Elem()
+		for i := range v.NumField() {
+			switch f := v.Field(i); f.Kind() {
+			case reflect.String:
+				f.SetString(s)
+			case reflect.Int:
+				f.SetInt(int64(n))
+			case reflect.Uint64:
+				f.SetUint(uint64(n) << 33)
+			case reflect.Slice:
+				f.Set(reflect.ValueOf([]string{s, "bin/x"}))
+			default:
+				t.Fatalf("pins.Pin.%s: a %s field this test does not fill", v.Type().Field(i).Name, f.Kind())
+			}
+		}
+		return p
+	}
+	onlyField := func(i int) pins.Pin {
+		var p pins.Pin
+		reflect.ValueOf(&p).Elem().Field(i).Set(reflect.ValueOf(full("x", 3)).Field(i))
+		return p
+	}
+	tricky := []string{"", "hello", `a"b\c`, "tab\tnl\n\x00\x1f\x7f", "<script>&amp;", "\u2028\u2029", "bad\xff\xfe", "émoji-🚀"}
+	var all []pins.Pin
+	for i, s := range tricky {
+		all = append(all, full(s, i-3))
+	}
+	for i := range reflect.TypeFor[pins.Pin]().NumField() {
+		all = append(all, onlyField(i))
+	}
+	all = append(all, pins.Pin{Artifacts: []string{}})
+	for name, m := range map[string]ManifestData{
+		"every field":     {Format: 1, Cache: "c<&>", Substituter: "https://c.cachix.org", PublicKeys: []string{"c-1:k"}, Systems: []string{"x86_64-linux"}, Bundles: []BundleRef{{Path: "b/x.tar.gz", URL: "https://e/b/x.tar.gz", NarHash: "sha256-x"}, {Path: "b/y.tar.gz"}}, Pins: all, Skipped: []pins.Skipped{{PinName: "bad\xff", Reason: "r\n"}}},
+		"empty":           {Pins: []pins.Pin{}, PublicKeys: []string{}, Systems: []string{}},
+		"nil everywhere":  {},
+		"empty optionals": {Format: 1, Substituter: "s", Bundles: []BundleRef{}, Skipped: []pins.Skipped{}, Pins: all[:1]},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var want bytes.Buffer
+			enc := json.NewEncoder(&want)
+			enc.SetEscapeHTML(false)
+			if err := enc.Encode(m); err != nil {
+				t.Fatal(err)
+			}
+			got, err := EncodeManifest(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want.Bytes()) {
+				t.Errorf("pins.json differs from encoding/json's:\n got %s\nwant %s", got, want.Bytes())
+			}
+		})
+	}
+}
