@@ -32,9 +32,9 @@ const ShardSize = 100
 // while each file costs the producer and every copy of the site.
 const MaxShards = 128
 
-// namesPerShard is ShardSize, or more for bundles that would need more than
-// MaxShards shards.
-func namesPerShard(names int) int {
+// NamesPerShard is ShardSize, or more for bundles that would need more than
+// MaxShards shards: names[i] is in shard i / NamesPerShard(len(names)).
+func NamesPerShard(names int) int {
 	return max(ShardSize, (names+MaxShards-1)/MaxShards)
 }
 
@@ -105,7 +105,7 @@ func Render(set *pins.Set, meta Meta) (*Bundle, error) {
 			nNames++
 		}
 	}
-	perShard := namesPerShard(nNames)
+	perShard := NamesPerShard(nNames)
 	names := make([]named, 0, nNames)
 	hasAny := false
 	for i := 0; i < len(set.Pins); {

@@ -288,8 +288,8 @@ func TestEntriesCarryClosureFacts(t *testing.T) {
 // the shard its index gives.
 func TestBigBundlesHoldAtMostMaxShards(t *testing.T) {
 	for _, tc := range []struct{ names, perShard int }{{0, ShardSize}, {ShardSize * MaxShards, ShardSize}, {ShardSize*MaxShards + 1, ShardSize + 1}, {75000, 586}} {
-		if got := namesPerShard(tc.names); got != tc.perShard {
-			t.Errorf("namesPerShard(%d) = %d, want %d", tc.names, got, tc.perShard)
+		if got := NamesPerShard(tc.names); got != tc.perShard {
+			t.Errorf("NamesPerShard(%d) = %d, want %d", tc.names, got, tc.perShard)
 		}
 	}
 	n := ShardSize*MaxShards + 50

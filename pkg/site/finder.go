@@ -18,9 +18,10 @@ const Finder = "names.json"
 const finderFormat = 1
 
 // finderData is the content of Finder. Names are in the bundle's order, so the
-// shard of Names[i] is i / ShardSize and the page needs no name-to-shard map;
-// each name's systems are one of a few distinct sets, Groups, so that a name
-// costs one small number however many systems the cache has.
+// shard of Names[i] is i / ShardSize (bundle.NamesPerShard) and the page needs
+// no name-to-shard map; each name's systems are one of a few distinct sets,
+// Groups, so that a name costs one small number however many systems the
+// cache has.
 type finderData struct {
 	Format    int `json:"format"`
 	ShardSize int `json:"shardSize"`
@@ -38,7 +39,7 @@ const anySystem = "*"
 // RenderFinder renders Finder for the pins of m, which are in the bundle's
 // order (pins.Set's: by name, then system).
 func RenderFinder(m ManifestData) ([]byte, error) {
-	d := finderData{Format: finderFormat, ShardSize: bundle.ShardSize, Groups: [][]string{}, Names: []string{}, Group: []int{}}
+	d := finderData{Format: finderFormat, Groups: [][]string{}, Names: []string{}, Group: []int{}}
 	groupOf := map[string]int{}
 	var systems []string
 	var key []byte
@@ -68,6 +69,7 @@ func RenderFinder(m ManifestData) ([]byte, error) {
 		d.Group = append(d.Group, g)
 		i = j
 	}
+	d.ShardSize = bundle.NamesPerShard(len(d.Names))
 	out, err := json.Marshal(d)
 	if err != nil {
 		return nil, fmt.Errorf("rendering %s: %w", Finder, err)

@@ -50,8 +50,15 @@ func TestRenderFinderGolden(t *testing.T) {
 
 // TestRenderFinderMatchesTheBundle: what the page derives from Finder, a
 // name's shard (its position / shardSize) and its systems, is what the bundle
-// holds, over several shards, hostile names and system-less pins.
+// holds, over several shards, hostile names and system-less pins, and past
+// bundle.MaxShards, where shards hold more names.
 func TestRenderFinderMatchesTheBundle(t *testing.T) {
+	for _, tools := range []int{2*bundle.ShardSize + 17, bundle.MaxShards*bundle.ShardSize + 345} {
+		t.Run(fmt.Sprint(tools), func(t *testing.T) { checkFinderMatchesTheBundle(t, tools) })
+	}
+}
+
+func checkFinderMatchesTheBundle(t *testing.T, tools int) {
 	var raw []cachix.Pin
 	add := func(name, system string, i int) {
 		pin := name
@@ -63,8 +70,8 @@ func TestRenderFinderMatchesTheBundle(t *testing.T) {
 	for i, n := range hostileNames {
 		add(n, []string{"x86_64-linux", "aarch64-darwin", ""}[i%3], i)
 	}
-	for i := range 2*bundle.ShardSize + 17 {
-		name := fmt.Sprintf("tool-%03d", i)
+	for i := range tools {
+		name := fmt.Sprintf("tool-%05d", i)
 		for j, system := range []string{"x86_64-linux", "aarch64-darwin", ""} {
 			if (i+j)%4 != 0 {
 				add(name, system, i)
@@ -94,8 +101,8 @@ func TestRenderFinderMatchesTheBundle(t *testing.T) {
 	if err := json.Unmarshal(out, &d); err != nil {
 		t.Fatal(err)
 	}
-	if d.Format != finderFormat || d.ShardSize != bundle.ShardSize || len(d.Group) != len(d.Names) {
-		t.Fatalf("format %d, shardSize %d, %d groups for %d names", d.Format, d.ShardSize, len(d.Group), len(d.Names))
+	if d.Format != finderFormat || d.ShardSize != bundle.NamesPerShard(len(d.Names)) || len(d.Group) != len(d.Names) {
+		t.Fatalf("format %d, shardSize %d (want %d), %d group indexes for %d names", d.Format, d.ShardSize, bundle.NamesPerShard(len(d.Names)), len(d.Group), len(d.Names))
 	}
 	inIndex := map[string][]string{} // system → names, from the bundle's indexes
 	for _, system := range append(set.Systems(), "any") {
@@ -110,12 +117,17 @@ func TestRenderFinderMatchesTheBundle(t *testing.T) {
 			inIndex[system] = append(inIndex[system], name)
 		}
 	}
+	systemsOfSet := append(set.Systems(), anySystem)
 	fromFinder := map[string][]string{}
+	shards := map[string]map[string]map[string]json.RawMessage{}
 	for i, name := range d.Names {
-		var shard map[string]map[string]json.RawMessage
 		path := fmt.Sprintf("data/shards/%d.json", i/d.ShardSize)
-		if err := json.Unmarshal(files[path], &shard); err != nil {
-			t.Fatalf("%s: %v", path, err)
+		shard, ok := shards[path]
+		if !ok {
+			if err := json.Unmarshal(files[path], &shard); err != nil {
+				t.Fatalf("%s: %v", path, err)
+			}
+			shards[path] = shard
 		}
 		entries, ok := shard[name]
 		if !ok {
@@ -132,7 +144,7 @@ func TestRenderFinderMatchesTheBundle(t *testing.T) {
 		}
 		// As in the bundle's indexes (and on the page), a system-less pin
 		// serves every system.
-		for _, s := range append(set.Systems(), anySystem) {
+		for _, s := range systemsOfSet {
 			if slices.Contains(systems, s) || slices.Contains(systems, anySystem) {
 				fromFinder[s] = append(fromFinder[s], name)
 			}
@@ -151,8 +163,13 @@ func TestRenderFinderMatchesTheBundle(t *testing.T) {
 		slices.Sort(inIndex[s])
 		slices.Sort(fromFinder[s])
 	}
-	if diff := cmp.Diff(inIndex, fromFinder); diff != "" {
-		t.Errorf("names per system differ from the bundle's indexes (-index +finder):\n%s", diff)
+	for _, s := range append(set.Systems(), anySystem) {
+		if !slices.Equal(inIndex[s], fromFinder[s]) {
+			t.Errorf("%s: the bundle's index has %d names, the finder %d, or others", s, len(inIndex[s]), len(fromFinder[s]))
+		}
+	}
+	if len(inIndex) != len(set.Systems())+1 {
+		t.Errorf("indexes of %d systems, want %d and any", len(inIndex), len(set.Systems()))
 	}
 	if len(d.Groups) > 7 {
 		t.Errorf("%d groups of systems, want at most the 7 non-empty subsets of 3 systems", len(d.Groups))

@@ -282,12 +282,12 @@ func TestOpensTheNameInTheAddress(t *testing.T) {
 	}
 	base, set := writeSite(t, raw)
 	ctx := browse(t)
-	for _, name := range []string{"émoji-🚀", `a"b`} {
+	for i, name := range []string{"émoji-🚀", `a"b`} {
 		q, _ := json.Marshal(name)
 		var copies []string
 		err := chromedp.Run(ctx,
-			chromedp.Navigate("about:blank"), // a new hash alone would not load the page again
-			chromedp.Navigate(base+"#"+url.PathEscape(name)),
+			// A query of its own: a new hash alone would not load the page again.
+			chromedp.Navigate(fmt.Sprintf("%s?load=%d#%s", base, i, url.PathEscape(name))),
 			chromedp.Poll(fmt.Sprintf(`!document.getElementById("pin").hidden && document.getElementById("pin-name").textContent === %s`, q), nil, chromedp.WithPollingTimeout(30*time.Second)),
 			chromedp.Evaluate(`[...document.querySelectorAll("#pin-cmds button.copy")].map(b => b.dataset.copy)`, &copies),
 		)
