@@ -5,18 +5,25 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/kwbauson/create-pin-refs/pkg/bundle"
 )
 
 // failingOps are the real calls, except that call number failAt (from 1)
 // fails as on a full disk; calls counts them all.
 func failingOps(failAt int, calls *int) fsOps {
 	real := osOps()
+	var mu sync.Mutex // trees may be written by several goroutines
 	fail := func(op, name string) error {
+		mu.Lock()
+		defer mu.Unlock()
 		*calls++
 		if *calls == failAt {
 			return &fs.PathError{Op: op, Path: name, Err: syscall.ENOSPC}
@@ -44,6 +51,7 @@ func failingOps(failAt int, calls *int) fsOps {
 			}
 			return real.rename(from, to)
 		},
+		workers: 1,
 	}
 }
 
@@ -89,10 +97,12 @@ func TestWriteIsAllOrNothing(t *testing.T) {
 		name     string
 		previous bool // a site was published before
 		ones     bool // the new site has one-name bundles
+		parallel bool // trees are written by several goroutines
 	}{
-		{"over a previous site", true, true},
-		{"over a previous site, without one-name bundles", true, false},
-		{"into an empty folder", false, true},
+		{"over a previous site", true, true, false},
+		{"over a previous site, without one-name bundles", true, false, false},
+		{"into an empty folder", false, true, false},
+		{"over a previous site, trees written in parallel", true, true, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			in := Input{Bundle: newBundle, Manifest: newManifest, Index: fixed([]byte("new index"))}
@@ -111,8 +121,16 @@ func TestWriteIsAllOrNothing(t *testing.T) {
 				}
 				return dir
 			}
+			ops := func(failAt int, calls *int) fsOps { return failingOps(failAt, calls) }
+			if tt.parallel {
+				ops = func(failAt int, calls *int) fsOps {
+					o := failingOps(failAt, calls)
+					o.workers, o.parallelFrom = 3, 1
+					return o
+				}
+			}
 			var total int
-			if _, err := write(prepare(), in, failingOps(0, &total)); err != nil {
+			if _, err := write(prepare(), in, ops(0, &total)); err != nil {
 				t.Fatal(err)
 			}
 			if total < len(newBundle.Files)+5 {
@@ -122,7 +140,7 @@ func TestWriteIsAllOrNothing(t *testing.T) {
 				dir := prepare()
 				before := tree(t, dir)
 				var calls int
-				_, err := write(dir, in, failingOps(failAt, &calls))
+				_, err := write(dir, in, ops(failAt, &calls))
 				if !errors.Is(err, syscall.ENOSPC) {
 					t.Fatalf("call %d of %d failed, but Write = %v", failAt, total, err)
 				}
@@ -149,5 +167,48 @@ func TestWriteIsAllOrNothing(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestEachCallsEveryFileOnce runs each sequentially and in parallel: every
+// file once without errors; with one, that error and no call after it in a
+// sequential run.
+func TestEachCallsEveryFileOnce(t *testing.T) {
+	files := make([]bundle.File, 1000)
+	for i := range files {
+		files[i].Path = strconv.Itoa(i)
+	}
+	boom := errors.New("boom")
+	for _, tc := range []struct{ workers, from int }{{1, 0}, {4, 1}, {4, 2000}} {
+		var mu sync.Mutex
+		seen := map[string]int{}
+		err := each(files, tc.workers, tc.from, func(f bundle.File) error {
+			mu.Lock()
+			defer mu.Unlock()
+			seen[f.Path]++
+			return nil
+		})
+		if err != nil || len(seen) != len(files) {
+			t.Errorf("workers %d from %d: %d files seen, error %v", tc.workers, tc.from, len(seen), err)
+		}
+		for p, n := range seen {
+			if n != 1 {
+				t.Errorf("workers %d from %d: %s seen %d times", tc.workers, tc.from, p, n)
+			}
+		}
+		var calls atomic.Int64
+		err = each(files, tc.workers, tc.from, func(f bundle.File) error {
+			calls.Add(1)
+			if f.Path == "10" {
+				return boom
+			}
+			return nil
+		})
+		if !errors.Is(err, boom) {
+			t.Errorf("workers %d from %d: error %v, want %v", tc.workers, tc.from, err, boom)
+		}
+		if c := calls.Load(); c == int64(len(files)) || tc.workers == 1 && c != 11 {
+			t.Errorf("workers %d from %d: %d calls after an error at the 11th", tc.workers, tc.from, c)
+		}
 	}
 }
