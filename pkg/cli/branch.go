@@ -61,20 +61,59 @@ func archiveURL(gh *github.Client, o branch.Options) string {
 	return web + "/" + o.Owner + "/" + o.Repo + "/archive/refs/heads/" + o.Branch + ".tar.gz"
 }
 
-func (p *branchPublisher) publish(ctx context.Context, b *bundle.Bundle, res *Result) error {
+// BranchMaxOneNames is where --per-pin-urls auto stops adding one-name
+// bundles to a branch: each name adds four files and a folder to the tree
+// and about 0.8 KB to the create-tree request (the shared Nix files go up
+// once, as blobs). Measured with test/fakegithub (BenchmarkBranchPerPin):
+// 7,500 names make a 7.8 MB request and a tree of 37,589 entries, against
+// 2.0 MB and 88 without; 5,000 names keep it near 5 MB.
+const BranchMaxOneNames = 5000
+
+func (p *branchPublisher) publish(ctx context.Context, b *bundle.Bundle, res *Result, mode string) error {
 	files := make([]branch.File, 0, len(b.Files))
 	for _, f := range b.Files {
 		files = append(files, branch.File{Path: f.Path, Data: f.Data, Executable: f.Mode&0o111 != 0})
+	}
+	switch {
+	case branchOnes(mode, len(res.ones)):
+		// Unpacked, so that FLAKEREF?dir=p/NAME is a flake.
+		for _, o := range res.ones {
+			for _, f := range o.Bundle.Files {
+				files = append(files, branch.File{Path: bundle.OneDir + "/" + o.Segment + "/" + f.Path, Data: f.Data})
+			}
+		}
+		res.PerPin.Built, res.PerPin.Names = true, len(res.ones)
+	case mode == config.PerPinAuto && len(res.ones) > 0:
+		p.rep.Logf("notice: per-pin flakes (%s?dir=%s/NAME) left out: the branch would hold %d names, over the %d that keep its tree small; --per-pin-urls on adds them anyway",
+			p.flakeRef, bundle.OneDir, len(res.ones), BranchMaxOneNames)
 	}
 	out, err := branch.Publish(ctx, p.gh, p.opts, files)
 	if err != nil {
 		return fmt.Errorf("publishing to branch %s of %s/%s: %w", p.opts.Branch, p.opts.Owner, p.opts.Repo, err)
 	}
 	res.FlakeRef, res.CommitSHA, res.Changed, res.APICalls = out.FlakeRef, out.CommitSHA, out.Changed, out.APICalls
+	if res.PerPin.Built {
+		res.PerPinURL = PerPinFlakeRef(out.FlakeRef)
+	}
 	if out.Changed {
 		p.rep.Logf("committed %s to %s (%d API calls)", shortSHA(out.CommitSHA), p.opts.Branch, out.APICalls)
 	} else {
 		p.rep.Logf("branch %s already holds these pins: nothing written (%d API calls)", p.opts.Branch, out.APICalls)
 	}
 	return nil
+}
+
+// branchOnes reports whether a branch gets the one-name bundles of n names.
+func branchOnes(mode string, n int) bool {
+	return n > 0 && (mode == config.PerPinOn || mode == config.PerPinAuto && n <= BranchMaxOneNames)
+}
+
+// PerPinFlakeRef is the base of the one-name flakes in the branch flakeRef:
+// FLAKEREF?dir=p/ (or &dir= after a query), to which a segment is appended.
+func PerPinFlakeRef(flakeRef string) string {
+	sep := "?"
+	if strings.Contains(flakeRef, "?") {
+		sep = "&"
+	}
+	return flakeRef + sep + "dir=" + bundle.OneDir + "/"
 }

@@ -220,7 +220,7 @@ func Run(ctx context.Context, cfg *config.Config, env Env, rep reporter) (*Resul
 	}
 	if err == nil && pub != nil {
 		err = inGroup(rep, "Publishing to branch "+cfg.Branch+" of "+cfg.Repo, func() error {
-			return pub.publish(ctx, b, res)
+			return pub.publish(ctx, b, res, cfg.PerPinURLs)
 		})
 	}
 	if err != nil {
@@ -296,7 +296,10 @@ func writeSite(ctx context.Context, cfg *config.Config, env Env, rep reporter, s
 	if res.URL != "" {
 		in.Index = func(perPin bool) ([]byte, error) {
 			v := view
-			if perPin {
+			switch {
+			case pub != nil && branchOnes(cfg.PerPinURLs, len(res.ones)):
+				v.PerPinURL = PerPinFlakeRef(pub.flakeRef)
+			case perPin:
 				v.PerPinURL = site.PerPinURL(v.URL)
 			}
 			return site.RenderIndex(manifest, v)

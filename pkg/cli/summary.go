@@ -126,7 +126,7 @@ func pinDetails(sb *strings.Builder, ps []pins.Pin) {
 // oneNameNote says what else a one-name URL takes: a site's serves -f and,
 // with .tar.gz, the flakes of Nix before 2.18.
 func oneNameNote(base string) string {
-	if strings.Contains(base, "?dir=") {
+	if strings.Contains(base, "dir=") {
 		return ""
 	}
 	return fmt.Sprintf(", <code>nix build -f %s</code>; Nix before 2.18 needs <code>%s</code> as a flake", html.EscapeString(base+"NAME"), html.EscapeString(base+"NAME.tar.gz"))

@@ -50,7 +50,7 @@ func options(c *Config) []Option {
 		{Name: "mode", Usage: "dir (write the site only), pages (site and Pages artifact) or branch (commit the bundle to a branch)", Default: "dir", set: text(&c.Mode)},
 		{Name: "pages-url", Usage: "base `URL` of the Pages site (default https://OWNER.github.io/REPO/)", set: text(&c.PagesURL)},
 		{Name: "keep-bundles", Usage: "number of publishes whose immutable bundles (URL/b/NAME.tar.gz, which flake locks record) the site serves, this one included; pages mode reads the earlier ones from the live site", Default: "10", set: number(&c.KeepBundles, 1, maxKeepBundles)},
-		{Name: "per-pin-urls", Usage: "one tiny bundle per name, URL/p/NAME (pages) or ?dir=p/NAME (branch), whose evaluation costs the same at any pin count: on, off, or auto (built when the Pages artifact stays within 64 MiB, or the branch within 20,000 names; otherwise a notice says what they would add)", Default: "auto", set: text(&c.PerPinURLs)},
+		{Name: "per-pin-urls", Usage: "one tiny bundle per name, URL/p/NAME (pages) or ?dir=p/NAME (branch), whose evaluation costs the same at any pin count: on, off, or auto (built when the Pages artifact stays within 64 MiB, or the branch within 5,000 names; otherwise a notice says what they would add)", Default: "auto", set: text(&c.PerPinURLs)},
 		{Name: "artifact", Usage: "`path` of the Pages artifact tar in pages mode (default OUT-artifact/artifact.tar beside the site)", set: text(&c.Artifact)},
 		{Name: "repo", Usage: "GitHub repository `OWNER/REPO` to publish to", Env: "GITHUB_REPOSITORY", set: text(&c.Repo)},
 		{Name: "branch", Usage: "`branch` that holds the bundle in branch mode", Default: "pins", set: text(&c.Branch)},

@@ -74,7 +74,7 @@
       // The one-name bundle, as site.OneCommands writes it.
       const ref = perPin + seg;
       if (programs.length > 0) add("Run this name only", "nix", "run", ref);
-      add("Build this name only", "nix", "build", ...(perPin.includes("?dir=") ? [] : ["-f"]), ref);
+      add("Build this name only", "nix", "build", ...(perPin.includes("dir=") ? [] : ["-f"]), ref);
     }
     return cmds;
   };

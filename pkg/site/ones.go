@@ -113,7 +113,7 @@ func PerPinURL(tarballURL string) string {
 }
 
 // OneCommands are the commands of the one-name bundle of name, whose URL is
-// base (URL/p/ or a flake reference ending in ?dir=p/) and its segment: they
+// base (URL/p/ or a flake reference ending in dir=p/) and its segment: they
 // evaluate that name alone, at the same cost at any pin count.
 func OneCommands(base, name string, programs []string) []Command {
 	ref := base + bundle.Segment(name)
@@ -128,7 +128,7 @@ func OneCommands(base, name string, programs []string) []Command {
 	if len(programs) > 0 {
 		add("Run this name only", "nix", "run", ref)
 	}
-	if strings.Contains(base, "?dir=") {
+	if strings.Contains(base, "dir=") {
 		add("Build this name only", "nix", "build", ref)
 	} else {
 		add("Build this name only", "nix", "build", "-f", ref)

@@ -7,7 +7,11 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 )
 
 // gitRepo runs the git program on one bare repository. Every object the fake
@@ -16,6 +20,9 @@ import (
 type gitRepo struct {
 	dir string
 	env []string
+
+	mu    sync.Mutex
+	types map[string]string // object types already read: they never change
 }
 
 // gitError is git running and exiting non-zero.
@@ -99,11 +106,73 @@ func (g *gitRepo) objectType(ctx context.Context, sha string) (string, error) {
 	if !isSHA(sha) {
 		return "", nil
 	}
+	g.mu.Lock()
+	t, ok := g.types[sha]
+	g.mu.Unlock()
+	if ok {
+		return t, nil
+	}
 	t, err := g.line(ctx, nil, "cat-file", "-t", sha)
 	if exitCode(err) > 0 {
 		return "", nil
 	}
+	if err == nil {
+		g.mu.Lock()
+		if g.types == nil {
+			g.types = map[string]string{}
+		}
+		g.types[sha] = t
+		g.mu.Unlock()
+	}
 	return t, err
+}
+
+// writeBlobs stores the content of each node as a blob and sets its sha,
+// with one `git hash-object -w --stdin-paths`.
+func (g *gitRepo) writeBlobs(ctx context.Context, nodes []*node) error {
+	if len(nodes) == 0 {
+		return nil
+	}
+	dir, err := os.MkdirTemp("", "fakegithub-blobs-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	var paths strings.Builder
+	for i, n := range nodes {
+		p := filepath.Join(dir, strconv.Itoa(i))
+		if err := os.WriteFile(p, []byte(*n.content), 0o644); err != nil {
+			return err
+		}
+		paths.WriteString(p + "\n")
+	}
+	out, err := g.run(ctx, []byte(paths.String()), "hash-object", "-t", "blob", "-w", "--no-filters", "--stdin-paths")
+	if err != nil {
+		return err
+	}
+	shas := strings.Fields(string(out))
+	if len(shas) != len(nodes) {
+		return fmt.Errorf("git hash-object: %d ids for %d blobs", len(shas), len(nodes))
+	}
+	for i, n := range nodes {
+		n.sha, n.content = shas[i], nil
+	}
+	return nil
+}
+
+// writeIndexTree writes the tree of index entries (`git update-index -z
+// --index-info` input) through a new index file.
+func (g *gitRepo) writeIndexTree(ctx context.Context, entries []byte) (string, error) {
+	dir, err := os.MkdirTemp("", "fakegithub-index-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(dir)
+	ig := &gitRepo{dir: g.dir, env: append(slices.Clone(g.env), "GIT_INDEX_FILE="+filepath.Join(dir, "index"))}
+	if _, err := ig.run(ctx, entries, "update-index", "-z", "--index-info"); err != nil {
+		return "", err
+	}
+	return ig.line(ctx, nil, "write-tree", "--missing-ok")
 }
 
 // refSHA returns what ref (a full name) points to, or "" if it is absent.

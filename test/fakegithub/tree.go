@@ -1,8 +1,10 @@
 package fakegithub
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 )
@@ -21,6 +23,7 @@ type treeInput struct {
 type node struct {
 	mode, typ, sha string
 	kids           map[string]*node // set once a folder is loaded or new
+	content        *string          // a new blob's, until it is written
 }
 
 // typeOfMode is the object type each mode GitHub accepts must point to.
@@ -128,11 +131,8 @@ func (s *Server) applyEntry(ctx context.Context, root *node, e treeInput) error 
 	name := segs[len(segs)-1]
 	switch {
 	case e.Content != nil:
-		blob, err := s.git.writeBlob(ctx, []byte(*e.Content))
-		if err != nil {
-			return err
-		}
-		dir.kids[name] = &node{mode: mode, typ: "blob", sha: blob}
+		// Written with the others by writeTree: one git process for all.
+		dir.kids[name] = &node{mode: mode, typ: "blob", content: e.Content}
 	case sha != nil:
 		if want != "commit" { // a submodule's commit lives elsewhere
 			typ, err := s.git.objectType(ctx, *sha)
@@ -168,24 +168,64 @@ func (s *Server) load(ctx context.Context, n *node) error {
 	return nil
 }
 
-// writeTree writes edited folders bottom-up with `git mktree`, dropping
-// folders left empty (git does not keep them). Objects were checked when
-// the entries were applied; --missing lets a submodule's commit be absent.
+// writeTree writes the new blobs, then the tree of n and its folders, with
+// git: the blobs by one `git hash-object --stdin-paths`, the folders by one
+// `git update-index --index-info` into a new index and `git write-tree`,
+// which drops folders left empty (git does not keep them), so that a tree of
+// thousands of files costs a few processes, as GitHub answers it in one
+// request. Objects were checked when the entries were applied; --missing-ok
+// lets a submodule's commit be absent.
 func (s *Server) writeTree(ctx context.Context, n *node) (string, error) {
 	if n.kids == nil {
 		return n.sha, nil
 	}
-	var in strings.Builder
+	var blobs []*node
+	collectBlobs(n, &blobs)
+	if err := s.git.writeBlobs(ctx, blobs); err != nil {
+		return "", err
+	}
+	var index bytes.Buffer
+	if err := s.indexEntries(ctx, n, "", &index); err != nil {
+		return "", err
+	}
+	return s.git.writeIndexTree(ctx, index.Bytes())
+}
+
+func collectBlobs(n *node, out *[]*node) {
 	for _, name := range sortedNames(n.kids) {
 		kid := n.kids[name]
-		sha, err := s.writeTree(ctx, kid)
-		if err != nil {
-			return "", err
+		if kid.content != nil {
+			*out = append(*out, kid)
 		}
-		if kid.typ == "tree" && kid.kids != nil && len(kid.kids) == 0 {
-			continue
-		}
-		in.WriteString(kid.mode + " " + kid.typ + " " + sha + "\t" + name + "\x00")
+		collectBlobs(kid, out)
 	}
-	return s.git.line(ctx, []byte(in.String()), "mktree", "-z", "--missing")
+}
+
+// indexEntries appends every file under n as `git update-index -z
+// --index-info` reads it: "MODE TYPE SHA\tPATH\0".
+func (s *Server) indexEntries(ctx context.Context, n *node, prefix string, out *bytes.Buffer) error {
+	for _, name := range sortedNames(n.kids) {
+		kid := n.kids[name]
+		switch {
+		case kid.typ == "tree" && kid.kids != nil:
+			if err := s.indexEntries(ctx, kid, prefix+name+"/", out); err != nil {
+				return err
+			}
+		case kid.typ == "tree":
+			// A folder of the base tree, kept as it is: its files.
+			entries, err := s.git.lsTree(ctx, kid.sha, true)
+			if err != nil {
+				return err
+			}
+			for _, e := range entries {
+				if e.Type == "tree" {
+					continue // its files are listed too
+				}
+				fmt.Fprintf(out, "%s %s %s\t%s%s/%s\x00", e.Mode, e.Type, e.SHA, prefix, name, e.Path)
+			}
+		default:
+			fmt.Fprintf(out, "%s %s %s\t%s%s\x00", kid.mode, kid.typ, kid.sha, prefix, name)
+		}
+	}
+	return nil
 }

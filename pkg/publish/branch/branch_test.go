@@ -798,3 +798,34 @@ func TestFlakeRef(t *testing.T) {
 		}
 	}
 }
+
+// TestPublishSharedContent: content that several files hold goes up once, as
+// a blob the tree names, not inline once per file; the tree is the same.
+func TestPublishSharedContent(t *testing.T) {
+	fake, gh := setup(t, fakegithub.Options{})
+	shared := []byte(strings.Repeat("{ shared nix code; }\n", 50))
+	var files []File
+	for _, name := range []string{"a", "b", "c"} {
+		files = append(files, File{Path: "p/" + name + "/pin.nix", Data: shared}, File{Path: "p/" + name + "/pin.json", Data: []byte(`{"name":"` + name + `"}`)})
+	}
+	res := mustPublish(t, gh, opts(fake), files)
+	if res.APICalls != 5 { // GetRef, CreateBlob, CreateTree, CreateCommit, CreateRef
+		t.Errorf("APICalls = %d, want 5", res.APICalls)
+	}
+	var treeBytes int64
+	for _, r := range fake.Requests() {
+		if r.Method == "POST" && strings.HasSuffix(r.Path, "/git/trees") {
+			treeBytes = r.RequestBytes
+		}
+	}
+	if treeBytes == 0 || treeBytes > int64(len(shared)) {
+		t.Errorf("the tree request took %d bytes, want fewer than one copy of the shared content (%d)", treeBytes, len(shared))
+	}
+	if diff := cmp.Diff(wantFiles(files), cloneFiles(t, fake, "pins")); diff != "" {
+		t.Errorf("cloned files (-want +got):\n%s", diff)
+	}
+	// Unchanged: reads only.
+	if res := mustPublish(t, gh, opts(fake), files); res.Changed || res.APICalls != 2 {
+		t.Errorf("an unchanged publish: changed %v in %d calls, want reads only", res.Changed, res.APICalls)
+	}
+}

@@ -57,26 +57,37 @@ func (p *publisher) commit(ctx context.Context, sha string) (*github.Commit, err
 
 // makeTree creates the tree in one request, file contents inline. Content
 // that is not UTF-8 cannot travel in JSON text, so it goes up as a base64
-// blob first (a request each; bundles are text, so normally none).
+// blob first (a request each; bundles are text, so normally none), and so
+// does content that several files share (the one-name bundles' Nix files):
+// once, then named by its id, rather than inline once per file.
 func (p *publisher) makeTree(ctx context.Context) error {
 	if p.treeMade {
 		return nil
 	}
+	ids := make([]string, len(p.files))
+	uses := map[string]int{}
+	for i, f := range p.files {
+		ids[i] = blobID(f.Data)
+		uses[ids[i]]++
+	}
+	made := map[string]bool{}
 	entries := make([]*github.TreeEntry, 0, len(p.files))
-	for _, f := range p.files {
+	for i, f := range p.files {
 		mode := modeFile
 		if f.Executable {
 			mode = modeExecutable
 		}
 		e := &github.TreeEntry{Path: github.String(f.Path), Mode: github.String(mode), Type: github.String("blob")}
-		if utf8.Valid(f.Data) {
+		if id := ids[i]; utf8.Valid(f.Data) && uses[id] == 1 {
 			e.Content = github.String(string(f.Data))
 		} else {
-			sha, err := p.makeBlob(ctx, f)
-			if err != nil {
-				return err
+			if !made[id] {
+				if _, err := p.makeBlob(ctx, f); err != nil {
+					return err
+				}
+				made[id] = true
 			}
-			e.SHA = github.String(sha)
+			e.SHA = github.String(id)
 		}
 		entries = append(entries, e)
 	}
