@@ -151,6 +151,9 @@ func TestOnesEvalRoundTrip(t *testing.T) {
 				Type     string              `json:"type"`
 				Packages map[string][]string `json:"packages"`
 				Apps     map[string][]string `json:"apps"`
+				// Here is the name of the bundle's value as `nix build -f`
+				// takes it, uncalled: the package of this machine's system.
+				Here any `json:"here"`
 			}
 			type want struct{ name, sys, path, program string }
 			var wants []want
@@ -171,7 +174,7 @@ func TestOnesEvalRoundTrip(t *testing.T) {
 					}
 					wants = append(wants, want{o.Name, sys, p.StorePath, p.Program})
 					// storePath = p: p shows the paths without fetching them.
-					expr.WriteString(" (let d = import " + NixString(dir+"/default.nix") + " { system = " + NixString(sys) + "; storePath = p: p; }; f = (import " + NixString(dir+"/flake.nix") + ").outputs { self = null; }; names = builtins.mapAttrs (s: builtins.attrNames); in { path = d.outPath; program = d.meta.mainProgram or \"\"; inherit (d) type; packages = names f.packages; apps = names f.apps; })")
+					expr.WriteString(" (let d = import " + NixString(dir+"/default.nix") + " { system = " + NixString(sys) + "; storePath = p: p; }; f = (import " + NixString(dir+"/flake.nix") + ").outputs { self = null; }; names = builtins.mapAttrs (s: builtins.attrNames); in { path = d.outPath; program = d.meta.mainProgram or \"\"; inherit (d) type; packages = names f.packages; apps = names f.apps; here = (builtins.tryEval (import " + NixString(dir) + ").name).value; })")
 				}
 			}
 			expr.WriteString(" ]")
@@ -196,6 +199,9 @@ func TestOnesEvalRoundTrip(t *testing.T) {
 				}
 				if diff := cmp.Diff(wantAttrs, g.Packages[w.sys]); diff != "" {
 					t.Errorf("%s: packages.%s (-want +got):\n%s", w.name, w.sys, diff)
+				}
+				if here, ok := g.Here.(string); w.sys == "x86_64-linux" && (!ok || here != filepath.Base(w.path)[33:]) {
+					t.Errorf("%s: the uncalled bundle is %v, want the package %s", w.name, g.Here, filepath.Base(w.path)[33:])
 				}
 				if diff := cmp.Diff(g.Packages, g.Apps); diff != "" {
 					t.Errorf("%s: apps and packages differ (-packages +apps):\n%s", w.name, diff)

@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/kwbauson/create-pin-refs/pkg/bundle"
 )
@@ -41,13 +42,18 @@ type PerPinResult struct {
 // padded to 512 bytes.
 func tarCost(size int) int64 { return 512 + int64(size+511)/512*512 }
 
-// packOnes packs each one-name bundle into its two files, on every core.
-func packOnes(ones []bundle.One) ([]bundle.File, error) {
+// packOnes packs each one-name bundle into its two files, on every core, and
+// returns them with what they cost in the artifact. Past limit (when not 0)
+// it stops and returns no files, and the cost of them all as estimated from
+// those packed.
+func packOnes(ones []bundle.One, limit int64) ([]bundle.File, int64, error) {
 	if len(ones) == 0 {
-		return nil, nil
+		return nil, 0, nil
 	}
 	files := make([]bundle.File, 2*len(ones))
 	errs := make([]error, len(ones))
+	var total, packed atomic.Int64
+	total.Store(512) // OnesDir itself
 	var wg sync.WaitGroup
 	workers := max(1, runtime.GOMAXPROCS(0))
 	for w := range workers {
@@ -55,7 +61,7 @@ func packOnes(ones []bundle.One) ([]bundle.File, error) {
 		go func() {
 			defer wg.Done()
 			p, err := bundle.NewOnesPacker(ones[0].Bundle)
-			for i := w; i < len(ones); i += workers {
+			for i := w; i < len(ones) && (limit == 0 || total.Load() <= limit); i += workers {
 				var tgz []byte
 				if err == nil {
 					tgz, err = p.Pack(ones[i].Bundle)
@@ -67,16 +73,21 @@ func packOnes(ones []bundle.One) ([]bundle.File, error) {
 				// Sorted by path: "NAME" sorts before "NAME.tar.gz".
 				files[2*i] = bundle.File{Path: ones[i].Segment, Data: tgz, Mode: 0o644}
 				files[2*i+1] = bundle.File{Path: ones[i].Segment + ".tar.gz", Data: tgz, Mode: 0o644}
+				total.Add(2 * tarCost(len(tgz)))
+				packed.Add(1)
 			}
 		}()
 	}
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 	}
-	return files, nil
+	if n := packed.Load(); n < int64(len(ones)) {
+		return nil, 512 + (total.Load()-512)*int64(len(ones))/max(n, 1), nil
+	}
+	return files, total.Load(), nil
 }
 
 // filesCost is what files cost in the artifact, with their folders.

@@ -134,11 +134,6 @@ func write(dir string, in Input, ops fsOps) (out Output, err error) {
 	if <-packed; tgzErr != nil {
 		return out, fmt.Errorf("packing the bundle: %w", tgzErr)
 	}
-	ones, err := packOnes(in.PerPin.Ones)
-	if err != nil {
-		return out, err
-	}
-
 	immutable, err := immutableFiles(dir, m, tgz, in.Earlier)
 	if err != nil {
 		return out, err
@@ -153,9 +148,16 @@ func write(dir string, in Input, ops fsOps) (out Output, err error) {
 	for _, e := range entries {
 		out.PerPin.Artifact += tarCost(len(e.data))
 	}
-	if len(ones) > 0 {
-		out.PerPin.Names, out.PerPin.Bytes = len(in.PerPin.Ones), filesCost(ones)
-		out.PerPin.Built = !in.PerPin.Auto || out.PerPin.Artifact+out.PerPin.Bytes <= in.PerPin.Budget
+	limit := int64(0)
+	if in.PerPin.Auto {
+		limit = max(1, in.PerPin.Budget-out.PerPin.Artifact)
+	}
+	ones, cost, err := packOnes(in.PerPin.Ones, limit)
+	if err != nil {
+		return out, err
+	}
+	if len(in.PerPin.Ones) > 0 {
+		out.PerPin.Names, out.PerPin.Bytes, out.PerPin.Built = len(in.PerPin.Ones), cost, ones != nil
 	}
 	if in.Index != nil {
 		if entries[3].data, err = in.Index(out.PerPin.Built); err != nil {
