@@ -82,12 +82,14 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 	if r.producers, err = measureProducers(ctx, bin, sizes, strings.Split(o.modes, ","), o.runs, work, o.pageRuns); err != nil {
 		return err
 	}
-	for _, n := range sizes {
-		pp, err := measurePerPin(n, r.artifact(n))
-		if err != nil {
-			return err
+	for _, p := range r.producers {
+		if p.tool == "create-pin-refs" && p.mode == "pages" {
+			pp, err := measurePerPin(p)
+			if err != nil {
+				return err
+			}
+			r.perPin = append(r.perPin, pp)
 		}
-		r.perPin = append(r.perPin, pp)
 	}
 	if o.branchRuns > 0 {
 		if !fakegithub.HaveGit() {

@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,6 +36,8 @@ type producerRow struct {
 	// Sizes of what the run wrote, in bytes: pageData is what the index page
 	// loads to list every name (site.Finder).
 	tarball, artifact, index, pageData, manifest int64
+	// perPin is the one-name bundles the run built (site.OnesDir).
+	perPin perPinTree
 	// pageLoad is the time Chromium took to open the index page and load every
 	// name; zero when not measured.
 	pageLoad time.Duration
@@ -95,6 +99,10 @@ func measureProducers(ctx context.Context, bin string, sizes []int, modes []stri
 				row.manifest = fileSize(filepath.Join(out, "pins.json"))
 				row.pageData = fileSize(filepath.Join(out, site.Finder))
 				row.artifact = fileSize(filepath.Join(out+"-artifact", "artifact.tar"))
+				if row.perPin, err = readPerPinTree(filepath.Join(out, site.OnesDir)); err != nil {
+					srv.Close()
+					return nil, err
+				}
 				if job.mode == "pages" && pageRuns > 0 {
 					if row.pageLoad, err = pageLoad(ctx, out, pageRuns); err != nil {
 						srv.Close()
@@ -209,4 +217,40 @@ func fileSize(path string) int64 {
 		return 0
 	}
 	return fi.Size()
+}
+
+// perPinTree is what a site's folder of one-name bundles holds.
+type perPinTree struct {
+	files          int
+	bytes, tarCost int64 // the files' bytes; what the folder costs in the artifact
+	tarball        int64 // the median file's size
+}
+
+// readPerPinTree measures dir, which need not exist.
+func readPerPinTree(dir string) (perPinTree, error) {
+	var t perPinTree
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return t, nil
+	}
+	if err != nil {
+		return t, err
+	}
+	var sizes []int64
+	t.tarCost = 512
+	for _, e := range entries {
+		info, err := e.Info()
+		if err != nil {
+			return t, err
+		}
+		sizes = append(sizes, info.Size())
+		t.files++
+		t.bytes += info.Size()
+		t.tarCost += 512 + (info.Size()+511)/512*512
+	}
+	if len(sizes) > 0 {
+		slices.Sort(sizes)
+		t.tarball = sizes[len(sizes)/2]
+	}
+	return t, nil
 }

@@ -10,8 +10,11 @@
 // Each case runs `nix eval --impure --raw -f DIR NAME`; Nix's own start-up is
 // `nix eval --impure --expr 1`, measured in the same rounds. Layouts: "original"
 // (the original tool's pins.nix), "bundle" (this tool's output, from the real
-// renderer) and "floor" (the bundle's index read with fromJSON and mapped to
-// storePath, nothing else: the least any layout with a JSON index can cost).
+// renderer), "perpin" (the one-name bundle of URL/p/NAME, from the real
+// renderer: `nix eval --impure --raw -f DIR/p/NAME`; only the forced names'
+// bundles are written, since each holds its own name alone) and "floor" (the
+// bundle's index read with fromJSON and mapped to storePath, nothing else: the
+// least any layout with a JSON index can cost).
 package main
 
 import (
@@ -51,7 +54,7 @@ func main() {
 	flag.IntVar(&o.runs, "runs", defaultRuns, "timed runs per case (after one warm-up run)")
 	flag.BoolVar(&o.host, "host", true, "measure the host's Nix (nix and nix-store on PATH)")
 	flag.StringVar(&o.chroot, "chroot", defaultChroot, "root of a chroot with a second Nix; empty to skip")
-	flag.StringVar(&o.layouts, "layouts", "original,bundle", "layouts to measure: "+strings.Join(layoutNames(), ","))
+	flag.StringVar(&o.layouts, "layouts", "original,bundle,perpin", "layouts to measure: "+strings.Join(layoutNames(), ","))
 	flag.BoolVar(&o.keep, "keep", false, "keep the generated folders")
 	flag.IntVar(&o.nice, "nice", -20, "scheduling priority for the measured runs (root only), so that other work on the machine disturbs them less")
 	flag.Parse()
@@ -242,6 +245,9 @@ type layout struct {
 	write func(dir string, raw []cachix.Pin, real string) ([]bundle.File, error)
 	// attr is the attribute path that selects name with `-f DIR`.
 	attr func(name string) string
+	// perName: DIR/SEGMENT is name's own bundle, evaluated whole (`-f
+	// DIR/SEGMENT`), and attr is unused.
+	perName bool
 }
 
 // floorDefault maps every name of the bundle's index for the current system to one
@@ -273,6 +279,32 @@ func allLayouts() []layout {
 				return b.Files, b.WriteDir(dir)
 			},
 			attr: bundle.NixString,
+		},
+		{
+			name:    "perpin",
+			perName: true,
+			write: func(dir string, raw []cachix.Pin, real string) ([]bundle.File, error) {
+				set, err := pins.Build(raw, pins.Options{})
+				if err != nil {
+					return nil, err
+				}
+				ones, err := bundle.RenderOnes(set, benchMeta)
+				if err != nil {
+					return nil, err
+				}
+				var files []bundle.File
+				for _, o := range ones {
+					// The forced names: those whose pin is the real path.
+					if real == "" || !slices.ContainsFunc(set.Pins, func(p pins.Pin) bool { return p.Name == o.Name && p.StorePath == real }) {
+						continue
+					}
+					if err := o.Bundle.WriteDir(filepath.Join(dir, o.Segment)); err != nil {
+						return nil, err
+					}
+					files = append(files, o.Bundle.Files...)
+				}
+				return files, nil
+			},
 		},
 		{
 			name: "floor",
@@ -316,8 +348,10 @@ func renderBundle(raw []cachix.Pin) (*bundle.Bundle, error) {
 	if err != nil {
 		return nil, err
 	}
-	return bundle.Render(set, bundle.Meta{Cache: "bench", Substituter: "https://bench.cachix.org"})
+	return bundle.Render(set, benchMeta)
 }
+
+var benchMeta = bundle.Meta{Cache: "bench", Substituter: "https://bench.cachix.org"}
 
 func writeFiles(dir string, files map[string][]byte) ([]bundle.File, error) {
 	var out []bundle.File
@@ -481,9 +515,15 @@ func measure(nx *nixRunner, c *prepared, runs int) ([]timing, error) {
 	}
 	for _, l := range c.layouts {
 		for i, name := range c.names {
+			var args []string
+			if l.perName {
+				args = []string{"eval", "--impure", "--raw", "-f", nx.seen(filepath.Join(c.dirs[l.name], bundle.Segment(name)))}
+			} else {
+				args = []string{"eval", "--impure", "--raw", "-f", nx.seen(c.dirs[l.name]), l.attr(name)}
+			}
 			cases = append(cases, kase{
 				t:    &timing{n: c.n, nix: nx.version, layout: l.name, name: name, pos: positions[i], startup: startup},
-				args: []string{"eval", "--impure", "--raw", "-f", nx.seen(c.dirs[l.name]), l.attr(name)},
+				args: args,
 			})
 		}
 	}
