@@ -1,4 +1,4 @@
-# Pins of one system, loaded lazily: the system's index (names only) is read in full,
+# Pins of one system, loaded lazily: the index of names is read in full,
 # because Nix needs every attribute name, and each shard of pin data only when one of
 # its pins is forced. Nothing here depends on the data being trustworthy: names,
 # paths and programs are read from JSON and never evaluated as code.
@@ -12,7 +12,13 @@ let
   b = builtins;
   meta = b.fromJSON (b.readFile ./data/meta.json);
   known = b.elem system meta.systems;
-  index = b.fromJSON (b.readFile (if known then ./data/index + "/${system}.json" else ./data/index/any.json));
+  json = f: b.fromJSON (b.readFile f);
+  # Every name but those the system lacks; removeAttrs is one pass in C++.
+  index =
+    if known then
+      b.removeAttrs (json ./data/index/all.json) (json (./data/index/absent + "/${system}.json"))
+    else
+      json ./data/index/any.json;
   shards = b.genList (n: b.fromJSON (b.readFile (./data/shards + "/${toString n}.json"))) meta.shards;
 
   # Each output is one lazy mapAttrs over the index: selecting a name forces only

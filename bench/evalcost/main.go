@@ -255,7 +255,9 @@ type layout struct {
 // per-pin logic.
 const floorDefault = `{ }:
 builtins.mapAttrs (_: _: builtins.storePath %s) (
-  builtins.fromJSON (builtins.readFile (./data/index + "/${builtins.currentSystem}.json"))
+  builtins.removeAttrs (builtins.fromJSON (builtins.readFile ./data/index/all.json)) (
+    builtins.fromJSON (builtins.readFile (./data/index/absent + "/${builtins.currentSystem}.json"))
+  )
 )
 `
 

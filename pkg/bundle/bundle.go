@@ -21,7 +21,7 @@ import (
 )
 
 // FormatVersion changes when the data layout under data/ changes.
-const FormatVersion = 1
+const FormatVersion = 2
 
 // ShardSize is the number of names per shard: small enough that reading one shard
 // costs well under a millisecond, large enough to keep the file count low.
@@ -163,17 +163,19 @@ func Render(set *pins.Set, meta Meta) (*Bundle, error) {
 		r.add("data/shards/"+strconv.Itoa(i)+".json", enc.take())
 	}
 
-	// One index per system: every name offered there, system-less ones included.
-	index := func(sys string) []byte {
-		size := 3
-		for _, n := range names {
-			size += len(n.name) + 8
-		}
+	// One index of every name, and per system the names it lacks: a cache
+	// that pins the same names on four systems lists them once, not four
+	// times. any.json serves systems the bundle does not know.
+	size := 3
+	for _, n := range names {
+		size += len(n.name) + 8
+	}
+	index := func(keep func(named) bool) []byte {
 		enc.reset(size)
 		enc.byte('{')
 		first := true
 		for _, n := range names {
-			if !n.any && !slices.Contains(n.systemsSet, sys) {
+			if !keep(n) {
 				continue
 			}
 			if !first {
@@ -187,10 +189,25 @@ func Render(set *pins.Set, meta Meta) (*Bundle, error) {
 		enc.bytes("}\n")
 		return enc.take()
 	}
+	r.add("data/index/all.json", index(func(named) bool { return true }))
+	r.add("data/index/any.json", index(func(n named) bool { return n.any }))
 	for _, sys := range systems {
-		r.add("data/index/"+sys+".json", index(sys))
+		enc.reset(16)
+		enc.byte('[')
+		first := true
+		for _, n := range names {
+			if n.any || slices.Contains(n.systemsSet, sys) {
+				continue
+			}
+			if !first {
+				enc.byte(',')
+			}
+			first = false
+			enc.string(n.name)
+		}
+		enc.bytes("]\n")
+		r.add("data/index/absent/"+sys+".json", enc.take())
 	}
-	r.add("data/index/any.json", index(anySystem))
 
 	flakeSystems := slices.Clone(systems)
 	if hasAny {

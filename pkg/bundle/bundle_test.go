@@ -8,8 +8,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -161,7 +163,7 @@ func TestShardsAndIndexes(t *testing.T) {
 	for _, f := range b.Files {
 		paths = append(paths, f.Path)
 	}
-	for _, want := range []string{"data/shards/0.json", "data/shards/1.json", "data/shards/2.json", "data/index/x86_64-linux.json", "data/index/any.json"} {
+	for _, want := range []string{"data/shards/0.json", "data/shards/1.json", "data/shards/2.json", "data/index/all.json", "data/index/absent/x86_64-linux.json", "data/index/any.json"} {
 		if !contains(paths, want) {
 			t.Errorf("bundle lacks %s; has %v", want, paths)
 		}
@@ -315,11 +317,9 @@ func TestBigBundlesHoldAtMostMaxShards(t *testing.T) {
 			}
 			shards[strings.TrimSuffix(rest, ".json")] = m
 		}
-		if f.Path == "data/index/x86_64-linux.json" {
-			if err := json.Unmarshal(f.Data, &index); err != nil {
-				t.Fatal(err)
-			}
-		}
+	}
+	if index, err = b.Index("x86_64-linux"); err != nil {
+		t.Fatal(err)
 	}
 	if len(shards) != MaxShards {
 		t.Errorf("%d names in %d shards, want %d", n, len(shards), MaxShards)
@@ -338,5 +338,49 @@ func TestBigBundlesHoldAtMostMaxShards(t *testing.T) {
 	}
 	if seen != n {
 		t.Errorf("shards hold %d names, want %d", seen, n)
+	}
+}
+
+// TestIndexPerSystem renders names pinned on some systems, all or none: each
+// system offers its own names and the system-less ones, a system the bundle
+// does not know only the system-less ones, and every name is listed once.
+func TestIndexPerSystem(t *testing.T) {
+	const sp = "/nix/store/0c9ipq2ysgsyfqsk2hcn2mc3r9r1fwm1-p"
+	var raw []cachix.Pin
+	for _, n := range []string{"a.x86_64-linux", "a.aarch64-darwin", "b.x86_64-linux", "c", "c.x86_64-linux", "d.aarch64-darwin", "e.aarch64-darwin", "e.x86_64-linux"} {
+		raw = append(raw, cachix.Pin{Name: n, LastRevision: cachix.Revision{StorePath: sp}})
+	}
+	set, err := pins.Build(raw, pins.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Render(set, testMeta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for system, want := range map[string][]string{
+		"x86_64-linux":   {"a", "b", "c", "e"},
+		"aarch64-darwin": {"a", "c", "d", "e"},
+		"riscv64-linux":  {"c"},
+	} {
+		index, err := b.Index(system)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := slices.Sorted(maps.Keys(index))
+		if !slices.Equal(got, want) {
+			t.Errorf("%s offers %v, want %v", system, got, want)
+		}
+	}
+	for _, f := range b.Files {
+		want, ok := map[string]string{
+			"data/index/all.json":                   `{"a":0,"b":0,"c":0,"d":0,"e":0}`,
+			"data/index/any.json":                   `{"c":0}`,
+			"data/index/absent/x86_64-linux.json":   `["d"]`,
+			"data/index/absent/aarch64-darwin.json": `["b"]`,
+		}[f.Path]
+		if ok && string(f.Data) != want+"\n" {
+			t.Errorf("%s = %s, want %s", f.Path, f.Data, want)
+		}
 	}
 }

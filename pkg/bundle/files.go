@@ -3,6 +3,7 @@ package bundle
 import (
 	"archive/tar"
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path"
@@ -121,4 +122,33 @@ func (b *Bundle) NarHash() (string, error) {
 		files[i] = nar.File{Path: f.Path, Data: f.Data, Executable: f.Mode.Perm()&0o100 != 0}
 	}
 	return nar.Hash(files)
+}
+
+// Index returns the names offered on system with their shards, read from the
+// files as lib.nix reads them: every name but the system's absent ones, or
+// the system-less ones for a system the bundle does not know.
+func (b *Bundle) Index(system string) (map[string]int, error) {
+	file := func(path string, v any) error {
+		i, found := slices.BinarySearchFunc(b.Files, path, func(f File, p string) int { return strings.Compare(f.Path, p) })
+		if !found {
+			return fmt.Errorf("bundle has no %s", path)
+		}
+		if err := json.Unmarshal(b.Files[i].Data, v); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		return nil
+	}
+	var index map[string]int
+	var absent []string
+	err := file("data/index/absent/"+system+".json", &absent)
+	if err != nil {
+		return index, file("data/index/any.json", &index)
+	}
+	if err := file("data/index/all.json", &index); err != nil {
+		return nil, err
+	}
+	for _, n := range absent {
+		delete(index, n)
+	}
+	return index, nil
 }

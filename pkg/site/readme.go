@@ -57,7 +57,7 @@ func RenderReadme(m ManifestData, v IndexView) []byte {
 	}
 	if more := names - len(groups); more > 0 {
 		fmt.Fprintf(&b, "And %d more names, not listed here: put one in place of a name in the commands\n"+
-			"above. `data/index/SYSTEM.json` lists every name offered on SYSTEM.\n", more)
+			"above. `data/index/all.json` lists every name, `data/index/absent/SYSTEM.json` those not offered on SYSTEM.\n", more)
 	}
 	return b.Bytes()
 }
