@@ -29,7 +29,7 @@ func main() {
 	var o options
 	flag.StringVar(&o.sizes, "n", "1000,10000,100000", "comma-separated pin counts")
 	flag.IntVar(&o.runs, "runs", 5, "timed runs per case, after one warm-up run")
-	flag.StringVar(&o.modes, "modes", "dir,pages", "create-pin-refs modes to measure")
+	flag.StringVar(&o.modes, "modes", "dir:all-pins,dir,pages", "create-pin-refs modes to measure (MODE:all-pins adds --per-pin-urls off)")
 	flag.StringVar(&o.out, "o", "", "write the report to this file (such as BENCHMARKS.md) instead of stdout")
 	flag.IntVar(&o.pageRuns, "page-runs", 3, "times the index page is opened in Chromium per pin count (0: not at all)")
 	flag.StringVar(&o.evalSizes, "evalcost-n", "1000,10000,100000", "pin counts for bench/evalcost (needs Nix); empty to skip")

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/kwbauson/create-pin-refs/bench/pinset"
@@ -20,6 +21,10 @@ import (
 // originalJQ is the original pipeline's jq program: one line per pin, the name
 // split on every dot (pinset.OriginalFiles writes the same bytes).
 const originalJQ = `"{ storePath }:", "{", (.[] | "  " + (.name | split(".") | map(tojson) | join(".")) + " = storePath " + .lastRevision.storePath + ";"), "}"`
+
+// allPinsOnly, after a mode and a colon, measures the all-pins bundle alone
+// (--per-pin-urls off), what the original pipeline makes.
+const allPinsOnly = "all-pins"
 
 // sample is one measured run of a whole process.
 type sample struct {
@@ -122,7 +127,11 @@ func runOurs(ctx context.Context, bin string, srv *pinServer, mode, out string) 
 		return sample{}, err
 	}
 	_ = os.RemoveAll(out + "-artifact")
+	mode, variant, _ := strings.Cut(mode, ":")
 	args := []string{"--cache", cacheName, "--cachix-url", srv.url, "--out", out, "--mode", mode, "--pages-url", srv.url + "/site/", "--verify", "off"}
+	if variant == allPinsOnly {
+		args = append(args, "--per-pin-urls", "off")
+	}
 	return runMeasured(ctx, srv, exec.CommandContext(ctx, bin, args...))
 }
 

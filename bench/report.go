@@ -111,7 +111,9 @@ func (r *report) write(w io.Writer) {
 		"`curl | jq > pins.nix; tar czf` (checked to write `pinset.OriginalFiles`' bytes), in turn, "+
 		"median of the runs. CPU is user + system time of the process and its children; peak RSS "+
 		"is the largest process's, as GNU time reports it (the kernel would charge a process the bench starts "+
-		"itself with the bench's own peak).")
+		"itself with the bench's own peak). `dir:all-pins` is `--mode dir --per-pin-urls off`, the all-pins bundle alone, "+
+		"which is what the original makes; `dir` and `pages` also write the one-name bundles where they fit the artifact budget "+
+		"(`--per-pin-urls auto`, two files a name).")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| pins | tool | mode | wall | CPU | peak RSS | HTTP requests | .tar.gz | faster than the original (wall, CPU) |")
 	fmt.Fprintln(w, "|---:|---|---|---:|---:|---:|---:|---:|---:|")
