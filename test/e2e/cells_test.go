@@ -207,6 +207,7 @@ func cells() []cell {
 	)
 	out = append(out, packageCells()...)
 	out = append(out, consumerCells()...)
+	out = append(out, perPinCells()...)
 	// A pin of another system only is missing here, exactly like any attribute.
 	missing := func(v nixVersion, p testPin) expectation {
 		return expectation{failure: regexp.MustCompile(`attribute '[^']*` + regexp.QuoteMeta(p.name) + `'[^\n]* not found|` +

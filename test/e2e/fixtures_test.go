@@ -214,8 +214,9 @@ type testPin struct {
 	foreign   bool
 	artifacts []string
 	// kind is "" for a folder with a program, else "single" (a store path that
-	// is one file) or "ca" (a content-addressed path): such pins run only the
-	// cells of their kind.
+	// is one file), "ca" (a content-addressed path) or "escaped" (a name whose
+	// one-name bundle's file name is escaped): such pins run only the cells of
+	// their kind.
 	kind string
 }
 
@@ -257,7 +258,10 @@ func makePins(bc *binaryCache, system, nonce string) (tested, extra []testPin) {
 	ca := simple("ca."+system, "ca", "ca", "bin/ca", "ca")
 	single := simple("single."+system, "single", "single", "bin/single", "single")
 	single.kind = "single"
-	return []testPin{hello, tool, withdep, anywhere, versioned, both, elsewhere, split, ca, single}, []testPin{bothAny}
+	// hello again, by a name whose one-name bundle's segment is escaped.
+	spaced := hello
+	spaced.pinName, spaced.name, spaced.artifacts, spaced.kind = "hello world."+system, "hello world", []string{"bin/hello"}, "escaped"
+	return []testPin{hello, tool, withdep, anywhere, versioned, both, elsewhere, split, ca, single, spaced}, []testPin{bothAny}
 }
 
 // cachixPins is what the local Cachix lists for pins.

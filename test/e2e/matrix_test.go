@@ -67,6 +67,8 @@ func (m *matrix) markdown() string {
 	fmt.Fprintf(&b, "Measured by `go test ./test/e2e/` over the pins %s; NAME is each pin, except in the rows from `nix build -f URL/pins NAME.outPath` on: "+
 		"those run for hello and v1.7 (a name that must be quoted), or for hello alone when about the whole bundle, "+
 		"or for the one pin of the kind they name. "+
+		"In the rows of one-name bundles (`URL/p/NAME`, `?dir=p/NAME`; `--per-pin-urls`) NAME is the name's file name: "+
+		"the name, its bytes outside `A-Za-z0-9._-` (and a leading dot) written `~XX`, as for `hello world` → `hello~20world`. "+
 		"URL is the site as GitHub Pages serves it: the artifact of `--mode pages`, unpacked and served over HTTP. "+
 		"REPO is the bare repository behind a local GitHub that `--mode branch` committed the bundle to through the Git Data API. "+
 		"Every pin was verified by the CLI against the binary caches; `split` has a dependency that only an upstream cache holds, "+
