@@ -143,21 +143,7 @@ func Render(set *pins.Set, meta Meta) (*Bundle, error) {
 			}
 			enc.string(n.name)
 			enc.byte(':')
-			// Keys in the order encoding/json gives a map's: sorted bytes, "*" first.
-			enc.byte('{')
-			for k, p := range n.pins {
-				if k > 0 {
-					enc.byte(',')
-				}
-				sys := p.System
-				if sys == "" {
-					sys = anySystem
-				}
-				enc.string(sys)
-				enc.byte(':')
-				enc.entry(p)
-			}
-			enc.byte('}')
+			enc.systems(n.pins)
 		}
 		enc.bytes("}\n")
 		r.add("data/shards/"+strconv.Itoa(i)+".json", enc.take())

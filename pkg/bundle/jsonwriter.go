@@ -57,3 +57,23 @@ func (w *jsonWriter) entry(p pins.Pin) {
 	}
 	w.byte('}')
 }
+
+// systems appends the pins of one name (sorted by system, "" first) as an
+// object keyed by system, "*" for a system-less pin: the keys in the order
+// encoding/json gives a map's.
+func (w *jsonWriter) systems(ps []pins.Pin) {
+	w.byte('{')
+	for k, p := range ps {
+		if k > 0 {
+			w.byte(',')
+		}
+		sys := p.System
+		if sys == "" {
+			sys = anySystem
+		}
+		w.string(sys)
+		w.byte(':')
+		w.entry(p)
+	}
+	w.byte('}')
+}

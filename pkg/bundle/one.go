@@ -124,20 +124,9 @@ func RenderOnes(set *pins.Set, meta Meta) ([]One, error) {
 		enc.string(meta.Substituter)
 		enc.bytes(`,"systems":`)
 		enc.value(slices.Compact(systems))
-		enc.bytes(`,"pins":{`)
-		for k, p := range group { // by system, "" (any) first
-			if k > 0 {
-				enc.byte(',')
-			}
-			sys := p.System
-			if sys == "" {
-				sys = anySystem
-			}
-			enc.string(sys)
-			enc.byte(':')
-			enc.entry(p)
-		}
-		enc.bytes("}}\n")
+		enc.bytes(`,"pins":`)
+		enc.systems(group)
+		enc.bytes("}\n")
 		b := &Bundle{Files: []File{
 			{Path: "default.nix", Data: shared["default.nix"], Mode: 0o644},
 			{Path: "flake.nix", Data: shared["flake.nix"], Mode: 0o644},

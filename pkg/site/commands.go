@@ -70,13 +70,7 @@ func groupPins(ps []pins.Pin, url, flakeRef string, limit int) (groups []pinGrou
 // `--impure --expr` commands instead.
 func Commands(url, flakeRef, name string, programs []string) []Command {
 	var cmds []Command
-	add := func(label string, args ...string) {
-		quoted := make([]string, len(args))
-		for i, a := range args {
-			quoted[i] = ShellQuote(a)
-		}
-		cmds = append(cmds, Command{Label: label, Line: strings.Join(quoted, " ")})
-	}
+	add := func(label string, args ...string) { cmds = append(cmds, command(label, args...)) }
 	if frag, ok := FlakeFragment(name); ok && len(programs) > 0 {
 		add("Run", "nix", "run", url+"#"+frag)
 		if flakeRef != "" {
@@ -108,6 +102,15 @@ func Commands(url, flakeRef, name string, programs []string) []Command {
 		add(label, append(append([]string{"nix", "shell"}, installable...), "-c", b)...)
 	}
 	return cmds
+}
+
+// command is a Command running args, each quoted for the shell.
+func command(label string, args ...string) Command {
+	quoted := make([]string, len(args))
+	for i, a := range args {
+		quoted[i] = ShellQuote(a)
+	}
+	return Command{Label: label, Line: strings.Join(quoted, " ")}
 }
 
 // isNixIdent reports whether s can be written bare as an attribute name:

@@ -129,13 +129,7 @@ func PerPinURL(tarballURL string) string {
 func OneCommands(base, name string, programs []string) []Command {
 	ref := base + bundle.Segment(name)
 	var cmds []Command
-	add := func(label string, args ...string) {
-		quoted := make([]string, len(args))
-		for i, a := range args {
-			quoted[i] = ShellQuote(a)
-		}
-		cmds = append(cmds, Command{Label: label, Line: strings.Join(quoted, " ")})
-	}
+	add := func(label string, args ...string) { cmds = append(cmds, command(label, args...)) }
 	if len(programs) > 0 {
 		add("Run this name only", "nix", "run", ref)
 	}
