@@ -3,6 +3,7 @@ package e2e
 import (
 	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -243,8 +244,10 @@ func publishBranch(ctx context.Context, t *testing.T, in *install, srv *servers,
 }
 
 // check checks the branch: one commit, whose tree is the bundle in bundleDir
-// plus the marker. Only README.md may differ from bundleDir's, since it shows
-// how the bundle is reached (the flake reference here, the URL on the site).
+// plus the marker, and the one-name bundles that the site beside bundleDir
+// serves as p/NAME.tar.gz, unpacked at p/NAME/. Only README.md may differ from
+// bundleDir's, since it shows how the bundle is reached (the flake reference
+// here, the URL on the site).
 func (b *branchPublish) check(ctx context.Context, bundleDir string) error {
 	if errs := b.gh.InternalErrors(); len(errs) > 0 {
 		return fmt.Errorf("the local GitHub failed: %v", errs)
@@ -293,6 +296,9 @@ func (b *branchPublish) check(ctx context.Context, bundleDir string) error {
 	if err != nil {
 		return err
 	}
+	if err := readOnes(filepath.Join(filepath.Dir(bundleDir), "p"), want); err != nil {
+		return err
+	}
 	const marker = ".create-pin-refs"
 	if len(branch[marker]) == 0 {
 		return fmt.Errorf("branch pins has no %s marker", marker)
@@ -305,6 +311,45 @@ func (b *branchPublish) check(ctx context.Context, bundleDir string) error {
 	delete(want, "README.md")
 	if err := sameFiles(branch, want, "branch pins", bundleDir); err != nil {
 		return fmt.Errorf("branch pins is not the bundle: %w", err)
+	}
+	return nil
+}
+
+// readOnes adds to files the one-name bundles of the site's folder dir
+// (NAME.tar.gz, one top folder each) as a branch holds them: p/NAME/FILE.
+func readOnes(dir string, files map[string][]byte) error {
+	tarballs, err := filepath.Glob(filepath.Join(dir, "*.tar.gz"))
+	if err != nil {
+		return err
+	}
+	for _, f := range tarballs {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(data))
+		if err != nil {
+			return fmt.Errorf("%s: %w", f, err)
+		}
+		tr := tar.NewReader(zr)
+		for {
+			h, err := tr.Next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				return fmt.Errorf("%s: %w", f, err)
+			}
+			if h.Typeflag != tar.TypeReg {
+				continue
+			}
+			_, rel, _ := strings.Cut(h.Name, "/") // below the top folder
+			content, err := io.ReadAll(tr)
+			if err != nil {
+				return err
+			}
+			files["p/"+strings.TrimSuffix(filepath.Base(f), ".tar.gz")+"/"+rel] = content
+		}
 	}
 	return nil
 }
