@@ -104,3 +104,15 @@ func BenchmarkBranchPerPin(b *testing.B) {
 		}
 	}
 }
+
+func TestPerPinFlakeRef(t *testing.T) {
+	for ref, want := range map[string]string{
+		"github:o/r/pins":                  "github:o/r/pins?dir=p/",
+		"github:o/r/pins?host=ghe.example": "github:o/r/pins?host=ghe.example&dir=p/",
+		"git+file:///srv/r.git?ref=pins":   "git+file:///srv/r.git?ref=pins&dir=p/",
+	} {
+		if got := PerPinFlakeRef(ref); got != want {
+			t.Errorf("PerPinFlakeRef(%q) = %q, want %q", ref, got, want)
+		}
+	}
+}

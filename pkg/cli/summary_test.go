@@ -26,6 +26,16 @@ func TestSummaryShowsLockableForm(t *testing.T) {
 			res:  Result{FlakeRef: "github:o/r/pins", Lock: "github:o/r/pins"},
 			want: []string{"<code>github:o/r/pins#NAME</code>", "<code>inputs.pins.url = &#34;github:o/r/pins&#34;;</code>"},
 		},
+		{
+			name: "pages, per-pin URLs",
+			res:  Result{URL: "https://o.github.io/r/pins", PerPinURL: "https://o.github.io/r/p/"},
+			want: []string{"<code>nix run https://o.github.io/r/p/NAME</code>", "<code>nix build -f https://o.github.io/r/p/NAME</code>", "<code>https://o.github.io/r/p/NAME.tar.gz</code>"},
+		},
+		{
+			name: "branch, per-pin flakes",
+			res:  Result{FlakeRef: "github:o/r/pins", PerPinURL: PerPinFlakeRef("github:o/r/pins")},
+			want: []string{"<code>nix run github:o/r/pins?dir=p/NAME</code>"},
+		},
 		{name: "unknown URL", res: Result{}, want: nil},
 	}
 	for _, tt := range tests {
@@ -36,6 +46,9 @@ func TestSummaryShowsLockableForm(t *testing.T) {
 				if !strings.Contains(got, w) {
 					t.Errorf("summary lacks %q:\n%s", w, got)
 				}
+			}
+			if tt.res.PerPinURL == "" && strings.Contains(got, "One name alone") {
+				t.Errorf("summary shows per-pin URLs that were not built:\n%s", got)
 			}
 			if tt.want == nil && strings.Contains(got, "inputs.pins.url") {
 				t.Errorf("summary shows a lockable form without one:\n%s", got)
