@@ -51,6 +51,12 @@ func failingOps(failAt int, calls *int) fsOps {
 			}
 			return real.rename(from, to)
 		},
+		link: func(old, new string) error {
+			if err := fail("link", new); err != nil {
+				return &os.LinkError{Op: "link", Old: old, New: new, Err: syscall.ENOSPC}
+			}
+			return real.link(old, new)
+		},
 		workers: 1,
 	}
 }
@@ -209,6 +215,56 @@ func TestEachCallsEveryFileOnce(t *testing.T) {
 		}
 		if c := calls.Load(); c == int64(len(files)) || tc.workers == 1 && c != 11 {
 			t.Errorf("workers %d from %d: %d calls after an error at the 11th", tc.workers, tc.from, c)
+		}
+	}
+}
+
+// TestTreeLinksSharedBytes: a file made as a copy of the one before it (the
+// same bytes in memory) is a hard link to it; equal bytes held apart are two
+// files.
+func TestTreeLinksSharedBytes(t *testing.T) {
+	shared := []byte("tarball")
+	files := []bundle.File{
+		{Path: "p/a", Data: shared, Mode: 0o644},
+		{Path: "p/a.tar.gz", Data: shared, Mode: 0o644},
+		{Path: "p/b", Data: []byte("tarball"), Mode: 0o644},
+	}
+	for _, parallel := range []bool{false, true} {
+		dir := t.TempDir()
+		ops := osOps()
+		if parallel {
+			ops.parallelFrom = 1
+		}
+		sw, err := newSwap(dir, ops)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sw.tree("t", files); err != nil {
+			t.Fatal(err)
+		}
+		if err := sw.commit(); err != nil {
+			t.Fatal(err)
+		}
+		if err := sw.close(); err != nil {
+			t.Fatal(err)
+		}
+		stat := func(p string) os.FileInfo {
+			fi, err := os.Stat(filepath.Join(dir, "t", p))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return fi
+		}
+		if !os.SameFile(stat("p/a"), stat("p/a.tar.gz")) {
+			t.Errorf("parallel %v: p/a.tar.gz is not a link to p/a", parallel)
+		}
+		if os.SameFile(stat("p/a"), stat("p/b")) {
+			t.Errorf("parallel %v: p/b, equal bytes held apart, is a link to p/a", parallel)
+		}
+		for _, p := range []string{"p/a", "p/a.tar.gz", "p/b"} {
+			if data, err := os.ReadFile(filepath.Join(dir, "t", p)); err != nil || string(data) != "tarball" {
+				t.Errorf("%s = %q, %v", p, data, err)
+			}
 		}
 	}
 }
