@@ -156,9 +156,14 @@ func Render(set *pins.Set, meta Meta) (*Bundle, error) {
 	for _, n := range names {
 		size += len(n.name) + 8
 	}
-	index := func(keep func(named) bool) []byte {
+	// list writes the names keep selects: {name: shard, …}, or [name, …].
+	list := func(keep func(named) bool, shards bool) []byte {
 		enc.reset(size)
-		enc.byte('{')
+		open, end := "[", "]\n"
+		if shards {
+			open, end = "{", "}\n"
+		}
+		enc.bytes(open)
 		first := true
 		for _, n := range names {
 			if !keep(n) {
@@ -169,30 +174,19 @@ func Render(set *pins.Set, meta Meta) (*Bundle, error) {
 			}
 			first = false
 			enc.string(n.name)
-			enc.byte(':')
-			enc.int(n.shard)
+			if shards {
+				enc.byte(':')
+				enc.int(n.shard)
+			}
 		}
-		enc.bytes("}\n")
+		enc.bytes(end)
 		return enc.take()
 	}
-	r.add("data/index/all.json", index(func(named) bool { return true }))
-	r.add("data/index/any.json", index(func(n named) bool { return n.any }))
+	r.add("data/index/all.json", list(func(named) bool { return true }, true))
+	r.add("data/index/any.json", list(func(n named) bool { return n.any }, true))
 	for _, sys := range systems {
-		enc.reset(16)
-		enc.byte('[')
-		first := true
-		for _, n := range names {
-			if n.any || slices.Contains(n.systemsSet, sys) {
-				continue
-			}
-			if !first {
-				enc.byte(',')
-			}
-			first = false
-			enc.string(n.name)
-		}
-		enc.bytes("]\n")
-		r.add("data/index/absent/"+sys+".json", enc.take())
+		absent := func(n named) bool { return !n.any && !slices.Contains(n.systemsSet, sys) }
+		r.add("data/index/absent/"+sys+".json", list(absent, false))
 	}
 
 	flakeSystems := slices.Clone(systems)

@@ -19,18 +19,7 @@ func TestUnmarshalPinsMatchesStd(t *testing.T) {
 			var want []Pin
 			wantErr := json.Unmarshal([]byte(in), &want)
 			got, err := unmarshalPins([]byte(in))
-			if (err != nil) != (wantErr != nil) {
-				t.Fatalf("error %v, encoding/json says %v", err, wantErr)
-			}
-			if err != nil {
-				if err.Error() != wantErr.Error() {
-					t.Errorf("error %q, encoding/json says %q", err, wantErr)
-				}
-				return
-			}
-			if diff := cmp.Diff(want, got); diff != "" {
-				t.Errorf("pins differ from encoding/json's (-want +got):\n%s", diff)
-			}
+			checkSameDecode(t, "encoding/json", want, wantErr, got, err)
 		})
 	}
 	// A big answer, as the benchmarks send it.

@@ -28,7 +28,7 @@ func TestReadPinListMatchesDecodePins(t *testing.T) {
 						r = iotest.OneByteReader(r)
 					}
 					got, slow, err := streamPins(r, DefaultMaxBodySize, int64(len(in)), chunk)
-					checkSameDecode(t, want, wantErr, got, err)
+					checkSameDecode(t, "decodePins", want, wantErr, got, err)
 					// Valid answers take the fast path (the fall-back would
 					// hide a scanner that cuts pins in the wrong place); a
 					// null pin, which no server sends, is left to decodePins.
@@ -41,19 +41,21 @@ func TestReadPinListMatchesDecodePins(t *testing.T) {
 	}
 }
 
-func checkSameDecode(t *testing.T, want []Pin, wantErr error, got []Pin, err error) {
+// checkSameDecode compares a decoder's answer with ref's (the decoder it is
+// held to): the same pins, or the same error text.
+func checkSameDecode(t *testing.T, ref string, want []Pin, wantErr error, got []Pin, err error) {
 	t.Helper()
 	if (err != nil) != (wantErr != nil) {
-		t.Fatalf("error %v, decodePins says %v", err, wantErr)
+		t.Fatalf("error %v, %s says %v", err, ref, wantErr)
 	}
 	if err != nil {
 		if err.Error() != wantErr.Error() {
-			t.Errorf("error %q, decodePins says %q", err, wantErr)
+			t.Errorf("error %q, %s says %q", err, ref, wantErr)
 		}
 		return
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("pins differ from decodePins' (-want +got):\n%s", diff)
+		t.Errorf("pins differ from %s's (-want +got):\n%s", ref, diff)
 	}
 }
 
@@ -69,7 +71,7 @@ func FuzzReadPinList(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in []byte, chunk uint8) {
 		want, wantErr := decodePins(in)
 		got, _, err := streamPins(bytes.NewReader(in), DefaultMaxBodySize, -1, int(chunk)+1)
-		checkSameDecode(t, want, wantErr, got, err)
+		checkSameDecode(t, "decodePins", want, wantErr, got, err)
 	})
 }
 
