@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestReport runs the whole benchmark at a tiny size and checks that the report
@@ -54,5 +55,30 @@ func TestReport(t *testing.T) {
 	}
 	if strings.Contains(report, "| 0 ms |") {
 		t.Errorf("a time was not measured:\n%s", report)
+	}
+}
+
+// TestWriteFloors: the floor table shows each all-pins run beside the
+// original's time and its tenth, and nothing when no floor was measured.
+func TestWriteFloors(t *testing.T) {
+	rows := []producerRow{
+		{tool: "original", pins: 10000, sample: sample{wall: 400 * time.Millisecond}},
+		{tool: "create-pin-refs", mode: "dir:all-pins", pins: 10000, sample: sample{wall: 100 * time.Millisecond},
+			floor: floor{startup: 8 * time.Millisecond, write: 30 * time.Millisecond, files: 92, bytes: 5 << 20}},
+		{tool: "create-pin-refs", mode: "dir", pins: 10000, sample: sample{wall: 900 * time.Millisecond}},
+	}
+	var b strings.Builder
+	writeFloors(&b, rows)
+	want := "| 10,000 | 400 ms | 40 ms | 100 ms | 92 files, 5.0 MiB: 30 ms | 8 ms | 38 ms |"
+	if !strings.Contains(b.String(), want) {
+		t.Errorf("floor table lacks %q:\n%s", want, b.String())
+	}
+	if strings.Count(b.String(), "\n| 10,000") != 1 {
+		t.Errorf("one row expected:\n%s", b.String())
+	}
+	b.Reset()
+	writeFloors(&b, rows[:1])
+	if b.Len() != 0 {
+		t.Errorf("no floor measured, yet:\n%s", b.String())
 	}
 }

@@ -46,6 +46,8 @@ type producerRow struct {
 	// pageLoad is the time Chromium took to open the index page and load every
 	// name; zero when not measured.
 	pageLoad time.Duration
+	// floor is measured for the all-pins-only run (allPinsOnly).
+	floor floor
 }
 
 // measureProducers times create-pin-refs (each mode) and the original pipeline
@@ -107,6 +109,12 @@ func measureProducers(ctx context.Context, bin string, sizes []int, modes []stri
 				if row.perPin, err = readPerPinTree(filepath.Join(out, site.OnesDir)); err != nil {
 					srv.Close()
 					return nil, err
+				}
+				if _, variant, _ := strings.Cut(job.mode, ":"); variant == allPinsOnly {
+					if row.floor, err = measureFloor(ctx, bin, out, max(runs, 1)); err != nil {
+						srv.Close()
+						return nil, fmt.Errorf("%d pins, floor: %w", n, err)
+					}
 				}
 				if job.mode == "pages" && pageRuns > 0 {
 					if row.pageLoad, err = pageLoad(ctx, out, pageRuns); err != nil {

@@ -129,6 +129,7 @@ func (r *report) write(w io.Writer) {
 			strings.ReplaceAll(p.mode, "|", `\|`), ms(p.wall), ms(p.cpu), float64(p.rssKiB)/1024, p.requests, kib(p.tarball), ratio)
 	}
 	fmt.Fprintln(w)
+	writeFloors(w, r.producers)
 
 	fmt.Fprintln(w, "## Site and page")
 	fmt.Fprintln(w)

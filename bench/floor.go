@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+)
+
+// floor is what no producer on this machine can go below, for one site:
+// starting the process, and writing the site's files with nothing else to do.
+type floor struct {
+	startup time.Duration // create-pin-refs --help, whole process
+	write   time.Duration // the site's files written afresh, in one process
+	files   int
+	bytes   int64
+}
+
+// measureFloor times runs starts of bin and runs writes of a copy of the site
+// in dir (median of each), so that the report can say what limits a run.
+func measureFloor(ctx context.Context, bin, dir string, runs int) (floor, error) {
+	var f floor
+	type file struct {
+		rel  string
+		data []byte
+	}
+	var files []file
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		files = append(files, file{rel, data})
+		f.bytes += int64(len(data))
+		return err
+	})
+	if err != nil {
+		return f, err
+	}
+	f.files = len(files)
+	starts := make([]time.Duration, 0, runs)
+	writes := make([]time.Duration, 0, runs)
+	for range runs {
+		t := time.Now()
+		cmd := exec.CommandContext(ctx, bin, "--help")
+		cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+		if err := cmd.Run(); err != nil {
+			return f, fmt.Errorf("%s --help: %w", bin, err)
+		}
+		starts = append(starts, time.Since(t))
+
+		copyDir := dir + "-floor"
+		if err := os.RemoveAll(copyDir); err != nil {
+			return f, err
+		}
+		t = time.Now()
+		made := map[string]bool{}
+		for _, fl := range files {
+			p := filepath.Join(copyDir, fl.rel)
+			if d := filepath.Dir(p); !made[d] {
+				if err := os.MkdirAll(d, 0o755); err != nil {
+					return f, err
+				}
+				made[d] = true
+			}
+			if err := os.WriteFile(p, fl.data, 0o644); err != nil {
+				return f, err
+			}
+		}
+		writes = append(writes, time.Since(t))
+		if err := os.RemoveAll(copyDir); err != nil {
+			return f, err
+		}
+	}
+	f.startup, f.write = medianDuration(starts), medianDuration(writes)
+	return f, nil
+}
+
+// writeFloors says what bounds the all-pins-only runs: the process start and
+// the writing of their files, against the original's whole run.
+func writeFloors(w io.Writer, rows []producerRow) {
+	var lines []string
+	var orig producerRow
+	for _, p := range rows {
+		if p.tool == "original" {
+			orig = p
+		}
+		if p.floor.files == 0 {
+			continue
+		}
+		f := p.floor
+		lines = append(lines, fmt.Sprintf("| %s | %s | %s | %s | %d files, %.1f MiB: %s | %s | %s |",
+			count(p.pins), ms(orig.wall), ms(orig.wall/10), ms(p.wall), f.files, float64(f.bytes)/(1<<20), ms(f.write), ms(f.startup), ms(f.startup+f.write)))
+	}
+	if len(lines) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "What bounds the all-pins run (`dir:all-pins`) on this machine: starting the process "+
+		"(`create-pin-refs --help`, a whole process) and writing the site's files with nothing else to do "+
+		"(the same files and bytes, written afresh by one process), each the median of the runs. Their sum "+
+		"is a floor no producer writing this site here goes below; a tenth of the original's time is the goal.")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| pins | original | goal (a tenth) | all-pins run | writing the site alone | process start | floor (start + writing) |")
+	fmt.Fprintln(w, "|---:|---:|---:|---:|---|---:|---:|")
+	for _, l := range lines {
+		fmt.Fprintln(w, l)
+	}
+	fmt.Fprintln(w)
+}
