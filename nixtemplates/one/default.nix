@@ -5,7 +5,7 @@
 # non-flake input), which has no builtins.currentSystem.
 let
   b = builtins;
-  d = b.fromJSON (b.readFile ./pin.json);
+  d = b.fromJSON (b.readFile ./pinned.json);
   package =
     system: storePath:
     let
