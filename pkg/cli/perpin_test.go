@@ -39,10 +39,10 @@ func TestBranchPerPin(t *testing.T) {
 			t.Errorf("p/hello/%s and p/v1.7/%s: %v %v, want the same file", f, f, err1, err2)
 		}
 	}
-	data, err := gh.Git("show", "pins:p/v1.7/pin.json")
+	data, err := gh.Git("show", "pins:p/v1.7/pinned.json")
 	var pin struct{ Name string }
 	if err != nil || json.Unmarshal([]byte(data), &pin) != nil || pin.Name != "v1.7" {
-		t.Errorf("p/v1.7/pin.json: %v %q", err, data)
+		t.Errorf("p/v1.7/pinned.json: %v %q", err, data)
 	}
 	if stderr := publish(); !strings.Contains(stderr, "unchanged") {
 		t.Errorf("a second publish of the same pins changed the branch:\n%s", stderr)
