@@ -219,6 +219,35 @@ func TestTreesBlobsCommits(t *testing.T) {
 	wantStatus(t, err, http.StatusUnprocessableEntity, "Parent SHA does not exist or is not a commit object")
 }
 
+// TestRecursiveTreeTruncated: past the limit a recursive listing is cut
+// short and says so, as GitHub's does; a listing of one level is not cut.
+func TestRecursiveTreeTruncated(t *testing.T) {
+	ctx := context.Background()
+	for _, tt := range []struct {
+		limit     int
+		recursive bool
+		entries   int
+		truncated bool
+	}{
+		{limit: 0, recursive: true, entries: 6},
+		{limit: 6, recursive: true, entries: 6},
+		{limit: 5, recursive: true, entries: 5, truncated: true},
+		{limit: 1, recursive: false, entries: 3},
+	} {
+		_, gh := setup(t, Options{TreeLimit: tt.limit})
+		// Recursively: a, d, d/b, d/e, d/e/c, z; at the top: a, d, z.
+		sha := commit(t, gh, map[string]string{"a": "1", "d/b": "2", "d/e/c": "3", "z": "4"})
+		got, _, err := gh.Git.GetTree(ctx, "owner", "repo", sha, tt.recursive)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Entries) != tt.entries || got.GetTruncated() != tt.truncated {
+			t.Errorf("limit %d, recursive %v: %d entries, truncated %v; want %d, %v",
+				tt.limit, tt.recursive, len(got.Entries), got.GetTruncated(), tt.entries, tt.truncated)
+		}
+	}
+}
+
 func TestAuthAndModes(t *testing.T) {
 	ctx := context.Background()
 	s, _ := setup(t, Options{})

@@ -300,6 +300,10 @@ func (s *Server) getBlob(r *http.Request) (int, any, error) {
 	}, nil
 }
 
+// githubTreeLimit is the most entries GitHub lists in a recursive tree
+// (it also stops at 7 MB of answer, which the fake does not model).
+const githubTreeLimit = 100_000
+
 // GET /repos/{o}/{r}/git/trees/{sha}[?recursive=…]. {sha} may be a tree, a
 // commit (its tree) or a branch name, as on GitHub; the answer's sha is the
 // tree's. (GitHub has been seen echoing a commit id there, so a client
@@ -353,6 +357,11 @@ func (s *Server) treeJSON(r *http.Request, tree string, recursive bool) (treeJSO
 		return treeJSON{}, err
 	}
 	out := treeJSON{SHA: tree, URL: s.apiRepo() + "/git/trees/" + tree, Tree: []treeEntryJSON{}}
+	if recursive && len(entries) > s.treeLimit {
+		// GitHub cuts a recursive listing short past its limit and says so;
+		// the entries it does list are real ones.
+		entries, out.Truncated = entries[:s.treeLimit], true
+	}
 	for _, e := range entries {
 		j := treeEntryJSON{Path: e.Path, Mode: e.Mode, Type: e.Type, SHA: e.SHA, URL: s.apiRepo() + "/git/" + e.Type + "s/" + e.SHA}
 		if e.Size >= 0 {

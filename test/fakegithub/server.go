@@ -53,6 +53,9 @@ type Options struct {
 	// Empty leaves the repository without any commit; GitHub then answers
 	// every Git Data request with 409 "Git Repository is empty.".
 	Empty bool
+	// TreeLimit is how many entries a recursive tree listing holds before
+	// it is cut short with "truncated": true; 0 is GitHub's 100,000.
+	TreeLimit int
 }
 
 // Request is one request as the server saw it.
@@ -76,6 +79,8 @@ type Server struct {
 	Owner, Repo   string
 	Token         string
 	ReadOnlyToken string
+
+	treeLimit int // entries of a recursive listing, as Options.TreeLimit
 
 	srv *httptest.Server
 	git *gitRepo
@@ -125,6 +130,10 @@ func Start(dir string, opts Options) (*Server, error) {
 		Repo:          orDefault(opts.Repo, "repo"),
 		Token:         orDefault(opts.Token, DefaultToken),
 		ReadOnlyToken: orDefault(opts.ReadOnlyToken, DefaultReadOnlyToken),
+		treeLimit:     opts.TreeLimit,
+	}
+	if s.treeLimit <= 0 {
+		s.treeLimit = githubTreeLimit
 	}
 	s.GitDir = filepath.Join(dir, s.Owner, s.Repo+".git")
 	if err := os.MkdirAll(s.GitDir, 0o755); err != nil {

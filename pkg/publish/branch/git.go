@@ -55,7 +55,8 @@ func (p *publisher) commit(ctx context.Context, sha string) (*github.Commit, err
 	return c, nil
 }
 
-// makeTree creates the tree in one request, file contents inline. Content
+// makeTree creates the tree in one request, file contents inline, except
+// content the branch already holds (p.known), named by its blob id. Content
 // that is not UTF-8 cannot travel in JSON text, so it goes up as a base64
 // blob first (a request each; bundles are text, so normally none), and so
 // does content that several files share (the one-name bundles' Nix files):
@@ -78,9 +79,12 @@ func (p *publisher) makeTree(ctx context.Context) error {
 			mode = modeExecutable
 		}
 		e := &github.TreeEntry{Path: github.String(f.Path), Mode: github.String(mode), Type: github.String("blob")}
-		if id := ids[i]; utf8.Valid(f.Data) && uses[id] == 1 {
+		switch id := ids[i]; {
+		case p.known[id]:
+			e.SHA = github.String(id)
+		case utf8.Valid(f.Data) && uses[id] == 1:
 			e.Content = github.String(string(f.Data))
-		} else {
+		default:
 			if !made[id] {
 				if _, err := p.makeBlob(ctx, f); err != nil {
 					return err

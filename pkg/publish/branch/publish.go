@@ -153,6 +153,8 @@ type publisher struct {
 	res   Result
 
 	treeMade      bool                      // the tree exists on GitHub
+	knownRead     bool                      // known was read (it stays nil if truncated)
+	known         map[string]bool           // blob ids in the head's tree, reused by makeTree
 	commits       map[string]*github.Commit // by sha; commits never change
 	managed       map[string]bool           // heads found to hold our marker
 	defaultBranch string                    // the repository's, once read
@@ -189,6 +191,13 @@ func (p *publisher) attempt(ctx context.Context) error {
 		}
 		if err := p.checkManaged(ctx, head, c); err != nil {
 			return err
+		}
+		// Read once: ids of an older head stay valid if the head moves.
+		if !p.treeMade && !p.knownRead {
+			if p.known, err = p.knownBlobs(ctx, c.GetTree().GetSHA()); err != nil {
+				return err
+			}
+			p.knownRead = true
 		}
 	}
 	if err := p.makeTree(ctx); err != nil {
