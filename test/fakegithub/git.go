@@ -127,6 +127,37 @@ func (g *gitRepo) objectType(ctx context.Context, sha string) (string, error) {
 	return t, err
 }
 
+// knowTypes reads the types of many objects with one `git cat-file
+// --batch-check`, so objectType answers them without a process each (a
+// create-tree naming thousands of blobs by id). Absent objects are left
+// out: objectType asks git again, as they may appear later.
+func (g *gitRepo) knowTypes(ctx context.Context, shas []string) error {
+	var in strings.Builder
+	for _, sha := range shas {
+		if isSHA(sha) {
+			in.WriteString(sha + "\n")
+		}
+	}
+	if in.Len() == 0 {
+		return nil
+	}
+	out, err := g.run(ctx, []byte(in.String()), "cat-file", "--batch-check=%(objectname) %(objecttype)")
+	if err != nil {
+		return err
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.types == nil {
+		g.types = map[string]string{}
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if sha, typ, ok := strings.Cut(line, " "); ok && isSHA(sha) && typ != "missing" {
+			g.types[sha] = typ
+		}
+	}
+	return nil
+}
+
 // writeBlobs stores the content of each node as a blob and sets its sha,
 // with one `git hash-object -w --stdin-paths`.
 func (g *gitRepo) writeBlobs(ctx context.Context, nodes []*node) error {

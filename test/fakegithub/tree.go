@@ -65,6 +65,16 @@ func (s *Server) createTree(r *http.Request) (int, any, error) {
 		}
 		root = &node{mode: "040000", typ: "tree", sha: base}
 	}
+	var shas []string
+	for _, e := range in.Tree {
+		var sha string
+		if json.Unmarshal(e.SHA, &sha) == nil {
+			shas = append(shas, sha)
+		}
+	}
+	if err := s.git.knowTypes(ctx, shas); err != nil {
+		return 0, nil, err
+	}
 	for _, e := range in.Tree {
 		if err := s.applyEntry(ctx, root, e); err != nil {
 			return 0, nil, err

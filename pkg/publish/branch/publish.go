@@ -132,6 +132,7 @@ func Publish(ctx context.Context, gh *github.Client, opts Options, files []File)
 		commits: map[string]*github.Commit{},
 		managed: map[string]bool{},
 	}
+	p.knownRead = !worthListing(all)
 	p.res.TreeSHA = p.want
 	p.res.FlakeRef = FlakeRef(gh, opts)
 	// Errors name the request that failed; the caller says which branch.
@@ -153,7 +154,7 @@ type publisher struct {
 	res   Result
 
 	treeMade      bool                      // the tree exists on GitHub
-	knownRead     bool                      // known was read (it stays nil if truncated)
+	knownRead     bool                      // known was read (it stays nil if truncated), or is not worth reading
 	known         map[string]bool           // blob ids in the head's tree, reused by makeTree
 	commits       map[string]*github.Commit // by sha; commits never change
 	managed       map[string]bool           // heads found to hold our marker

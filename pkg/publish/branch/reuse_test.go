@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-github/v60/github"
 
+	"github.com/kwbauson/create-pin-refs/pkg/retry"
 	"github.com/kwbauson/create-pin-refs/test/fakegithub"
 )
 
@@ -69,10 +71,11 @@ func recordingClient(t *testing.T, fake *fakegithub.Server) (*github.Client, *se
 	return gh, s
 }
 
-// shardedBundle is bundle("one") with two files of the same content, as the
-// one-name bundles' Nix files are, and shard 1 varied by tag.
+// shardedBundle is bundle("one") with shards big enough for reading the
+// head's tree to pay (worthListing), shard 1 varied by tag, and two files of
+// the same content, as the one-name bundles' Nix files are.
 func shardedBundle(tag string) []File {
-	files := bundle("one")
+	files := bigBundle("one")
 	for i, f := range files {
 		if f.Path == "data/shards/1.json" {
 			files[i].Data = []byte(`{"one":"/nix/store/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb-one-` + tag + `"}`)
@@ -80,6 +83,16 @@ func shardedBundle(tag string) []File {
 	}
 	shared := []byte("{ }: import ../../lib.nix\n")
 	return append(files, File{Path: "p/a/default.nix", Data: shared}, File{Path: "p/b/default.nix", Data: shared})
+}
+
+// bigBundle is bundle(tag) and a shard of 4 KiB, which makes reading the
+// head's tree worth it.
+func bigBundle(tag string) []File {
+	var big []byte
+	for i := range 64 {
+		big = fmt.Appendf(big, `"name%02d":"/nix/store/%032d-name%02d",`, i, i, i)
+	}
+	return append(bundle(tag), File{Path: "data/shards/2.json", Data: big})
 }
 
 const (
@@ -182,7 +195,7 @@ func TestUpdateSendsOnlyWhatChanged(t *testing.T) {
 func TestReuseOnlyTheBranchsBlobs(t *testing.T) {
 	fake, _ := setup(t, fakegithub.Options{})
 	gh, rec := recordingClient(t, fake)
-	mustPublish(t, gh, opts(fake), bundle("one"))
+	mustPublish(t, gh, opts(fake), bigBundle("one"))
 	loose := []byte("a blob in the repository, on no branch\n")
 	made, _, err := gh.Git.CreateBlob(context.Background(), "owner", "repo", &github.Blob{
 		Content: github.String(string(loose)), Encoding: github.String("utf-8"),
@@ -191,7 +204,7 @@ func TestReuseOnlyTheBranchsBlobs(t *testing.T) {
 		t.Fatalf("CreateBlob = %s, %v; want %s", made.GetSHA(), err, blobID(loose))
 	}
 	rec.take()
-	files := append(bundle("one"), File{Path: "loose", Data: loose}, File{Path: "new", Data: []byte("new content\n")})
+	files := append(bigBundle("one"), File{Path: "loose", Data: loose}, File{Path: "new", Data: []byte("new content\n")})
 	mustPublish(t, gh, opts(fake), files)
 	_, body := rec.take()
 	entries := treeEntries(t, body[createTree])
@@ -213,9 +226,9 @@ func TestReuseOnlyTheBranchsBlobs(t *testing.T) {
 func TestTruncatedTreeSendsAll(t *testing.T) {
 	fake, _ := setup(t, fakegithub.Options{TreeLimit: 3})
 	gh, rec := recordingClient(t, fake)
-	mustPublish(t, gh, opts(fake), bundle("one"))
+	mustPublish(t, gh, opts(fake), bigBundle("one"))
 	rec.take()
-	files := bundle("two")
+	files := bigBundle("two")
 	res := mustPublish(t, gh, opts(fake), files)
 	calls, body := rec.take()
 	if res.APICalls != 7 || len(calls) != 7 {
@@ -286,4 +299,114 @@ func jsonString(t *testing.T, data []byte) []byte {
 		t.Fatal(err)
 	}
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
+}
+
+// TestWorthListing: the head's tree is read only when the content it could
+// spare outweighs the listing; an update of many tiny files sends them all
+// in the old number of calls, without the read.
+func TestWorthListing(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		files []File
+		want  bool
+	}{
+		{"small files", bundle("one"), false},
+		{"a 4 KiB shard", bigBundle("one"), true},
+		{"one-name folders", namedBundle(500, -1), false},
+		{"the same 300 bytes twice count once", []File{{Path: "a", Data: make([]byte, 300)}, {Path: "b", Data: make([]byte, 300)}}, false},
+	} {
+		if got := worthListing(tt.files); got != tt.want {
+			t.Errorf("%s: worthListing = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+
+	fake, _ := setup(t, fakegithub.Options{})
+	gh, rec := recordingClient(t, fake)
+	first := mustPublish(t, gh, opts(fake), namedBundle(50, -1))
+	rec.take()
+	files := namedBundle(50, 5)
+	res := mustPublish(t, gh, opts(fake), files)
+	calls, body := rec.take()
+	// As before reuse: the shared Nix files go up as blobs, the rest inline.
+	want := []string{getRef, "GET /repos/owner/repo/git/commits/" + first.CommitSHA, getRepo,
+		createBlob, createBlob, createBlob, createTree, createCommit, updateRef}
+	if diff := cmp.Diff(want, calls); diff != "" || res.APICalls != len(want) {
+		t.Errorf("APICalls %d, calls (-want +got):\n%s", res.APICalls, diff)
+	}
+	shared := map[string]bool{}
+	for _, f := range namedBundle(1, -1)[:3] {
+		shared[blobID(f.Data)] = true
+	}
+	for path, e := range treeEntries(t, body[createTree]) {
+		if e.SHA != nil && !shared[e.GetSHA()] {
+			t.Errorf("%s named by id %s though no listing was read", path, e.GetSHA())
+		}
+	}
+	if diff := cmp.Diff(wantFiles(files), cloneFiles(t, fake, "pins")); diff != "" {
+		t.Errorf("cloned files (-want +got):\n%s", diff)
+	}
+}
+
+// BenchmarkUpdate publishes a bundle shaped like a big one with one-name
+// folders (shards, and names × four files of which three are shared), then
+// an update of 5 names and their shards, and reports the update's
+// create-tree request and the bytes it received (the recursive listing).
+//
+//	go test -run '^$' -bench Update -benchtime 1x ./pkg/publish/branch
+func BenchmarkUpdate(b *testing.B) {
+	for _, names := range []int{1000, 5000} {
+		b.Run(fmt.Sprintf("names=%d", names), func(b *testing.B) {
+			for range b.N {
+				fake := fakegithub.New(b, fakegithub.Options{})
+				gh, err := NewClient(nil, fake.APIURL(), fake.Token)
+				if err != nil {
+					b.Fatal(err)
+				}
+				o := Options{Owner: fake.Owner, Repo: fake.Repo, Retry: retry.Policy{Sleep: noSleep}}
+				if _, err := Publish(context.Background(), gh, o, namedBundle(names, -1)); err != nil {
+					b.Fatal(err)
+				}
+				n := len(fake.Requests())
+				if _, err := Publish(context.Background(), gh, o, namedBundle(names, 5)); err != nil {
+					b.Fatal(err)
+				}
+				var tree, received int64
+				for _, r := range since(fake, n) {
+					received += r.ResponseBytes
+					if r.Method == http.MethodPost && strings.HasSuffix(r.Path, "/git/trees") {
+						tree = r.RequestBytes
+					}
+				}
+				b.ReportMetric(float64(tree), "tree-request-bytes")
+				b.ReportMetric(float64(received), "received-bytes")
+			}
+		})
+	}
+}
+
+// namedBundle is names one-name folders and a shard per 100 names; changed
+// names (spread over the list) point elsewhere, -1 for none.
+func namedBundle(names, changed int) []File {
+	shared := [3][]byte{[]byte("{ outputs = _: import ./default.nix { }; }\n"), []byte("import ./lib.nix\n"), []byte(strings.Repeat("# lib\n", 100))}
+	moved := map[int]bool{}
+	for i := range max(changed, 0) {
+		moved[i*names/changed] = true
+	}
+	var files []File
+	shards := map[int][]byte{}
+	for i := range names {
+		path := fmt.Sprintf("/nix/store/%032d-name%d", i, i)
+		if moved[i] {
+			path += "-moved"
+		}
+		pin := fmt.Appendf(nil, `{"name%d":%q}`, i, path)
+		shards[i/100] = append(shards[i/100], pin...)
+		dir := fmt.Sprintf("p/name%d/", i)
+		files = append(files, File{Path: dir + "flake.nix", Data: shared[0]}, File{Path: dir + "default.nix", Data: shared[1]},
+			File{Path: dir + "lib.nix", Data: shared[2]}, File{Path: dir + "pinned.json", Data: pin})
+	}
+	for s, data := range shards {
+		files = append(files, File{Path: fmt.Sprintf("data/shards/%d.json", s), Data: data})
+	}
+	return files
 }
