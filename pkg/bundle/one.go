@@ -70,71 +70,113 @@ func Segment(name string) string {
 	return s[:cut] + "~~" + hex.EncodeToString(sum[:])[:16]
 }
 
-// RenderOnes renders the bundle of each name of set, in name order: the
+// Ones renders the one-name bundles of a set on demand, so that a site
+// that leaves them out (over its budget) renders only what it measured. Its
+// methods are safe for concurrent use.
+type Ones struct {
+	meta   Meta
+	pins   []pins.Pin
+	starts []int // where each name's pins start in pins, and len(pins)
+	shared map[string][]byte
+}
+
+// OneList is one-name bundles rendered in advance; like *Ones, it has Len
+// and One.
+type OneList []One
+
+// Len is the number of names.
+func (l OneList) Len() int { return len(l) }
+
+// One is the i-th name's bundle.
+func (l OneList) One(i int) One { return l[i] }
+
+// NewOnes prepares the bundle of each name of set, in name order: the
 // one-name flake.nix and default.nix, the shared pin.nix (the code lib.nix
-// uses) and pinned.json, the name's pins. The Nix files are stripped of comments
-// and indentation, which are a third of a tarball's bytes, and are the same
-// bytes for every name.
-func RenderOnes(set *pins.Set, meta Meta) ([]One, error) {
+// uses) and pinned.json, the name's pins. The Nix files are stripped of
+// comments and indentation, which are a third of a tarball's bytes, and are
+// the same bytes for every name.
+func NewOnes(set *pins.Set, meta Meta) (*Ones, error) {
 	if err := meta.validate(); err != nil {
 		return nil, err
 	}
-	shared := map[string][]byte{}
+	o := &Ones{meta: meta, pins: set.Pins, shared: map[string][]byte{}}
 	for path, src := range map[string]string{"default.nix": "one/default.nix", "pin.nix": "pin.nix"} {
 		data, err := nixtemplates.FS.ReadFile(src)
 		if err != nil {
 			return nil, fmt.Errorf("reading template %s: %w", src, err)
 		}
-		shared[path] = stripNix(data)
+		o.shared[path] = stripNix(data)
 	}
-	desc := "One pin"
-	flake, err := renderFlake("one/flake.nix.tmpl", meta, desc)
+	flake, err := renderFlake("one/flake.nix.tmpl", meta, "One pin")
 	if err != nil {
 		return nil, err
 	}
-	shared["flake.nix"] = stripNix(flake)
+	o.shared["flake.nix"] = stripNix(flake)
+	for i := range set.Pins {
+		if i == 0 || set.Pins[i].Name != set.Pins[i-1].Name {
+			o.starts = append(o.starts, i)
+		}
+	}
+	o.starts = append(o.starts, len(set.Pins))
+	return o, nil
+}
 
-	var ones []One
+// Len is the number of names; none for a nil *Ones.
+func (o *Ones) Len() int {
+	if o == nil {
+		return 0
+	}
+	return len(o.starts) - 1
+}
+
+// One renders the i-th name's bundle.
+func (o *Ones) One(i int) One {
+	group := o.pins[o.starts[i]:o.starts[i+1]]
+	name, meta := group[0].Name, o.meta
+	var systems []string
+	size := len(name) + len(meta.Cache) + len(meta.Substituter) + 80
+	for _, p := range group {
+		size += len(p.System) + len(p.StorePath) + len(p.Program) + 80
+		if p.System == "" {
+			systems = append(systems, defaultFlakeSystems...)
+		} else {
+			systems = append(systems, p.System)
+		}
+	}
+	slices.Sort(systems)
 	var enc jsonWriter
-	for i := 0; i < len(set.Pins); {
-		j := i + 1
-		for j < len(set.Pins) && set.Pins[j].Name == set.Pins[i].Name {
-			j++
-		}
-		name, group := set.Pins[i].Name, set.Pins[i:j]
-		i = j
-		var systems []string
-		size := len(name) + len(meta.Cache) + len(meta.Substituter) + 80
-		for _, p := range group {
-			size += len(p.System) + len(p.StorePath) + len(p.Program) + 80
-			if p.System == "" {
-				systems = append(systems, defaultFlakeSystems...)
-			} else {
-				systems = append(systems, p.System)
-			}
-		}
-		slices.Sort(systems)
-		enc.reset(size)
-		enc.bytes(`{"name":`)
-		enc.string(name)
-		if meta.Cache != "" {
-			enc.bytes(`,"cache":`)
-			enc.string(meta.Cache)
-		}
-		enc.bytes(`,"substituter":`)
-		enc.string(meta.Substituter)
-		enc.bytes(`,"systems":`)
-		enc.value(slices.Compact(systems))
-		enc.bytes(`,"pins":`)
-		enc.systems(group)
-		enc.bytes("}\n")
-		b := &Bundle{Files: []File{
-			{Path: "default.nix", Data: shared["default.nix"], Mode: 0o644},
-			{Path: "flake.nix", Data: shared["flake.nix"], Mode: 0o644},
-			{Path: "pin.nix", Data: shared["pin.nix"], Mode: 0o644},
-			{Path: oneData, Data: enc.take(), Mode: 0o644},
-		}}
-		ones = append(ones, One{Name: name, Segment: Segment(name), Bundle: b})
+	enc.reset(size)
+	enc.bytes(`{"name":`)
+	enc.string(name)
+	if meta.Cache != "" {
+		enc.bytes(`,"cache":`)
+		enc.string(meta.Cache)
+	}
+	enc.bytes(`,"substituter":`)
+	enc.string(meta.Substituter)
+	enc.bytes(`,"systems":`)
+	enc.value(slices.Compact(systems))
+	enc.bytes(`,"pins":`)
+	enc.systems(group)
+	enc.bytes("}\n")
+	b := &Bundle{Files: []File{
+		{Path: "default.nix", Data: o.shared["default.nix"], Mode: 0o644},
+		{Path: "flake.nix", Data: o.shared["flake.nix"], Mode: 0o644},
+		{Path: "pin.nix", Data: o.shared["pin.nix"], Mode: 0o644},
+		{Path: oneData, Data: enc.take(), Mode: 0o644},
+	}}
+	return One{Name: name, Segment: Segment(name), Bundle: b}
+}
+
+// RenderOnes renders every name's bundle (see NewOnes).
+func RenderOnes(set *pins.Set, meta Meta) (OneList, error) {
+	o, err := NewOnes(set, meta)
+	if err != nil {
+		return nil, err
+	}
+	ones := make(OneList, o.Len())
+	for i := range ones {
+		ones[i] = o.One(i)
 	}
 	return ones, nil
 }

@@ -75,17 +75,18 @@ func (p *branchPublisher) publish(ctx context.Context, b *bundle.Bundle, res *Re
 		files = append(files, branch.File{Path: f.Path, Data: f.Data, Executable: f.Mode&0o111 != 0})
 	}
 	switch {
-	case branchOnes(mode, len(res.ones)):
+	case branchOnes(mode, res.ones.Len()):
 		// Unpacked, so that FLAKEREF?dir=p/NAME is a flake.
-		for _, o := range res.ones {
+		for i := range res.ones.Len() {
+			o := res.ones.One(i)
 			for _, f := range o.Bundle.Files {
 				files = append(files, branch.File{Path: bundle.OneDir + "/" + o.Segment + "/" + f.Path, Data: f.Data})
 			}
 		}
-		res.PerPin.Built, res.PerPin.Names = true, len(res.ones)
-	case mode == config.PerPinAuto && len(res.ones) > 0:
+		res.PerPin.Built, res.PerPin.Names = true, res.ones.Len()
+	case mode == config.PerPinAuto && res.ones.Len() > 0:
 		p.rep.Logf("notice: per-pin flakes (%s?dir=%s/NAME) left out: the branch would hold %d names, over the %d that keep its tree small; --per-pin-urls on adds them anyway",
-			p.flakeRef, bundle.OneDir, len(res.ones), BranchMaxOneNames)
+			p.flakeRef, bundle.OneDir, res.ones.Len(), BranchMaxOneNames)
 	}
 	out, err := branch.Publish(ctx, p.gh, p.opts, files)
 	if err != nil {

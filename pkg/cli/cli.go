@@ -64,7 +64,7 @@ type Result struct {
 	// PerPinURL is where they are served, with a slash (URL/p/ or
 	// FLAKEREF?dir=p/), when built.
 	PerPinURL string
-	ones      []bundle.One
+	ones      *bundle.Ones // nil: --per-pin-urls off
 }
 
 // String is the one-line summary printed at the end.
@@ -286,7 +286,7 @@ func writeSite(ctx context.Context, cfg *config.Config, env Env, rep reporter, s
 
 	in := site.Input{Bundle: b, Manifest: manifest, Earlier: earlier}
 	if cfg.PerPinURLs != config.PerPinOff {
-		if res.ones, err = bundle.RenderOnes(set, meta); err != nil {
+		if res.ones, err = bundle.NewOnes(set, meta); err != nil {
 			return nil, nil, nil, fmt.Errorf("rendering the one-name bundles: %w", err)
 		}
 		if pub == nil { // a branch holds them unpacked
@@ -297,7 +297,7 @@ func writeSite(ctx context.Context, cfg *config.Config, env Env, rep reporter, s
 		in.Index = func(perPin bool) ([]byte, error) {
 			v := view
 			switch {
-			case pub != nil && branchOnes(cfg.PerPinURLs, len(res.ones)):
+			case pub != nil && branchOnes(cfg.PerPinURLs, res.ones.Len()):
 				v.PerPinURL = PerPinFlakeRef(pub.flakeRef)
 			case perPin:
 				v.PerPinURL = site.PerPinURL(v.URL)
@@ -313,7 +313,7 @@ func writeSite(ctx context.Context, cfg *config.Config, env Env, rep reporter, s
 	switch {
 	case out.PerPin.Built && res.URL != "":
 		res.PerPinURL = site.PerPinURL(res.URL)
-	case pub == nil && len(res.ones) > 0 && !out.PerPin.Built:
+	case pub == nil && res.ones != nil && res.ones.Len() > 0 && !out.PerPin.Built:
 		rep.Logf("notice: per-pin URLs (URL/%s/NAME) left out: the %d names would add %s to the Pages artifact, making it %s, over its %s budget; --per-pin-urls on builds them anyway",
 			site.OnesDir, out.PerPin.Names, site.Size(uint64(out.PerPin.Bytes)), site.Size(uint64(out.PerPin.Artifact+out.PerPin.Bytes)), site.Size(uint64(in.PerPin.Budget)))
 	}

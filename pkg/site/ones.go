@@ -21,9 +21,16 @@ const OnesDir = bundle.OneDir
 // 5 KiB: 10,000 names fit, 75,000 (100,000 pins) do not.
 const ArtifactBudget = 64 << 20
 
+// OneSource gives the one-name bundles, each rendered when asked for
+// (bundle.Ones, or bundle.OneList rendered in advance).
+type OneSource interface {
+	Len() int
+	One(i int) bundle.One
+}
+
 // PerPin says which one-name bundles a site serves.
 type PerPin struct {
-	Ones []bundle.One
+	Ones OneSource // nil: none
 	// Auto leaves them all out when the artifact would exceed Budget.
 	Auto   bool
 	Budget int64
@@ -46,12 +53,14 @@ func tarCost(size int) int64 { return 512 + int64(size+511)/512*512 }
 // returns them with what they cost in the artifact. Past limit (when not 0)
 // it stops and returns no files, and the cost of them all as estimated from
 // those packed.
-func packOnes(ones []bundle.One, limit int64) ([]bundle.File, int64, error) {
-	if len(ones) == 0 {
+func packOnes(ones OneSource, limit int64) ([]bundle.File, int64, error) {
+	if ones == nil || ones.Len() == 0 {
 		return nil, 0, nil
 	}
-	files := make([]bundle.File, 2*len(ones))
-	errs := make([]error, len(ones))
+	n := ones.Len()
+	first := ones.One(0)
+	files := make([]bundle.File, 2*n)
+	errs := make([]error, n)
 	var total, packed atomic.Int64
 	total.Store(512) // OnesDir itself
 	var wg sync.WaitGroup
@@ -60,19 +69,20 @@ func packOnes(ones []bundle.One, limit int64) ([]bundle.File, int64, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p, err := bundle.NewOnesPacker(ones[0].Bundle)
-			for i := w; i < len(ones) && (limit == 0 || total.Load() <= limit); i += workers {
+			p, err := bundle.NewOnesPacker(first.Bundle)
+			for i := w; i < n && (limit == 0 || total.Load() <= limit); i += workers {
+				one := ones.One(i)
 				var tgz []byte
 				if err == nil {
-					tgz, err = p.Pack(ones[i].Bundle)
+					tgz, err = p.Pack(one.Bundle)
 				}
 				if err != nil {
-					errs[i] = fmt.Errorf("packing the bundle of %q: %w", ones[i].Name, err)
+					errs[i] = fmt.Errorf("packing the bundle of %q: %w", one.Name, err)
 					continue
 				}
 				// Sorted by path: "NAME" sorts before "NAME.tar.gz".
-				files[2*i] = bundle.File{Path: ones[i].Segment, Data: tgz, Mode: 0o644}
-				files[2*i+1] = bundle.File{Path: ones[i].Segment + ".tar.gz", Data: tgz, Mode: 0o644}
+				files[2*i] = bundle.File{Path: one.Segment, Data: tgz, Mode: 0o644}
+				files[2*i+1] = bundle.File{Path: one.Segment + ".tar.gz", Data: tgz, Mode: 0o644}
 				total.Add(2 * tarCost(len(tgz)))
 				packed.Add(1)
 			}
@@ -84,8 +94,8 @@ func packOnes(ones []bundle.One, limit int64) ([]bundle.File, int64, error) {
 			return nil, 0, err
 		}
 	}
-	if n := packed.Load(); n < int64(len(ones)) {
-		return nil, 512 + (total.Load()-512)*int64(len(ones))/max(n, 1), nil
+	if k := packed.Load(); k < int64(n) {
+		return nil, 512 + (total.Load()-512)*int64(n)/max(k, 1), nil
 	}
 	return files, total.Load(), nil
 }

@@ -156,8 +156,8 @@ func write(dir string, in Input, ops fsOps) (out Output, err error) {
 	if err != nil {
 		return out, err
 	}
-	if len(in.PerPin.Ones) > 0 {
-		out.PerPin.Names, out.PerPin.Bytes, out.PerPin.Built = len(in.PerPin.Ones), cost, ones != nil
+	if in.PerPin.Ones != nil && in.PerPin.Ones.Len() > 0 {
+		out.PerPin.Names, out.PerPin.Bytes, out.PerPin.Built = in.PerPin.Ones.Len(), cost, ones != nil
 	}
 	if in.Index != nil {
 		if entries[3].data, err = in.Index(out.PerPin.Built); err != nil {

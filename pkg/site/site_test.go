@@ -120,7 +120,7 @@ func TestReadmeListsAtMostMaxNames(t *testing.T) {
 	}
 }
 
-func renderOnes(t *testing.T, paths ...string) []bundle.One {
+func renderOnes(t *testing.T, paths ...string) bundle.OneList {
 	t.Helper()
 	ones, err := bundle.RenderOnes(testSet(t, paths...), testMeta)
 	if err != nil {
