@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -97,8 +98,13 @@ func writeFloors(w io.Writer, rows []producerRow) {
 			continue
 		}
 		f := p.floor
-		lines = append(lines, fmt.Sprintf("| %s | %s | %s | %s | %d files, %.1f MiB: %s | %s | %s |",
-			count(p.pins), ms(orig.wall), ms(orig.wall/10), ms(p.wall), f.files, float64(f.bytes)/(1<<20), ms(f.write), ms(f.startup), ms(f.startup+f.write)))
+		var phases []string
+		for _, ph := range p.phases {
+			phases = append(phases, fmt.Sprintf("%s %s", strings.ToLower(ph.name), ms(ph.took)))
+		}
+		lines = append(lines, fmt.Sprintf("| %s | %s | %s | %s | %s | %d files, %.1f MiB: %s | %s | %s |",
+			count(p.pins), ms(orig.wall), ms(orig.wall/10), ms(p.wall), strings.Join(phases, ", "),
+			f.files, float64(f.bytes)/(1<<20), ms(f.write), ms(f.startup), ms(f.startup+f.write)))
 	}
 	if len(lines) == 0 {
 		return
@@ -106,10 +112,13 @@ func writeFloors(w io.Writer, rows []producerRow) {
 	fmt.Fprintln(w, "What bounds the all-pins run (`dir:all-pins`) on this machine: starting the process "+
 		"(`create-pin-refs --help`, a whole process) and writing the site's files with nothing else to do "+
 		"(the same files and bytes, written afresh by one process), each the median of the runs. Their sum "+
-		"is a floor no producer writing this site here goes below; a tenth of the original's time is the goal.")
+		"is a floor no producer writing this site here goes below; a tenth of the original's time is the goal. "+
+		"The run's phases are the times it logs (\"Reading pins took …\": the API requests, decoding and "+
+		"checking the pins; \"Rendering the bundle took …\": rendering, compressing and writing the site); "+
+		"the rest of its wall time is the process start and exit.")
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| pins | original | goal (a tenth) | all-pins run | writing the site alone | process start | floor (start + writing) |")
-	fmt.Fprintln(w, "|---:|---:|---:|---:|---|---:|---:|")
+	fmt.Fprintln(w, "| pins | original | goal (a tenth) | all-pins run | its phases | writing the site alone | process start | floor (start + writing) |")
+	fmt.Fprintln(w, "|---:|---:|---:|---:|---|---|---:|---:|")
 	for _, l := range lines {
 		fmt.Fprintln(w, l)
 	}

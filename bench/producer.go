@@ -26,8 +26,31 @@ const originalJQ = `"{ storePath }:", "{", (.[] | "  " + (.name | split(".") | m
 // (--per-pin-urls off), what the original pipeline makes.
 const allPinsOnly = "all-pins"
 
+// phase is one log group of a run and the time it says it took.
+type phase struct {
+	name string
+	took time.Duration
+}
+
+// readPhases reads the "TITLE took DURATION" lines a run logs at the end of
+// each of its phases.
+func readPhases(log string) []phase {
+	var out []phase
+	for line := range strings.Lines(log) {
+		name, d, ok := strings.Cut(strings.TrimSpace(line), " took ")
+		if !ok {
+			continue
+		}
+		if took, err := time.ParseDuration(d); err == nil {
+			out = append(out, phase{name, took})
+		}
+	}
+	return out
+}
+
 // sample is one measured run of a whole process.
 type sample struct {
+	phases    []phase // of create-pin-refs runs
 	wall, cpu time.Duration
 	rssKiB    int64 // peak resident set of the largest process
 	requests  int64
@@ -189,6 +212,7 @@ func runMeasured(_ context.Context, srv *pinServer, cmd *exec.Cmd) (sample, erro
 		cpu:      cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(),
 		rssKiB:   kib,
 		requests: srv.requests.Load() - before,
+		phases:   readPhases(stderr.String()),
 	}, nil
 }
 
@@ -220,12 +244,21 @@ func median(s []sample) sample {
 		slices.Sort(v)
 		return v[len(v)/2]
 	}
-	return sample{
+	m := sample{
 		wall:     time.Duration(pick(func(x sample) int64 { return int64(x.wall) })),
 		cpu:      time.Duration(pick(func(x sample) int64 { return int64(x.cpu) })),
 		rssKiB:   pick(func(x sample) int64 { return x.rssKiB }),
 		requests: pick(func(x sample) int64 { return x.requests }),
 	}
+	for i, ph := range s[0].phases {
+		m.phases = append(m.phases, phase{ph.name, time.Duration(pick(func(x sample) int64 {
+			if i < len(x.phases) {
+				return int64(x.phases[i].took)
+			}
+			return 0
+		}))})
+	}
+	return m
 }
 
 func fileSize(path string) int64 {

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/kwbauson/create-pin-refs/pkg/bundle"
 	"github.com/kwbauson/create-pin-refs/pkg/cachix"
@@ -229,10 +230,17 @@ func Run(ctx context.Context, cfg *config.Config, env Env, rep reporter) (*Resul
 	return res, nil
 }
 
+// inGroup runs f as one phase of a run, in its own log group, and says how
+// long it took (the phases' figures are what BENCHMARKS.md splits a run into).
 func inGroup(rep reporter, title string, f func() error) error {
 	rep.Group(title)
 	defer rep.EndGroup()
-	return f()
+	start := time.Now()
+	err := f()
+	if err == nil {
+		rep.Logf("%s took %s", title, time.Since(start).Round(time.Millisecond))
+	}
+	return err
 }
 
 // writeSite turns the pins into the bundle and writes the site. Where the bundle
