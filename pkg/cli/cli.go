@@ -15,14 +15,12 @@ import (
 	"time"
 
 	"github.com/kwbauson/create-pin-refs/pkg/bundle"
-	"github.com/kwbauson/create-pin-refs/pkg/cachix"
 	"github.com/kwbauson/create-pin-refs/pkg/config"
 	"github.com/kwbauson/create-pin-refs/pkg/pins"
 	"github.com/kwbauson/create-pin-refs/pkg/publish/pages"
 	"github.com/kwbauson/create-pin-refs/pkg/retry"
 	"github.com/kwbauson/create-pin-refs/pkg/site"
 	"github.com/kwbauson/create-pin-refs/pkg/verify"
-	"github.com/kwbauson/create-pin-refs/pkg/weburl"
 )
 
 // Exit codes.
@@ -326,101 +324,4 @@ func writeSite(ctx context.Context, cfg *config.Config, env Env, rep reporter, s
 			site.OnesDir, out.PerPin.Names, site.Size(uint64(out.PerPin.Bytes)), site.Size(uint64(out.PerPin.Artifact+out.PerPin.Bytes)), site.Size(uint64(in.PerPin.Budget)))
 	}
 	return res, b, pub, nil
-}
-
-// buildSet validates and filters the pins.
-func buildSet(cfg *config.Config, rep reporter, raw []cachix.Pin) (*pins.Set, error) {
-	set, err := pins.Build(raw, pins.Options{
-		Include:    cfg.Include,
-		Exclude:    cfg.Exclude,
-		OnInvalid:  cfg.OnInvalid,
-		AllowEmpty: cfg.AllowEmpty,
-	})
-	if err != nil {
-		return nil, err
-	}
-	for _, s := range set.Skipped {
-		rep.Warnf("skipped pin %q: %s", s.PinName, s.Reason)
-	}
-	return set, nil
-}
-
-func readPins(ctx context.Context, cfg *config.Config, env Env, rep reporter) ([]cachix.Pin, *cachix.CacheInfo, error) {
-	var info *cachix.CacheInfo
-	if cfg.CacheInfoFile != "" {
-		i, err := cachix.ReadCacheInfoFile(cfg.CacheInfoFile)
-		if err != nil {
-			return nil, nil, fmt.Errorf("--cache-info-file: %w", err)
-		}
-		info = i
-	}
-	needInfo := info == nil && cfg.Cache != "" && (cfg.Substituter == "" || len(cfg.PublicKeys) == 0)
-	var client *cachix.Client
-	if cfg.PinsFile == "" || needInfo {
-		c, err := newCachixClient(env, rep, cfg.CachixURL, cfg.AuthToken)
-		if err != nil {
-			return nil, nil, fmt.Errorf("%w: --cachix-url: %w", config.ErrUsage, err)
-		}
-		client = c
-	}
-	// The cache's description and its pins are read at the same time: one
-	// round trip to the API, not two.
-	var infoErr error
-	infoDone := make(chan struct{})
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	if needInfo {
-		rep.Logf("reading cache %s from %s", cfg.Cache, weburl.Redacted(cfg.CachixURL))
-		go func() {
-			defer close(infoDone)
-			if info, infoErr = client.Cache(ctx, cfg.Cache); infoErr != nil {
-				cancel() // its error is the one reported
-			}
-		}()
-	} else {
-		close(infoDone)
-	}
-	var raw []cachix.Pin
-	var err error
-	if cfg.PinsFile != "" {
-		rep.Logf("reading pins from %s", cfg.PinsFile)
-		if raw, err = cachix.ReadPinsFile(cfg.PinsFile); err != nil {
-			err = fmt.Errorf("--pins-file: %w", err)
-		}
-	} else {
-		rep.Logf("reading pins of %s", cfg.Cache)
-		raw, err = client.Pins(ctx, cfg.Cache)
-	}
-	<-infoDone
-	if infoErr != nil {
-		return nil, nil, infoErr // the first request made, as when they ran in turn
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	if cfg.PinsFile == "" {
-		rep.Logf("read %s", count(len(raw), "pin"))
-	}
-	return raw, info, nil
-}
-
-// bundleMeta picks the substituter and keys: flags first, then the cache's own
-// information, then Cachix's naming convention.
-func bundleMeta(cfg *config.Config, info *cachix.CacheInfo) bundle.Meta {
-	m := bundle.Meta{Cache: cfg.Cache, Substituter: cfg.Substituter, PublicKeys: cfg.PublicKeys}
-	if info != nil {
-		if m.Cache == "" {
-			m.Cache = info.Name
-		}
-		if m.Substituter == "" {
-			m.Substituter = info.URI
-		}
-		if len(m.PublicKeys) == 0 {
-			m.PublicKeys = info.PublicSigningKeys
-		}
-	}
-	if m.Substituter == "" && m.Cache != "" {
-		m.Substituter = "https://" + m.Cache + ".cachix.org"
-	}
-	return m
 }
