@@ -3,6 +3,8 @@ package cli
 import (
 	"context"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -130,5 +132,24 @@ func TestUnreachableCachixNamesTheOption(t *testing.T) {
 	})
 	if code != ExitError || !strings.Contains(stderr.String(), "--cachix-url") {
 		t.Errorf("exit %d, want 1 with a hint at --cachix-url:\n%s", code, stderr.String())
+	}
+}
+
+// TestConcurrentReadsLogSafely: the cache's description and its pins are read
+// at once, and both retry against a server that fails; their log lines go
+// through one reporter (run with -race).
+func TestConcurrentReadsLogSafely(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "busy", http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	var out strings.Builder
+	code := Main(context.Background(), []string{"--cache", "demo", "--cachix-url", srv.URL, "--out", t.TempDir()}, Env{
+		Getenv: func(string) string { return "" },
+		Stdout: &out, Stderr: &out, Version: "test",
+		Retry: retry.Policy{Attempts: 4, Sleep: func(context.Context, time.Duration) error { return nil }},
+	})
+	if code != ExitError || strings.Count(out.String(), "retrying") < 2 {
+		t.Errorf("exit %d, want 1 after retries of both requests:\n%s", code, out.String())
 	}
 }

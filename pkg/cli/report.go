@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 
 	"github.com/kwbauson/create-pin-refs/pkg/actions"
 )
@@ -27,10 +28,26 @@ type reporter interface {
 // `run:` step, whose output the runner parses the same way.
 func newReporter(env Env) (reporter, *actions.Sink) {
 	sink := &actions.Sink{}
+	// Phases may log from several goroutines (the cache's description and
+	// its pins are read at once): each write is whole, in turn.
+	mu := &sync.Mutex{}
+	stdout, stderr := &lockedWriter{mu, env.Stdout}, &lockedWriter{mu, env.Stderr}
 	if actions.Detect(env.Getenv) {
-		return actions.New(env.Stdout, env.Getenv, sink), sink
+		return actions.New(stdout, env.Getenv, sink), sink
 	}
-	return plain{env.Stderr, sink}, sink
+	return plain{stderr, sink}, sink
+}
+
+// lockedWriter writes to w holding mu, which the program's writers share.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // plain prints lines on a terminal or another CI.
