@@ -5,10 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 
@@ -20,10 +17,7 @@ import (
 // fails as on a full disk; calls counts them all.
 func failingOps(failAt int, calls *int) fsOps {
 	real := osOps()
-	var mu sync.Mutex // trees may be written by several goroutines
 	fail := func(op, name string) error {
-		mu.Lock()
-		defer mu.Unlock()
 		*calls++
 		if *calls == failAt {
 			return &fs.PathError{Op: op, Path: name, Err: syscall.ENOSPC}
@@ -57,7 +51,6 @@ func failingOps(failAt int, calls *int) fsOps {
 			}
 			return real.link(old, new)
 		},
-		workers: 1,
 	}
 }
 
@@ -103,12 +96,10 @@ func TestWriteIsAllOrNothing(t *testing.T) {
 		name     string
 		previous bool // a site was published before
 		ones     bool // the new site has one-name bundles
-		parallel bool // trees are written by several goroutines
 	}{
-		{"over a previous site", true, true, false},
-		{"over a previous site, without one-name bundles", true, false, false},
-		{"into an empty folder", false, true, false},
-		{"over a previous site, trees written in parallel", true, true, true},
+		{"over a previous site", true, true},
+		{"over a previous site, without one-name bundles", true, false},
+		{"into an empty folder", false, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			in := Input{Bundle: newBundle, Manifest: newManifest, Index: fixed([]byte("new index"))}
@@ -127,14 +118,7 @@ func TestWriteIsAllOrNothing(t *testing.T) {
 				}
 				return dir
 			}
-			ops := func(failAt int, calls *int) fsOps { return failingOps(failAt, calls) }
-			if tt.parallel {
-				ops = func(failAt int, calls *int) fsOps {
-					o := failingOps(failAt, calls)
-					o.workers, o.parallelFrom = 3, 1
-					return o
-				}
-			}
+			ops := failingOps
 			var total int
 			if _, err := write(prepare(), in, ops(0, &total)); err != nil {
 				t.Fatal(err)
@@ -176,49 +160,6 @@ func TestWriteIsAllOrNothing(t *testing.T) {
 	}
 }
 
-// TestEachCallsEveryFileOnce runs each sequentially and in parallel: every
-// file once without errors; with one, that error and no call after it in a
-// sequential run.
-func TestEachCallsEveryFileOnce(t *testing.T) {
-	files := make([]bundle.File, 1000)
-	for i := range files {
-		files[i].Path = strconv.Itoa(i)
-	}
-	boom := errors.New("boom")
-	for _, tc := range []struct{ workers, from int }{{1, 0}, {4, 1}, {4, 2000}} {
-		var mu sync.Mutex
-		seen := map[string]int{}
-		err := each(files, tc.workers, tc.from, func(f bundle.File) error {
-			mu.Lock()
-			defer mu.Unlock()
-			seen[f.Path]++
-			return nil
-		})
-		if err != nil || len(seen) != len(files) {
-			t.Errorf("workers %d from %d: %d files seen, error %v", tc.workers, tc.from, len(seen), err)
-		}
-		for p, n := range seen {
-			if n != 1 {
-				t.Errorf("workers %d from %d: %s seen %d times", tc.workers, tc.from, p, n)
-			}
-		}
-		var calls atomic.Int64
-		err = each(files, tc.workers, tc.from, func(f bundle.File) error {
-			calls.Add(1)
-			if f.Path == "10" {
-				return boom
-			}
-			return nil
-		})
-		if !errors.Is(err, boom) {
-			t.Errorf("workers %d from %d: error %v, want %v", tc.workers, tc.from, err, boom)
-		}
-		if c := calls.Load(); c == int64(len(files)) || tc.workers == 1 && c != 11 {
-			t.Errorf("workers %d from %d: %d calls after an error at the 11th", tc.workers, tc.from, c)
-		}
-	}
-}
-
 // TestTreeLinksSharedBytes: a file made as a copy of the one before it (the
 // same bytes in memory) is a hard link to it; equal bytes held apart are two
 // files.
@@ -229,42 +170,36 @@ func TestTreeLinksSharedBytes(t *testing.T) {
 		{Path: "p/a.tar.gz", Data: shared, Mode: 0o644},
 		{Path: "p/b", Data: []byte("tarball"), Mode: 0o644},
 	}
-	for _, parallel := range []bool{false, true} {
-		dir := t.TempDir()
-		ops := osOps()
-		if parallel {
-			ops.parallelFrom = 1
-		}
-		sw, err := newSwap(dir, ops)
+	dir := t.TempDir()
+	sw, err := newSwap(dir, osOps())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sw.tree("t", files); err != nil {
+		t.Fatal(err)
+	}
+	if err := sw.commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := sw.close(); err != nil {
+		t.Fatal(err)
+	}
+	stat := func(p string) os.FileInfo {
+		fi, err := os.Stat(filepath.Join(dir, "t", p))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := sw.tree("t", files); err != nil {
-			t.Fatal(err)
-		}
-		if err := sw.commit(); err != nil {
-			t.Fatal(err)
-		}
-		if err := sw.close(); err != nil {
-			t.Fatal(err)
-		}
-		stat := func(p string) os.FileInfo {
-			fi, err := os.Stat(filepath.Join(dir, "t", p))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return fi
-		}
-		if !os.SameFile(stat("p/a"), stat("p/a.tar.gz")) {
-			t.Errorf("parallel %v: p/a.tar.gz is not a link to p/a", parallel)
-		}
-		if os.SameFile(stat("p/a"), stat("p/b")) {
-			t.Errorf("parallel %v: p/b, equal bytes held apart, is a link to p/a", parallel)
-		}
-		for _, p := range []string{"p/a", "p/a.tar.gz", "p/b"} {
-			if data, err := os.ReadFile(filepath.Join(dir, "t", p)); err != nil || string(data) != "tarball" {
-				t.Errorf("%s = %q, %v", p, data, err)
-			}
+		return fi
+	}
+	if !os.SameFile(stat("p/a"), stat("p/a.tar.gz")) {
+		t.Error("p/a.tar.gz is not a link to p/a")
+	}
+	if os.SameFile(stat("p/a"), stat("p/b")) {
+		t.Error("p/b, equal bytes held apart, is a link to p/a")
+	}
+	for _, p := range []string{"p/a", "p/a.tar.gz", "p/b"} {
+		if data, err := os.ReadFile(filepath.Join(dir, "t", p)); err != nil || string(data) != "tarball" {
+			t.Errorf("%s = %q, %v", p, data, err)
 		}
 	}
 }
