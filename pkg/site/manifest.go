@@ -1,26 +1,25 @@
 package site
 
 import (
+	"io"
 	"strconv"
 
 	"github.com/kwbauson/create-pin-refs/pkg/jsonw"
 	"github.com/kwbauson/create-pin-refs/pkg/pins"
 )
 
-// EncodeManifest writes pins.json: compact, since tools read it and a
+// manifestChunk is how much of pins.json is encoded before it is written out.
+const manifestChunk = 64 << 10
+
+// WriteManifest writes pins.json to w: compact, since tools read it and a
 // 100,000-pin list is 40% larger indented. The pins, nearly all of it, are
-// appended field by field into a buffer sized up front (three times faster
-// than an encoder's reflection); the bytes are encoding/json's, which
-// TestEncodeManifestMatchesStd holds it to for every field of a pin.
-func EncodeManifest(m ManifestData) ([]byte, error) {
-	size := 1024
-	for _, p := range m.Pins {
-		size += 2*len(p.PinName) + len(p.StorePath) + len(p.Program) + len(p.CreatedOn) + len(p.CA) + len(p.Deriver) + 160
-		for _, a := range p.Artifacts {
-			size += len(a) + 3
-		}
-	}
-	b := make([]byte, 0, size)
+// appended field by field (three times faster than an encoder's reflection)
+// into one small buffer, written out each time it fills: a 100,000-pin list
+// is 25 MB, and filling that much fresh memory costs more than encoding it.
+// The bytes are encoding/json's, which TestWriteManifestMatchesStd holds it to
+// for every field of a pin.
+func WriteManifest(w io.Writer, m ManifestData) error {
+	b := make([]byte, 0, manifestChunk+4096)
 	b = append(b, `{"format":`...)
 	b = strconv.AppendInt(b, int64(m.Format), 10)
 	if m.Cache != "" {
@@ -47,6 +46,12 @@ func EncodeManifest(m ManifestData) ([]byte, error) {
 				b = append(b, ',')
 			}
 			b = appendPin(b, &m.Pins[i])
+			if len(b) >= manifestChunk {
+				if _, err := w.Write(b); err != nil {
+					return err
+				}
+				b = b[:0]
+			}
 		}
 		b = append(b, ']')
 	}
@@ -54,7 +59,8 @@ func EncodeManifest(m ManifestData) ([]byte, error) {
 		b = append(b, `,"skipped":`...)
 		b = jsonw.Value(b, m.Skipped)
 	}
-	return append(b, "}\n"...), nil
+	_, err := w.Write(append(b, "}\n"...))
+	return err
 }
 
 // appendPin appends p as encoding/json would, following pins.Pin's tags.

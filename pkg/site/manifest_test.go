@@ -3,16 +3,18 @@ package site
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"reflect"
+	"strconv"
 	"testing"
 
 	"github.com/kwbauson/create-pin-refs/pkg/pins"
 )
 
-// TestEncodeManifestMatchesStd holds the hand-written encoder to encoding/json
+// TestWriteManifestMatchesStd holds the hand-written encoder to encoding/json
 // (without HTML escaping). Every field of a pin is set in turn by reflection,
 // so that a field added to pins.Pin and forgotten here fails.
-func TestEncodeManifestMatchesStd(t *testing.T) {
+func TestWriteManifestMatchesStd(t *testing.T) {
 	full := func(s string, n int) pins.Pin {
 		var p pins.Pin
 		v := reflect.ValueOf(&p).Elem()
@@ -46,11 +48,17 @@ func TestEncodeManifestMatchesStd(t *testing.T) {
 		all = append(all, onlyField(i))
 	}
 	all = append(all, pins.Pin{Artifacts: []string{}})
+	// Enough pins to fill the buffer many times over.
+	var many []pins.Pin
+	for i := 0; len(many)*100 < 5*manifestChunk; i++ {
+		many = append(many, full(tricky[i%len(tricky)]+strconv.Itoa(i), i))
+	}
 	for name, m := range map[string]ManifestData{
 		"every field":     {Format: 1, Cache: "c<&>", Substituter: "https://c.cachix.org", PublicKeys: []string{"c-1:k"}, Systems: []string{"x86_64-linux"}, Bundles: []BundleRef{{Path: "b/x.tar.gz", URL: "https://e/b/x.tar.gz", NarHash: "sha256-x"}, {Path: "b/y.tar.gz"}}, Pins: all, Skipped: []pins.Skipped{{PinName: "bad\xff", Reason: "r\n"}}},
 		"empty":           {Pins: []pins.Pin{}, PublicKeys: []string{}, Systems: []string{}},
 		"nil everywhere":  {},
 		"empty optionals": {Format: 1, Substituter: "s", Bundles: []BundleRef{}, Skipped: []pins.Skipped{}, Pins: all[:1]},
+		"many pins":       {Format: 2, Pins: many, Skipped: []pins.Skipped{{PinName: "x", Reason: "y"}}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			var want bytes.Buffer
@@ -59,13 +67,42 @@ func TestEncodeManifestMatchesStd(t *testing.T) {
 			if err := enc.Encode(m); err != nil {
 				t.Fatal(err)
 			}
-			got, err := EncodeManifest(m)
-			if err != nil {
+			var buf bytes.Buffer
+			if err := WriteManifest(&buf, m); err != nil {
 				t.Fatal(err)
 			}
-			if !bytes.Equal(got, want.Bytes()) {
+			if got := buf.Bytes(); !bytes.Equal(got, want.Bytes()) {
 				t.Errorf("pins.json differs from encoding/json's:\n got %s\nwant %s", got, want.Bytes())
 			}
 		})
+	}
+}
+
+// failAfter fails every write after the first n bytes.
+type failAfter struct {
+	n   int
+	err error
+}
+
+func (w *failAfter) Write(p []byte) (int, error) {
+	if len(p) > w.n {
+		return 0, w.err
+	}
+	w.n -= len(p)
+	return len(p), nil
+}
+
+// TestWriteManifestStopsAtAWriteError: a full disk at any point of pins.json
+// is the writer's error, returned as it is.
+func TestWriteManifestStopsAtAWriteError(t *testing.T) {
+	var many []pins.Pin
+	for i := range 3000 {
+		many = append(many, pins.Pin{PinName: "pin-" + strconv.Itoa(i), StorePath: "/nix/store/x"})
+	}
+	full := errors.New("no space left on device")
+	for _, n := range []int{0, manifestChunk / 2, 2 * manifestChunk} {
+		if err := WriteManifest(&failAfter{n: n, err: full}, ManifestData{Pins: many}); !errors.Is(err, full) {
+			t.Errorf("a writer failing after %d bytes: WriteManifest = %v, want %v", n, err, full)
+		}
 	}
 }

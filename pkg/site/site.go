@@ -4,6 +4,7 @@ package site
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -104,8 +105,15 @@ func write(dir string, in Input, ops fsOps) (out Output, err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return out, fmt.Errorf("creating %s: %w", dir, err)
 	}
+	// A bundle folder that is not ours is left alone.
+	final := filepath.Join(dir, BundleDir)
+	if _, err := os.Stat(final); err == nil {
+		if _, err := os.Stat(filepath.Join(final, "data", "meta.json")); err != nil {
+			return out, fmt.Errorf("%s exists and was not written by create-pin-refs; refusing to replace it (choose another --out)", final)
+		}
+	}
 	// Compression takes the longest: it runs on a second core while pins.json
-	// is encoded, then the one-name bundles on every core.
+	// is written, then the one-name bundles on every core.
 	var tgz []byte
 	var tgzErr error
 	packed := make(chan struct{})
@@ -114,21 +122,23 @@ func write(dir string, in Input, ops fsOps) (out Output, err error) {
 		tgz, tgzErr = b.Tarball()
 	}()
 	defer func() { <-packed }() // never left running
-	manifest, err := EncodeManifest(m)
+	sw, err := newSwap(dir, ops)
 	if err != nil {
-		return out, err
+		return out, fmt.Errorf("staging the site: %w", err)
+	}
+	defer func() {
+		if cerr := sw.close(); err == nil && cerr != nil {
+			err = fmt.Errorf("removing the staging folder: %w", cerr)
+		}
+	}()
+	manifestSize, err := sw.stream(Manifest, func(w io.Writer) error { return WriteManifest(w, m) })
+	if err != nil {
+		return out, fmt.Errorf("writing the site (the previous site is left as it was): %w", err)
 	}
 	var finder []byte
 	if in.Index != nil {
 		if finder, err = RenderFinder(m); err != nil {
 			return out, err
-		}
-	}
-	// A bundle folder that is not ours is left alone.
-	final := filepath.Join(dir, BundleDir)
-	if _, err := os.Stat(final); err == nil {
-		if _, err := os.Stat(filepath.Join(final, "data", "meta.json")); err != nil {
-			return out, fmt.Errorf("%s exists and was not written by create-pin-refs; refusing to replace it (choose another --out)", final)
 		}
 	}
 	if <-packed; tgzErr != nil {
@@ -141,10 +151,10 @@ func write(dir string, in Input, ops fsOps) (out Output, err error) {
 	entries := []struct {
 		name string
 		data []byte
-	}{{Manifest, manifest}, {Headers, RenderHeaders(m)}, {Finder, finder}, {Index, nil}, {TarballGz, tgz}, {Tarball, tgz}}
+	}{{Headers, RenderHeaders(m)}, {Finder, finder}, {Index, nil}, {TarballGz, tgz}, {Tarball, tgz}}
 	// The artifact's size without OnesDir, the index page's few kilobytes
 	// counted as 16.
-	out.PerPin.Artifact = filesCost(immutable) + filesCost(b.Files) + 1024 + tarCost(16<<10)
+	out.PerPin.Artifact = filesCost(immutable) + filesCost(b.Files) + 1024 + tarCost(16<<10) + tarCost(int(manifestSize))
 	for _, e := range entries {
 		out.PerPin.Artifact += tarCost(len(e.data))
 	}
@@ -160,20 +170,11 @@ func write(dir string, in Input, ops fsOps) (out Output, err error) {
 		out.PerPin.Names, out.PerPin.Bytes, out.PerPin.Built = in.PerPin.Ones.Len(), cost, ones != nil
 	}
 	if in.Index != nil {
-		if entries[3].data, err = in.Index(out.PerPin.Built); err != nil {
+		if entries[2].data, err = in.Index(out.PerPin.Built); err != nil {
 			return out, fmt.Errorf("rendering %s: %w", Index, err)
 		}
 	}
 
-	sw, err := newSwap(dir, ops)
-	if err != nil {
-		return out, fmt.Errorf("staging the site: %w", err)
-	}
-	defer func() {
-		if cerr := sw.close(); err == nil && cerr != nil {
-			err = fmt.Errorf("removing the staging folder: %w", cerr)
-		}
-	}()
 	// In the order they go live: the immutable bundles first, the tarballs,
 	// which consumers fetch, last.
 	err = sw.tree(BundlesDir, immutable)
@@ -187,6 +188,10 @@ func write(dir string, in Input, ops fsOps) (out Output, err error) {
 		sw.remove(OnesDir) // one-name bundles of an earlier publish are stale
 	}
 	out.Files += len(immutable) + len(b.Files)
+	if err == nil {
+		sw.add(Manifest) // it lists the immutable bundles
+		out.Files++
+	}
 	for _, e := range entries {
 		if err == nil && e.data != nil {
 			err = sw.file(e.name, e.data)

@@ -2,6 +2,7 @@ package site
 
 import (
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -16,10 +17,24 @@ type fsOps struct {
 	mkdir     func(name string, perm fs.FileMode) error
 	rename    func(from, to string) error
 	link      func(old, new string) error
+	// writeWith creates the file name and has write fill it.
+	writeWith func(name string, perm fs.FileMode, write func(io.Writer) error) error
 }
 
 func osOps() fsOps {
-	return fsOps{writeFile: os.WriteFile, mkdir: os.Mkdir, rename: os.Rename, link: os.Link}
+	return fsOps{writeFile: os.WriteFile, mkdir: os.Mkdir, rename: os.Rename, link: os.Link, writeWith: writeWith}
+}
+
+func writeWith(name string, perm fs.FileMode, write func(io.Writer) error) error {
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
+	if err != nil {
+		return err
+	}
+	err = write(f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // swap replaces entries of a folder all or nothing. Every new entry is
@@ -59,6 +74,32 @@ func (s *swap) file(name string, data []byte) error {
 	}
 	s.names = append(s.names, name)
 	return nil
+}
+
+// stream stages the file name, which write fills, and returns its size. It
+// goes live where add is called, so that it can be written before what it
+// refers to.
+func (s *swap) stream(name string, write func(io.Writer) error) (int64, error) {
+	var n int64
+	err := s.ops.writeWith(filepath.Join(s.stage, "new", name), 0o644, func(w io.Writer) error {
+		return write(counter{w, &n})
+	})
+	return n, err
+}
+
+// add puts the staged entry name next in the order entries go live.
+func (s *swap) add(name string) { s.names = append(s.names, name) }
+
+// counter counts the bytes written to w.
+type counter struct {
+	w io.Writer
+	n *int64
+}
+
+func (c counter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	*c.n += int64(n)
+	return n, err
 }
 
 // tree stages the folder name holding files.

@@ -2,6 +2,7 @@ package site
 
 import (
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -44,6 +45,17 @@ func failingOps(failAt int, calls *int) fsOps {
 				return &os.LinkError{Op: "rename", Old: from, New: to, Err: syscall.ENOSPC}
 			}
 			return real.rename(from, to)
+		},
+		writeWith: func(name string, perm fs.FileMode, write func(io.Writer) error) error {
+			if err := fail("write", name); err != nil {
+				// A full disk leaves part of the file behind.
+				_ = real.writeWith(name, perm, func(w io.Writer) error {
+					_, err := w.Write([]byte("part"))
+					return err
+				})
+				return err
+			}
+			return real.writeWith(name, perm, write)
 		},
 		link: func(old, new string) error {
 			if err := fail("link", new); err != nil {
