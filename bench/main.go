@@ -34,6 +34,7 @@ func main() {
 	flag.IntVar(&o.pageRuns, "page-runs", 3, "times the index page is opened in Chromium per pin count (0: not at all)")
 	flag.StringVar(&o.evalSizes, "evalcost-n", "1000,10000,100000", "pin counts for bench/evalcost (needs Nix); empty to skip")
 	flag.IntVar(&o.evalRuns, "evalcost-runs", 7, "runs per case for bench/evalcost")
+	flag.StringVar(&o.verifySizes, "verify-n", "1000,10000", "pin counts for the producer with verification on (bench/closures' pins and cache); empty to skip")
 	flag.IntVar(&o.branchRuns, "branch-runs", 1, "rounds of branch publishes (first, update, unchanged) per pin count, each on a new repository (0: none)")
 	flag.Parse()
 	if err := run(context.Background(), o, os.Stdout); err != nil {
@@ -44,17 +45,24 @@ func main() {
 
 type options struct {
 	sizes, modes, out, evalSizes string
+	verifySizes                  string
 	runs, pageRuns, evalRuns     int
 	branchRuns                   int
 }
 
 func run(ctx context.Context, o options, stdout io.Writer) error {
-	sizes, err := parseSizes(o.sizes)
+	sizes, err := parseSizes("-n", o.sizes)
 	if err != nil {
 		return err
 	}
 	if o.runs < 1 {
 		return errors.New("-runs must be at least 1")
+	}
+	var verifySizes []int
+	if o.verifySizes != "" {
+		if verifySizes, err = parseSizes("-verify-n", o.verifySizes); err != nil {
+			return err
+		}
 	}
 	for _, tool := range []string{"curl", "jq", "tar", "gzip", "time"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -94,6 +102,10 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 			r.perPin = append(r.perPin, pp)
 		}
 	}
+	r.verifySkipped = len(verifySizes) == 0
+	if r.verified, err = measureVerified(ctx, bin, verifySizes, o.runs, work); err != nil {
+		return err
+	}
 	if o.branchRuns > 0 {
 		if !fakegithub.HaveGit() {
 			return errors.New("the branch publish benchmark needs git (or -branch-runs 0)")
@@ -118,12 +130,12 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 	return nil
 }
 
-func parseSizes(s string) ([]int, error) {
+func parseSizes(flagName, s string) ([]int, error) {
 	var sizes []int
 	for _, f := range strings.Split(s, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || n < 1 {
-			return nil, fmt.Errorf("-n: %q is not a positive count", f)
+			return nil, fmt.Errorf("%s: %q is not a positive count", flagName, f)
 		}
 		sizes = append(sizes, n)
 	}

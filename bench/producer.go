@@ -54,6 +54,8 @@ type sample struct {
 	wall, cpu time.Duration
 	rssKiB    int64 // peak resident set of the largest process
 	requests  int64
+	narinfos  int64 // of the requests, those for narinfo files
+	log       string
 }
 
 // producerRow is the median of the runs of one tool at one size.
@@ -196,7 +198,7 @@ func runMeasured(_ context.Context, srv *pinServer, cmd *exec.Cmd) (sample, erro
 	}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	before := srv.requests.Load()
+	before, beforeNarinfos := srv.requests.Load(), srv.narinfos.Load()
 	start := time.Now()
 	err = cmd.Run()
 	wall := time.Since(start)
@@ -212,7 +214,9 @@ func runMeasured(_ context.Context, srv *pinServer, cmd *exec.Cmd) (sample, erro
 		cpu:      cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(),
 		rssKiB:   kib,
 		requests: srv.requests.Load() - before,
+		narinfos: srv.narinfos.Load() - beforeNarinfos,
 		phases:   readPhases(stderr.String()),
+		log:      stderr.String(),
 	}, nil
 }
 
@@ -249,6 +253,7 @@ func median(s []sample) sample {
 		cpu:      time.Duration(pick(func(x sample) int64 { return int64(x.cpu) })),
 		rssKiB:   pick(func(x sample) int64 { return x.rssKiB }),
 		requests: pick(func(x sample) int64 { return x.requests }),
+		narinfos: pick(func(x sample) int64 { return x.narinfos }),
 	}
 	for i, ph := range s[0].phases {
 		m.phases = append(m.phases, phase{ph.name, time.Duration(pick(func(x sample) int64 {

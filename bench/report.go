@@ -27,6 +27,8 @@ type report struct {
 	started, finished  time.Time
 	loadStart, loadEnd string
 	producers          []producerRow
+	verified           []verifiedRow
+	verifySkipped      bool
 	perPin             []perPinRow
 	branch             []branchRow
 	branchRuns         int
@@ -130,6 +132,7 @@ func (r *report) write(w io.Writer) {
 	}
 	fmt.Fprintln(w)
 	writeFloors(w, r.producers)
+	writeVerified(w, r.verified, r.verifySkipped)
 
 	fmt.Fprintln(w, "## Site and page")
 	fmt.Fprintln(w)

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync/atomic"
 
 	"github.com/kwbauson/create-pin-refs/pkg/cachix"
@@ -19,10 +20,14 @@ const cacheName = "bench"
 // encoder; the body is the real wire format (test/fakecachix sends the same).
 type pinServer struct {
 	srv      *http.Server
+	mux      *http.ServeMux
 	url      string
 	pins     []byte
 	info     []byte
 	requests atomic.Int64
+	// narinfos counts the requests for HASH.narinfo files (see serveCache),
+	// which requests counts too.
+	narinfos atomic.Int64
 }
 
 func startPinServer(raw []cachix.Pin) (*pinServer, error) {
@@ -52,6 +57,7 @@ func startPinServer(raw []cachix.Pin) (*pinServer, error) {
 		return nil, err
 	}
 	mux := http.NewServeMux()
+	s.mux = mux
 	mux.HandleFunc("GET /api/v1/cache/"+cacheName+"/pin", func(w http.ResponseWriter, _ *http.Request) { s.serve(w, s.pins) })
 	mux.HandleFunc("GET /api/v1/cache/"+cacheName, func(w http.ResponseWriter, _ *http.Request) { s.serve(w, s.info) })
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -68,6 +74,20 @@ func (s *pinServer) serve(w http.ResponseWriter, body []byte) {
 	w.Header().Set("Content-Type", "application/json;charset=utf-8")
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	_, _ = w.Write(body)
+}
+
+// serveCache serves cache where the cache's description says its binary cache
+// is (URI), counting its requests.
+func (s *pinServer) serveCache(cache http.Handler) {
+	prefix := "/cache/" + cacheName
+	inner := http.StripPrefix(prefix, cache)
+	s.mux.Handle(prefix+"/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.requests.Add(1)
+		if strings.HasSuffix(r.URL.Path, ".narinfo") {
+			s.narinfos.Add(1)
+		}
+		inner.ServeHTTP(w, r)
+	}))
 }
 
 func (s *pinServer) pinsURL() string {

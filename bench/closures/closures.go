@@ -26,6 +26,7 @@ const (
 type Cache struct {
 	Pins     []string // the pinned store paths
 	narinfos map[string]string
+	refs     map[string][]string // by store path
 }
 
 // Paths is the number of distinct store paths in the cache.
@@ -33,7 +34,7 @@ func (c *Cache) Paths() int { return len(c.narinfos) }
 
 // New generates pins pins over the shared libraries and base chain.
 func New(pins int) *Cache {
-	c := &Cache{narinfos: make(map[string]string, pins+Libraries+Base)}
+	c := &Cache{narinfos: make(map[string]string, pins+Libraries+Base), refs: make(map[string][]string, pins+Libraries+Base)}
 	base := make([]string, Base)
 	for i := range base {
 		base[i] = path(fmt.Sprintf("base-%d", i))
@@ -62,6 +63,24 @@ func New(pins int) *Cache {
 
 func (c *Cache) add(p string, size int, refs []string) {
 	c.narinfos[hash(p)] = fakecachix.NarInfo{StorePath: p, NarSize: size, References: refs}.Text()
+	c.refs[p] = refs
+}
+
+// Reachable is the number of distinct store paths in the closures of roots:
+// the narinfo files a verifier must read, each once.
+func (c *Cache) Reachable(roots []string) int {
+	seen := make(map[string]bool, len(c.refs))
+	todo := append([]string(nil), roots...)
+	for len(todo) > 0 {
+		p := todo[len(todo)-1]
+		todo = todo[:len(todo)-1]
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		todo = append(todo, c.refs[p]...)
+	}
+	return len(seen)
 }
 
 // ServeHTTP answers GET /HASH.narinfo from memory, 404 for anything else.
