@@ -48,6 +48,8 @@ func TestReport(t *testing.T) {
 		regexp.MustCompile(`(?m)^\| 8 \| update \| \d+ \(GET \d+, POST \d+, PATCH 1\) \| [1-9][\d.]* (?:B|KiB|MiB) \| `),
 		regexp.MustCompile(`(?m)^\| 8 \| unchanged \| \d+ \(GET \d+\) \| 0 B \| `),
 		regexp.MustCompile(`Not measured in this run`),
+		// The pages run's tarball, split into its parts.
+		regexp.MustCompile(`(?m)^\| 8 \| pages \| [\d.]+ KiB \([\d.]+ KiB\) \| [\d.]+ KiB \([\d.]+ KiB\) \| [\d.]+ KiB \([\d.]+ KiB\) \| .*\| [\d.]+ KiB \([\d.]+ KiB\) \| [\d.]+ KiB \| [\d.]+ KiB \| [\d.]+ \|$`),
 	} {
 		if !want.MatchString(report) {
 			t.Errorf("report lacks %s:\n%s", want, report)

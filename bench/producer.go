@@ -73,6 +73,8 @@ type producerRow struct {
 	pageLoad time.Duration
 	// floor is measured for the all-pins-only run (allPinsOnly).
 	floor floor
+	// parts is what the run's .tar.gz is made of.
+	parts tarParts
 }
 
 // measureProducers times create-pin-refs (each mode) and the original pipeline
@@ -127,6 +129,10 @@ func measureProducers(ctx context.Context, bin string, sizes []int, modes []stri
 			} else {
 				out := filepath.Join(work, "site-"+job.mode)
 				row.tarball = fileSize(filepath.Join(out, "pins.tar.gz"))
+				if row.parts, err = readTarParts(filepath.Join(out, "pins.tar.gz")); err != nil {
+					srv.Close()
+					return nil, fmt.Errorf("%d pins, %s: %w", n, job.mode, err)
+				}
 				row.index = fileSize(filepath.Join(out, "index.html"))
 				row.manifest = fileSize(filepath.Join(out, "pins.json"))
 				row.pageData = fileSize(filepath.Join(out, site.Finder))

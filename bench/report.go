@@ -155,6 +155,8 @@ func (r *report) write(w io.Writer) {
 	}
 	fmt.Fprintln(w)
 
+	r.writeTarball(w)
+
 	fmt.Fprintln(w, "## Per-pin URLs")
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "The one-name bundles (`URL/p/NAME` and `URL/p/NAME.tar.gz`, the same bytes) of the pages-mode runs above, "+
