@@ -126,7 +126,7 @@ var wantPins = []cachix.Pin{
 		LastRevision: cachix.Revision{
 			StorePath: "/nix/store/1c0ay9a5hkd0hk2q4pq6ah6nkx7qmn0j-tool",
 			Revision:  1,
-			Artifacts: []string{},
+			// "artifacts": [] on the wire: no artifacts, nil like a missing list.
 		},
 	},
 }

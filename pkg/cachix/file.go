@@ -100,6 +100,11 @@ func decodePins(data []byte) ([]Pin, error) {
 		return nil, jsonError(data, err)
 	}
 	keepInvalidUTF8(data, pins)
+	for i := range pins {
+		if len(pins[i].LastRevision.Artifacts) == 0 {
+			pins[i].LastRevision.Artifacts = nil // absent, null or [] alike
+		}
+	}
 	return pins, nil
 }
 

@@ -66,6 +66,12 @@ type pinStream struct {
 	pins      []Pin
 	// done are the bytes read before buf, for the fall-back.
 	done [][]byte
+	// scratch is what each pin is decoded into; its artifacts' backing array
+	// is reused, and each pin's artifacts are copied into strs, a slab carved
+	// into slices of their exact length: the decoder gives every list room
+	// for ten, which at 100,000 pins is 11 MB of fresh memory.
+	scratch Pin
+	strs    []string
 	buf  []byte // buf[pos:] is not decoded yet
 	pos  int
 	eof  bool
@@ -217,14 +223,33 @@ func (d *pinStream) decode(obj []byte) error {
 	if !utf8.Valid(obj) {
 		return errFallBack // keepInvalidUTF8 needs the whole text
 	}
-	var p Pin
-	rest, err := fastjson.Parse(obj, &p, fastjson.DontCopyString)
+	reuse := d.scratch.LastRevision.Artifacts[:0]
+	d.scratch = Pin{}
+	d.scratch.LastRevision.Artifacts = reuse
+	rest, err := fastjson.Parse(obj, &d.scratch, fastjson.DontCopyString)
 	if err != nil || len(bytes.TrimSpace(rest)) != 0 {
 		return errFallBack
 	}
+	p := d.scratch
+	p.LastRevision.Artifacts = d.exact(p.LastRevision.Artifacts)
 	d.pins = append(d.pins, p)
 	d.pos += len(obj)
 	return nil
+}
+
+// exact returns a copy of list with no spare room, nil when it is empty (as
+// decodePins gives it).
+func (d *pinStream) exact(list []string) []string {
+	n := len(list)
+	if n == 0 {
+		return nil
+	}
+	if cap(d.strs)-len(d.strs) < n {
+		d.strs = make([]string, 0, max(1024, n))
+	}
+	start := len(d.strs)
+	d.strs = append(d.strs, list...)
+	return d.strs[start : start+n : start+n]
 }
 
 // fallBack reads the rest and decodes the whole text as decodePins does.
