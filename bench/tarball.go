@@ -176,10 +176,12 @@ func (r *report) writeTarball(w io.Writer) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "What the all-pins bundle's `pins.tar.gz` is made of (the pages run's, else the first run's): the tar inside it "+
 		"split into parts, each part's files compressed alone as the product compresses the whole (klauspost gzip, default level), "+
-		"as KiB compressed (KiB as they are). Compressed together, a part can borrow from its neighbour only within gzip's 32 KiB window, "+
-		"so the sum of the parts is close to the .tar.gz. The shards are the pins themselves (name, system, store path, program, "+
-		"revision of each), what the original's pins.nix holds; the index (every name with its shard, "+
-		"so that Nix reads one small shard rather than every pin) and the per-system absent lists are what the bundle adds for evaluation speed.")
+		"KiB compressed (KiB as they are). Compressed together, a part borrows from its neighbour only within gzip's 32 KiB window, "+
+		"so the parts add up to about the .tar.gz. What limits it: the shards alone, which hold what the original's pins.nix holds "+
+		"(each pin's name, system and store path, whose 32-character hash is 20 bytes no compressor removes) plus each pin's program "+
+		"and revision, in JSON objects, compress to about the original's whole .tar.gz; the index (every name with its shard, so "+
+		"that Nix reads one small shard rather than every pin: the evaluation speed of the Consumer section), the per-system "+
+		"absent lists and the README are what the bundle adds on top.")
 	fmt.Fprintln(w)
 	fmt.Fprint(w, "| pins | mode | .tar.gz (tar) |")
 	for _, name := range tarPartNames {
