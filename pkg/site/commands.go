@@ -20,20 +20,10 @@ type pinGroup struct {
 	Programs []string
 }
 
-// groupPins groups pins by name, in name then system order, with the commands
-// that use each name: the first limit names (all when limit < 0), and how many
-// names there are.
+// groupPins groups pins, sorted by name then system as a pins.Set is, by
+// name, with the commands that use each name: the first limit names (all when
+// limit < 0), and how many names there are.
 func groupPins(ps []pins.Pin, url, flakeRef string, limit int) (groups []pinGroup, names int) {
-	byNameSystem := func(a, b pins.Pin) int {
-		if c := strings.Compare(a.Name, b.Name); c != 0 {
-			return c
-		}
-		return strings.Compare(a.System, b.System)
-	}
-	if !slices.IsSortedFunc(ps, byNameSystem) { // a pins.Set is sorted already
-		ps = slices.Clone(ps)
-		slices.SortStableFunc(ps, byNameSystem)
-	}
 	last := ""
 	for i, p := range ps {
 		if i == 0 || p.Name != last {
