@@ -72,9 +72,9 @@ type pinStream struct {
 	// for ten, which at 100,000 pins is 11 MB of fresh memory.
 	scratch Pin
 	strs    []string
-	buf  []byte // buf[pos:] is not decoded yet
-	pos  int
-	eof  bool
+	buf     []byte // buf[pos:] is not decoded yet
+	pos     int
+	eof     bool
 }
 
 // more reads another chunk, keeping buf[pos:] at the start of the new buffer.
