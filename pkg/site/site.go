@@ -170,8 +170,14 @@ func write(dir string, in Input, ops fsOps) (out Output, err error) {
 		out.PerPin.Names, out.PerPin.Bytes, out.PerPin.Built = in.PerPin.Ones.Len(), cost, ones != nil
 	}
 	if in.Index != nil {
-		if entries[2].data, err = in.Index(out.PerPin.Built); err != nil {
+		page, err := in.Index(out.PerPin.Built)
+		if err != nil {
 			return out, fmt.Errorf("rendering %s: %w", Index, err)
+		}
+		for i := range entries {
+			if entries[i].name == Index {
+				entries[i].data = page
+			}
 		}
 	}
 
