@@ -64,7 +64,7 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 			return err
 		}
 	}
-	for _, tool := range []string{"curl", "jq", "tar", "gzip", "time"} {
+	for _, tool := range []string{"curl", "jq", "tar", "gzip", "time", "dd"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			return fmt.Errorf("the original pipeline needs %s: %w", tool, err)
 		}

@@ -66,12 +66,12 @@ func TestWriteFloors(t *testing.T) {
 	rows := []producerRow{
 		{tool: "original", pins: 10000, sample: sample{wall: 400 * time.Millisecond}},
 		{tool: "create-pin-refs", mode: "dir:all-pins", pins: 10000, sample: sample{wall: 100 * time.Millisecond, phases: readPhases("== Reading pins\nReading pins took 40ms\nRendering the bundle took 45ms\n")},
-			floor: floor{startup: 8 * time.Millisecond, write: 30 * time.Millisecond, files: 92, bytes: 5 << 20}},
+			floor: floor{startup: 8 * time.Millisecond, write: 30 * time.Millisecond, files: 92, bytes: 5 << 20, touch: 50 * time.Millisecond, touchKiB: 24 << 10}},
 		{tool: "create-pin-refs", mode: "dir", pins: 10000, sample: sample{wall: 900 * time.Millisecond}},
 	}
 	var b strings.Builder
 	writeFloors(&b, rows)
-	want := "| 10,000 | 400 ms | 40 ms | 100 ms | reading pins 40 ms, rendering the bundle 45 ms | 92 files, 5.0 MiB: 30 ms | 8 ms | 38 ms |"
+	want := "| 10,000 | 400 ms | 40 ms | 100 ms | reading pins 40 ms, rendering the bundle 45 ms | 92 files, 5.0 MiB: 30 ms | 8 ms | 38 ms | 24 MiB: 50 ms |"
 	if !strings.Contains(b.String(), want) {
 		t.Errorf("floor table lacks %q:\n%s", want, b.String())
 	}

@@ -142,7 +142,7 @@ func measureProducers(ctx context.Context, bin string, sizes []int, modes []stri
 					return nil, err
 				}
 				if _, variant, _ := strings.Cut(job.mode, ":"); variant == allPinsOnly {
-					if row.floor, err = measureFloor(ctx, bin, out, max(runs, 1)); err != nil {
+					if row.floor, err = measureFloor(ctx, bin, out, row.rssKiB, max(runs, 1)); err != nil {
 						srv.Close()
 						return nil, fmt.Errorf("%d pins, floor: %w", n, err)
 					}
