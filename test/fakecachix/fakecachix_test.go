@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -107,8 +108,23 @@ func TestAPI(t *testing.T) {
 	if diff := cmp.Diff(pins, got, cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("pins (-want +got):\n%s", diff)
 	}
-	if got[1].LastRevision.Artifacts == nil {
-		t.Error("artifacts came as null; Cachix sends []")
+	// On the wire, as Cachix sends it: [] (the client makes it nil).
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL()+"/api/v1/cache/demo/pin", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`"artifacts":\s*\[\]`).Match(body) || regexp.MustCompile(`"artifacts":\s*null`).Match(body) {
+		t.Errorf("an empty artifact list is not sent as []: %s", body)
 	}
 
 	info, err := c.Cache(ctx, "demo")
