@@ -189,9 +189,10 @@ func (p *publisher) writeRef(ctx context.Context, head string) error {
 
 // settle decides what a 422 from writing the ref means by reading the ref
 // again, never by GitHub's wording: the ref holding our commit means the
-// write landed; a ref moved, created or deleted by someone else is a lost
-// race; a ref unchanged means the write itself was refused (our new commit
-// not yet visible to the ref store, typically), worth a bounded retry.
+// write landed; a ref moved, created or deleted by someone else is another
+// publish's (moved); a ref unchanged means the write itself was refused (our
+// new commit not yet visible to the ref store, typically), worth a bounded
+// retry.
 func (p *publisher) settle(ctx context.Context, head string, refused error) error {
 	now, err := p.head(ctx)
 	switch {
@@ -200,7 +201,7 @@ func (p *publisher) settle(ctx context.Context, head string, refused error) erro
 	case now == p.ours:
 		return nil
 	case now != head:
-		return retry.Conflict(refused)
+		return p.moved(ctx, now)
 	default:
 		return retry.Again(refused)
 	}

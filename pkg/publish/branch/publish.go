@@ -3,11 +3,13 @@
 // `nix run github:OWNER/REPO/pins#NAME` serves it.
 //
 // The branch holds exactly the given files plus a marker file; each publish
-// is one normal commit on top of the previous head (history is never
-// rewritten, no force push), made with a compare-and-swap ref update and
-// retried when another publisher got there first. Git object ids are computed
-// locally, so an unchanged bundle costs two reads and no write. The
-// repository's default branch is never written.
+// is one normal commit on top of the head the files were made after (its
+// Base; history is never rewritten, no force push), made with a
+// compare-and-swap ref update. When another publish moved the branch in
+// between, nothing is written and ErrMoved tells the caller to make its files
+// again: retrying them on the new head would drop what that publish added.
+// Git object ids are computed locally, so an unchanged bundle costs two reads
+// and no write. The repository's default branch is never written.
 package branch
 
 import (
@@ -57,9 +59,14 @@ type Options struct {
 	// file (or whose marker is not this tool's). It still adds a normal
 	// commit: nothing is ever discarded. It never allows the default branch.
 	Force bool
-	// Retry is how failed requests and lost races are retried; its
-	// OnRetry hears of each retry. The zero value is retry.Default().
+	// Retry is how failed requests are retried (a lost race is ErrMoved,
+	// never retried here); its OnRetry hears of each retry. The zero value
+	// is retry.Default().
 	Retry retry.Policy
+	// Base is the head the files were made after (ReadBase), committed on
+	// top of without reading the ref again. The zero value takes the head
+	// first read: for files made just now that depend on no branch content.
+	Base Base
 }
 
 // Result tells what a publish did.
@@ -131,7 +138,9 @@ func Publish(ctx context.Context, gh *github.Client, opts Options, files []File)
 		want:    treeID(all),
 		commits: map[string]*github.Commit{},
 		managed: map[string]bool{},
+		base:    opts.Base,
 	}
+	p.res.APICalls = opts.Base.calls
 	p.knownRead = !worthListing(all)
 	p.res.TreeSHA = p.want
 	p.res.FlakeRef = FlakeRef(gh, opts)
@@ -159,25 +168,38 @@ type publisher struct {
 	commits       map[string]*github.Commit // by sha; commits never change
 	managed       map[string]bool           // heads found to hold our marker
 	defaultBranch string                    // the repository's, once read
-	// ours is the last commit made, and parent its parent: reused when the
-	// head has not moved, and recognised if a failed-looking update landed.
-	ours, parent string
+	base          Base                      // the only head committed on top of
+	baseUsed      bool                      // the first attempt took base as the head
+	// ours is the commit made on top of the base: recognised if a
+	// failed-looking update landed.
+	ours string
 }
 
-// attempt reads the head and, unless it already holds the tree, commits on
-// top of it (or creates the branch). Lost races come back as
-// retry.Conflict, failures worth retrying as retry.Again or AfterWait.
+// attempt takes the base as the head (the first time) or reads the head and,
+// unless it already holds the tree, commits on top of it (or creates the
+// branch). A head moved by another publish comes back as *MovedError,
+// failures worth retrying as retry.Again or AfterWait.
 func (p *publisher) attempt(ctx context.Context) error {
-	head, err := p.head(ctx)
-	if err != nil {
-		return err
+	head := p.base.Commit
+	if !p.base.set || p.baseUsed {
+		var err error
+		if head, err = p.head(ctx); err != nil {
+			return err
+		}
+	}
+	p.baseUsed = true
+	if !p.base.set {
+		p.base = Base{Commit: head, set: true}
+	}
+	switch {
+	case head != "" && head == p.ours:
+		// An update that looked failed (a 5xx, a lost answer) had landed.
+		p.done(head, true, p.base.Commit == "")
+		return nil
+	case head != p.base.Commit:
+		return p.moved(ctx, head)
 	}
 	if head != "" {
-		if head == p.ours {
-			// An update that looked failed (a 5xx, a lost answer) had landed.
-			p.done(head, true, p.parent == "")
-			return nil
-		}
 		c, err := p.commit(ctx, head)
 		if err != nil {
 			return err
@@ -193,7 +215,6 @@ func (p *publisher) attempt(ctx context.Context) error {
 		if err := p.checkManaged(ctx, head, c); err != nil {
 			return err
 		}
-		// Read once: ids of an older head stay valid if the head moves.
 		if !p.treeMade && !p.knownRead {
 			if p.known, err = p.knownBlobs(ctx, c.GetTree().GetSHA()); err != nil {
 				return err
@@ -204,17 +225,19 @@ func (p *publisher) attempt(ctx context.Context) error {
 	if err := p.makeTree(ctx); err != nil {
 		return err
 	}
-	if p.ours == "" || p.parent != head {
+	if p.ours == "" {
 		sha, err := p.makeCommit(ctx, head)
 		if err != nil {
 			return err
 		}
-		p.ours, p.parent = sha, head
+		p.ours = sha
 	}
 	if err := p.writeRef(ctx, head); err != nil {
 		return err
 	}
-	p.done(p.ours, true, head == "")
+	if p.res.CommitSHA == "" { // else settle found another head holding the tree
+		p.done(p.ours, true, head == "")
+	}
 	return nil
 }
 
