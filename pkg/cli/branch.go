@@ -1,54 +1,109 @@
 package cli
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/google/go-github/v60/github"
 	"github.com/kwbauson/create-pin-refs/pkg/bundle"
 	"github.com/kwbauson/create-pin-refs/pkg/config"
-	"github.com/kwbauson/create-pin-refs/pkg/pins"
 	"github.com/kwbauson/create-pin-refs/pkg/publish/branch"
+	"github.com/kwbauson/create-pin-refs/pkg/retry"
 )
 
 // branchPublisher commits the bundle to a branch through the GitHub API.
 type branchPublisher struct {
 	gh         *github.Client
-	opts       branch.Options
+	opts       branch.Options // its Base is read before the pins
+	message    string         // --commit-message; "" says how many pins of which cache
 	flakeRef   string
 	archiveURL string // the branch as a tarball, as GitHub serves it
 	rep        reporter
+	spent      int // API calls of earlier rounds
 }
 
-func newBranchPublisher(cfg *config.Config, env Env, rep reporter, set *pins.Set, meta bundle.Meta) (*branchPublisher, error) {
+// branchRounds bounds how many times a run reads the pins and publishes
+// while other publishes move the branch after it read its head.
+const branchRounds = 5
+
+func newBranchPublisher(cfg *config.Config, env Env, rep reporter) (*branchPublisher, error) {
 	gh, err := branch.NewClient(env.HTTPClient, cfg.GitHubAPIURL, cfg.GitHubToken)
 	if err != nil {
 		return nil, fmt.Errorf("%w: --github-api-url: %w", config.ErrUsage, err)
 	}
 	owner, repo, _ := strings.Cut(cfg.Repo, "/")
 	author := branch.Identity{Name: cfg.AuthorName, Email: cfg.AuthorEmail}
-	msg := cfg.CommitMessage
-	if msg == "" {
-		msg = fmt.Sprintf("Publish %s of %s", count(len(set.Pins), "pin"), meta.Cache)
-	}
 	opts := branch.Options{
-		Owner:         owner,
-		Repo:          repo,
-		Branch:        cfg.Branch,
-		CommitMessage: msg,
-		Author:        author,
-		Committer:     author,
-		Force:         cfg.ForceBranch,
-		Retry:         retryPolicy(env, rep),
+		Owner:     owner,
+		Repo:      repo,
+		Branch:    cfg.Branch,
+		Author:    author,
+		Committer: author,
+		Force:     cfg.ForceBranch,
+		Retry:     retryPolicy(env, rep),
 	}
 	return &branchPublisher{
 		gh:         gh,
 		opts:       opts,
+		message:    cfg.CommitMessage,
 		flakeRef:   branch.FlakeRef(gh, opts),
 		archiveURL: archiveURL(gh, opts),
 		rep:        rep,
 	}, nil
+}
+
+// readBase reads the branch's head before the pins are read, once: the
+// bundle is committed on top of that head only, so that it never replaces
+// a commit made from a later reading of the pins. Nil p: not branch mode.
+func (p *branchPublisher) readBase(ctx context.Context) error {
+	if p == nil || p.opts.Base.IsSet() {
+		return nil
+	}
+	base, err := branch.ReadBase(ctx, p.gh, p.opts)
+	if err != nil {
+		return fmt.Errorf("reading branch %s of %s/%s: %w", p.opts.Branch, p.opts.Owner, p.opts.Repo, err)
+	}
+	at := "does not exist yet"
+	if base.Commit != "" {
+		at = "is at " + shortSHA(base.Commit)
+	}
+	p.rep.Logf("branch %s %s; the pins read now are published on top of it", p.opts.Branch, at)
+	p.opts.Base = base
+	return nil
+}
+
+// again decides, after round's err, whether to read the pins again: another
+// publish moved the branch after this round read its head. It waits as the
+// retry policy does between attempts, and gives up after branchRounds.
+func (p *branchPublisher) again(ctx context.Context, env Env, round int, err error) (bool, error) {
+	var moved *branch.MovedError
+	if p == nil || !errors.As(err, &moved) {
+		return false, err
+	}
+	p.spent += moved.APICalls
+	if round >= branchRounds {
+		return false, fmt.Errorf("%w; other publishes moved it in each of %d rounds of reading the pins: run this job again once they are done, or publish from one job that needs the others", err, round)
+	}
+	pol := env.Retry.WithDefaults()
+	wait := retry.Backoff(round, pol.BaseDelay, pol.MaxDelay)
+	p.rep.Logf("notice: branch %s of %s/%s moved from %s to %s after this run read it (another publish landed): reading the pins again in %s (round %d of %d)",
+		p.opts.Branch, p.opts.Owner, p.opts.Repo, orNone(moved.Base), orNone(moved.Head), retry.Round(wait), round+1, branchRounds)
+	if err := pol.Sleep(ctx, wait); err != nil {
+		return false, fmt.Errorf("waiting to read the pins again: %w", err)
+	}
+	p.opts.Base = moved.Next()
+	return true, nil
+}
+
+// orNone is a commit for a log line, "no branch" when there is none.
+func orNone(sha string) string {
+	if sha == "" {
+		return "no branch"
+	}
+	return shortSHA(sha)
 }
 
 // archiveURL is the branch's tarball on GitHub's web host: api.github.com
@@ -88,18 +143,20 @@ func (p *branchPublisher) publish(ctx context.Context, b *bundle.Bundle, res *Re
 		p.rep.Logf("notice: per-pin flakes (%s?dir=%s/NAME) left out: the branch would hold %d names, over the %d that keep its tree small; --per-pin-urls on adds them anyway",
 			p.flakeRef, bundle.OneDir, res.ones.Len(), BranchMaxOneNames)
 	}
-	out, err := branch.Publish(ctx, p.gh, p.opts, files)
+	opts := p.opts
+	opts.CommitMessage = cmp.Or(p.message, fmt.Sprintf("Publish %s of %s", count(len(res.Set.Pins), "pin"), res.Meta.Cache))
+	out, err := branch.Publish(ctx, p.gh, opts, files)
 	if err != nil {
 		return fmt.Errorf("publishing to branch %s of %s/%s: %w", p.opts.Branch, p.opts.Owner, p.opts.Repo, err)
 	}
-	res.FlakeRef, res.CommitSHA, res.Changed, res.APICalls = out.FlakeRef, out.CommitSHA, out.Changed, out.APICalls
+	res.FlakeRef, res.CommitSHA, res.Changed, res.APICalls = out.FlakeRef, out.CommitSHA, out.Changed, p.spent+out.APICalls
 	if res.PerPin.Built {
 		res.PerPinURL = PerPinFlakeRef(out.FlakeRef)
 	}
 	if out.Changed {
-		p.rep.Logf("committed %s to %s (%d API calls)", shortSHA(out.CommitSHA), p.opts.Branch, out.APICalls)
+		p.rep.Logf("committed %s to %s (%d API calls)", shortSHA(out.CommitSHA), p.opts.Branch, res.APICalls)
 	} else {
-		p.rep.Logf("branch %s already holds these pins: nothing written (%d API calls)", p.opts.Branch, out.APICalls)
+		p.rep.Logf("branch %s already holds these pins: nothing written (%d API calls)", p.opts.Branch, res.APICalls)
 	}
 	return nil
 }

@@ -167,6 +167,8 @@ func Main(ctx context.Context, args []string, env Env) int {
 }
 
 // Run does the work for a validated configuration, one log group per phase.
+// In branch mode the pins are read again, up to branchRounds times, while
+// other publishes move the branch after this run read its head.
 func Run(ctx context.Context, cfg *config.Config, env Env, rep reporter) (*Result, error) {
 	if cfg.Timeout > 0 {
 		env.Retry.Deadline = cfg.Timeout
@@ -174,27 +176,50 @@ func Run(ctx context.Context, cfg *config.Config, env Env, rep reporter) (*Resul
 	ctx, cancel := env.Retry.Bound(ctx)
 	defer cancel()
 	var (
+		res *Result
+		pub *branchPublisher
+		err error
+	)
+	if len(cfg.Pins) > 0 {
+		err = inGroup(rep, "Pinning", func() error { return pinAll(ctx, cfg, env, rep) })
+	}
+	if err == nil && cfg.Mode == config.ModeBranch {
+		pub, err = newBranchPublisher(cfg, env, rep)
+	}
+	for round := 1; err == nil; round++ {
+		res, err = runRound(ctx, cfg, env, rep, pub)
+		var again bool
+		if again, err = pub.again(ctx, env, round, err); !again {
+			break
+		}
+	}
+	if err != nil {
+		return nil, explain(err, cfg)
+	}
+	return res, nil
+}
+
+// runRound reads the pins (in branch mode after the branch's head), verifies
+// them, renders the bundle and the site and publishes it.
+func runRound(ctx context.Context, cfg *config.Config, env Env, rep reporter, pub *branchPublisher) (*Result, error) {
+	var (
 		set  *pins.Set
 		meta bundle.Meta
 		res  *Result
 		b    *bundle.Bundle
-		pub  *branchPublisher
 	)
-	var err error
-	if len(cfg.Pins) > 0 {
-		err = inGroup(rep, "Pinning", func() error { return pinAll(ctx, cfg, env, rep) })
-	}
-	if err == nil {
-		err = inGroup(rep, "Reading pins", func() error {
-			raw, info, err := readPins(ctx, cfg, env, rep)
-			if err != nil {
-				return err
-			}
-			meta = bundleMeta(cfg, info)
-			set, err = buildSet(cfg, rep, raw)
+	err := inGroup(rep, "Reading pins", func() error {
+		if err := pub.readBase(ctx); err != nil {
 			return err
-		})
-	}
+		}
+		raw, info, err := readPins(ctx, cfg, env, rep)
+		if err != nil {
+			return err
+		}
+		meta = bundleMeta(cfg, info)
+		set, err = buildSet(cfg, rep, raw)
+		return err
+	})
 	if err == nil && cfg.Verify != verify.Off {
 		err = inGroup(rep, "Verifying the pins in the binary caches", func() error {
 			return verifyPins(ctx, cfg, env, rep, set, meta)
@@ -202,7 +227,7 @@ func Run(ctx context.Context, cfg *config.Config, env Env, rep reporter) (*Resul
 	}
 	if err == nil {
 		err = inGroup(rep, "Rendering the bundle", func() (err error) {
-			res, b, pub, err = writeSite(ctx, cfg, env, rep, set, meta)
+			res, b, err = writeSite(ctx, cfg, env, rep, set, meta, pub)
 			return err
 		})
 	}
@@ -222,10 +247,7 @@ func Run(ctx context.Context, cfg *config.Config, env Env, rep reporter) (*Resul
 			return pub.publish(ctx, b, res, cfg.PerPinURLs)
 		})
 	}
-	if err != nil {
-		return nil, explain(err, cfg)
-	}
-	return res, nil
+	return res, err
 }
 
 // inGroup runs f as one phase of a run, in its own log group, and says how
@@ -243,11 +265,11 @@ func inGroup(rep reporter, title string, f func() error) error {
 
 // writeSite turns the pins into the bundle and writes the site. Where the bundle
 // will be served is settled first, so that its README and the index page show
-// the right commands; in branch mode that makes the publisher.
-func writeSite(ctx context.Context, cfg *config.Config, env Env, rep reporter, set *pins.Set, meta bundle.Meta) (*Result, *bundle.Bundle, *branchPublisher, error) {
+// the right commands: in branch mode, where pub publishes.
+func writeSite(ctx context.Context, cfg *config.Config, env Env, rep reporter, set *pins.Set, meta bundle.Meta, pub *branchPublisher) (*Result, *bundle.Bundle, error) {
 	b, err := bundle.Render(set, meta)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("rendering the bundle: %w", err)
+		return nil, nil, fmt.Errorf("rendering the bundle: %w", err)
 	}
 	rep.Logf("rendered %s for %s", count(len(b.Files), "file"), count(len(set.Pins), "pin"))
 	res := &Result{Set: set, Meta: meta, SiteDir: cfg.Out}
@@ -257,17 +279,13 @@ func writeSite(ctx context.Context, cfg *config.Config, env Env, rep reporter, s
 		}
 	}
 
-	var pub *branchPublisher
 	switch cfg.Mode {
 	case config.ModePages:
 		if res.URL, err = pages.PagesURL(cfg.Repo, cfg.PagesURL); err != nil {
 			// The configuration was checked; this is a bug, said plainly.
-			return nil, nil, nil, fmt.Errorf("%w: --%w", config.ErrUsage, err)
+			return nil, nil, fmt.Errorf("%w: --%w", config.ErrUsage, err)
 		}
 	case config.ModeBranch:
-		if pub, err = newBranchPublisher(cfg, env, rep, set, meta); err != nil {
-			return nil, nil, nil, err
-		}
 		res.FlakeRef = pub.flakeRef
 	default:
 		if cfg.Repo != "" || cfg.PagesURL != "" {
@@ -285,7 +303,7 @@ func writeSite(ctx context.Context, cfg *config.Config, env Env, rep reporter, s
 		view.URL = "URL"
 	}
 	if res.Readme, err = site.Seal(b, &manifest, &view); err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	res.Lock = view.Lock
 	earlier := keptBundles(ctx, cfg, env, rep, &manifest)
@@ -293,7 +311,7 @@ func writeSite(ctx context.Context, cfg *config.Config, env Env, rep reporter, s
 	in := site.Input{Bundle: b, Manifest: manifest, Earlier: earlier}
 	if cfg.PerPinURLs != config.PerPinOff {
 		if res.ones, err = bundle.NewOnes(set, meta); err != nil {
-			return nil, nil, nil, fmt.Errorf("rendering the one-name bundles: %w", err)
+			return nil, nil, fmt.Errorf("rendering the one-name bundles: %w", err)
 		}
 		if pub == nil { // a branch holds them unpacked
 			in.PerPin = site.PerPin{Ones: res.ones, Auto: cfg.PerPinURLs == config.PerPinAuto, Budget: cmp.Or(env.ArtifactBudget, site.ArtifactBudget)}
@@ -313,7 +331,7 @@ func writeSite(ctx context.Context, cfg *config.Config, env Env, rep reporter, s
 	}
 	out, err := site.WriteSite(cfg.Out, in)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("writing the site to %s: %w", cfg.Out, err)
+		return nil, nil, fmt.Errorf("writing the site to %s: %w", cfg.Out, err)
 	}
 	res.Files, res.PerPin = out.Files, out.PerPin
 	switch {
@@ -323,5 +341,5 @@ func writeSite(ctx context.Context, cfg *config.Config, env Env, rep reporter, s
 		rep.Logf("notice: per-pin URLs (URL/%s/NAME) left out: the %d names would add %s to the Pages artifact, making it %s, over its %s budget; --per-pin-urls on builds them anyway",
 			site.OnesDir, out.PerPin.Names, site.Size(uint64(out.PerPin.Bytes)), site.Size(uint64(out.PerPin.Artifact+out.PerPin.Bytes)), site.Size(uint64(in.PerPin.Budget)))
 	}
-	return res, b, pub, nil
+	return res, b, nil
 }
