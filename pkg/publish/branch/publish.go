@@ -116,7 +116,9 @@ func (o Options) withDefaults() (Options, error) {
 }
 
 // Publish makes the branch opts.Branch of opts.Owner/opts.Repo hold exactly
-// files plus the marker file, committing only if that changes its tree.
+// files plus the marker file, committing only if that changes its tree, and
+// only on top of opts.Base: a branch another publish moved since is a
+// *MovedError (ErrMoved), and nothing is written to it.
 func Publish(ctx context.Context, gh *github.Client, opts Options, files []File) (*Result, error) {
 	if gh == nil {
 		return nil, errors.New("branch: nil GitHub client")

@@ -1,0 +1,94 @@
+package cli
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+
+	"github.com/kwbauson/create-pin-refs/pkg/bundle"
+	"github.com/kwbauson/create-pin-refs/pkg/config"
+	"github.com/kwbauson/create-pin-refs/pkg/pins"
+	"github.com/kwbauson/create-pin-refs/pkg/publish/pages"
+	"github.com/kwbauson/create-pin-refs/pkg/site"
+)
+
+// writeSite turns the pins into the bundle and writes the site. Where the bundle
+// will be served is settled first, so that its README and the index page show
+// the right commands: in branch mode, where pub publishes.
+func writeSite(ctx context.Context, cfg *config.Config, env Env, rep reporter, set *pins.Set, meta bundle.Meta, pub *branchPublisher) (*Result, *bundle.Bundle, error) {
+	b, err := bundle.Render(set, meta)
+	if err != nil {
+		return nil, nil, fmt.Errorf("rendering the bundle: %w", err)
+	}
+	rep.Logf("rendered %s for %s", count(len(b.Files), "file"), count(len(set.Pins), "pin"))
+	res := &Result{Set: set, Meta: meta, SiteDir: cfg.Out}
+	for i, p := range set.Pins { // sorted by name
+		if i == 0 || p.Name != set.Pins[i-1].Name {
+			res.Names++
+		}
+	}
+
+	switch cfg.Mode {
+	case config.ModePages:
+		if res.URL, err = pages.PagesURL(cfg.Repo, cfg.PagesURL); err != nil {
+			// The configuration was checked; this is a bug, said plainly.
+			return nil, nil, fmt.Errorf("%w: --%w", config.ErrUsage, err)
+		}
+	case config.ModeBranch:
+		res.FlakeRef = pub.flakeRef
+	default:
+		if cfg.Repo != "" || cfg.PagesURL != "" {
+			res.URL, _ = pages.PagesURL(cfg.Repo, cfg.PagesURL)
+		}
+	}
+	manifest := site.NewManifest(set, meta)
+	view := site.IndexView{URL: res.URL, FlakeRef: res.FlakeRef, GeneratedBy: env.Version}
+	switch {
+	case pub != nil:
+		// The branch's own tarball serves `-f` (any Nix) and, by its .tar.gz
+		// name, flakes on old Nix.
+		view.URL = pub.archiveURL
+	case view.URL == "":
+		view.URL = "URL"
+	}
+	if res.Readme, err = site.Seal(b, &manifest, &view); err != nil {
+		return nil, nil, err
+	}
+	res.Lock = view.Lock
+	earlier := keptBundles(ctx, cfg, env, rep, &manifest)
+
+	in := site.Input{Bundle: b, Manifest: manifest, Earlier: earlier}
+	if cfg.PerPinURLs != config.PerPinOff {
+		if res.ones, err = bundle.NewOnes(set, meta); err != nil {
+			return nil, nil, fmt.Errorf("rendering the one-name bundles: %w", err)
+		}
+		if pub == nil { // a branch holds them unpacked
+			in.PerPin = site.PerPin{Ones: res.ones, Auto: cfg.PerPinURLs == config.PerPinAuto, Budget: cmp.Or(env.ArtifactBudget, site.ArtifactBudget)}
+		}
+	}
+	if res.URL != "" {
+		in.Index = func(perPin bool) ([]byte, error) {
+			v := view
+			switch {
+			case pub != nil && branchOnes(cfg.PerPinURLs, res.ones.Len()):
+				v.PerPinURL = PerPinFlakeRef(pub.flakeRef)
+			case perPin:
+				v.PerPinURL = site.PerPinURL(v.URL)
+			}
+			return site.RenderIndex(manifest, v)
+		}
+	}
+	out, err := site.WriteSite(cfg.Out, in)
+	if err != nil {
+		return nil, nil, fmt.Errorf("writing the site to %s: %w", cfg.Out, err)
+	}
+	res.Files, res.PerPin = out.Files, out.PerPin
+	switch {
+	case out.PerPin.Built && res.URL != "":
+		res.PerPinURL = site.PerPinURL(res.URL)
+	case pub == nil && res.ones != nil && res.ones.Len() > 0 && !out.PerPin.Built:
+		rep.Logf("notice: per-pin URLs (URL/%s/NAME) left out: the %d names would add %s to the Pages artifact, making it %s, over its %s budget; --per-pin-urls on builds them anyway",
+			site.OnesDir, out.PerPin.Names, site.Size(uint64(out.PerPin.Bytes)), site.Size(uint64(out.PerPin.Artifact+out.PerPin.Bytes)), site.Size(uint64(in.PerPin.Budget)))
+	}
+	return res, b, nil
+}
