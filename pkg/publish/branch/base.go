@@ -78,14 +78,23 @@ func (e *MovedError) Next() Base { return Base{Commit: e.Head, set: true} }
 // done, unchanged; otherwise nothing is written and ErrMoved says so.
 func (p *publisher) moved(ctx context.Context, head string) error {
 	if head != "" {
-		c, err := p.commit(ctx, head)
-		if err != nil {
+		if _, held, err := p.holds(ctx, head); held || err != nil {
 			return err
-		}
-		if c.GetTree().GetSHA() == p.want {
-			p.done(head, false, false)
-			return nil
 		}
 	}
 	return &MovedError{Branch: p.opts.Branch, Base: p.base.Commit, Head: head, APICalls: p.res.APICalls}
+}
+
+// holds reads head's commit and reports whether its tree is the files';
+// if so, the publish is done, unchanged.
+func (p *publisher) holds(ctx context.Context, head string) (*github.Commit, bool, error) {
+	c, err := p.commit(ctx, head)
+	if err != nil {
+		return nil, false, err
+	}
+	if c.GetTree().GetSHA() != p.want {
+		return c, false, nil
+	}
+	p.done(head, false, false)
+	return c, true, nil
 }

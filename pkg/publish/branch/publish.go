@@ -202,13 +202,9 @@ func (p *publisher) attempt(ctx context.Context) error {
 		return p.moved(ctx, head)
 	}
 	if head != "" {
-		c, err := p.commit(ctx, head)
-		if err != nil {
+		c, held, err := p.holds(ctx, head)
+		if held || err != nil {
 			return err
-		}
-		if c.GetTree().GetSHA() == p.want {
-			p.done(head, false, false)
-			return nil
 		}
 		// Whatever its marker says, the default branch is never written.
 		if err := p.checkNotDefault(ctx); err != nil {
