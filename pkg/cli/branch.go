@@ -23,6 +23,9 @@ type branchPublisher struct {
 	archiveURL string // the branch as a tarball, as GitHub serves it
 	rep        reporter
 	spent      int // API calls of earlier rounds
+	// unpublished are the immutable bundles that earlier rounds wrote to
+	// the site: the site must not serve them as earlier publishes'.
+	unpublished []string
 }
 
 // branchRounds bounds how many times a run reads the pins and publishes
@@ -78,12 +81,15 @@ func (p *branchPublisher) readBase(ctx context.Context) error {
 // again decides, after round's err, whether to read the pins again: another
 // publish moved the branch after this round read its head. It waits as the
 // retry policy does between attempts, and gives up after branchRounds.
-func (p *branchPublisher) again(ctx context.Context, env Env, round int, err error) (bool, error) {
+func (p *branchPublisher) again(ctx context.Context, env Env, round int, res *Result, err error) (bool, error) {
 	var moved *branch.MovedError
 	if p == nil || !errors.As(err, &moved) {
 		return false, err
 	}
 	p.spent += moved.APICalls
+	if res != nil && res.bundlePath != "" {
+		p.unpublished = append(p.unpublished, res.bundlePath)
+	}
 	if round >= branchRounds {
 		return false, fmt.Errorf("%w; other publishes moved it in each of %d rounds of reading the pins: run this job again once they are done, or publish from one job that needs the others", err, round)
 	}
@@ -96,6 +102,14 @@ func (p *branchPublisher) again(ctx context.Context, env Env, round int, err err
 	}
 	p.opts.Base = moved.Next()
 	return true, nil
+}
+
+// unpublishedBundles are the site's bundles of earlier rounds (nil p: none).
+func (p *branchPublisher) unpublishedBundles() []string {
+	if p == nil {
+		return nil
+	}
+	return p.unpublished
 }
 
 // orNone is a commit for a log line, "no branch" when there is none.

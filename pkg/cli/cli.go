@@ -63,6 +63,8 @@ type Result struct {
 	// FLAKEREF?dir=p/), when built.
 	PerPinURL string
 	ones      *bundle.Ones // nil: --per-pin-urls off
+	// bundlePath is the immutable bundle's path in the site (b/HASH.tar.gz).
+	bundlePath string
 }
 
 // String is the one-line summary printed at the end.
@@ -188,7 +190,7 @@ func Run(ctx context.Context, cfg *config.Config, env Env, rep reporter) (*Resul
 	for round := 1; err == nil; round++ {
 		res, err = runRound(ctx, cfg, env, rep, pub)
 		var again bool
-		if again, err = pub.again(ctx, env, round, err); !again {
+		if again, err = pub.again(ctx, env, round, res, err); !again {
 			break
 		}
 	}

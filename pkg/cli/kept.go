@@ -16,8 +16,9 @@ import (
 // after this publish's own. Pages mode reads them from the live site, since a
 // deploy replaces the whole site; the other modes from --out. Nothing here
 // fails the publish: a first or unreachable site is a notice, and a bundle
-// that is gone or damaged is a warning.
-func keptBundles(ctx context.Context, cfg *config.Config, env Env, rep reporter, m *site.ManifestData) map[string][]byte {
+// that is gone or damaged is a warning. The bundles at the paths in
+// unpublished were written by earlier rounds of this run and never published.
+func keptBundles(ctx context.Context, cfg *config.Config, env Env, rep reporter, m *site.ManifestData, unpublished []string) map[string][]byte {
 	if cfg.KeepBundles <= 1 || len(m.Bundles) == 0 {
 		return nil
 	}
@@ -32,7 +33,7 @@ func keptBundles(ctx context.Context, cfg *config.Config, env Env, rep reporter,
 		}
 		src = kept.HTTP{Client: hc, Base: base, Policy: retryPolicy(env, rep)}
 	}
-	bundles, skipped, err := kept.Collect(ctx, src, kept.DefaultLimits, cfg.KeepBundles, current, base)
+	bundles, skipped, err := kept.Collect(ctx, src, kept.DefaultLimits, cfg.KeepBundles, current, base, unpublished...)
 	if nse := (*kept.NoSiteError)(nil); errors.As(err, &nse) {
 		rep.Logf("notice: %v (a first publish?); the site serves only this publish's immutable bundle", err)
 	}

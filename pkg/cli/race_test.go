@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/kwbauson/create-pin-refs/pkg/cachix"
 	"github.com/kwbauson/create-pin-refs/pkg/retry"
+	"github.com/kwbauson/create-pin-refs/pkg/site"
 	"github.com/kwbauson/create-pin-refs/test/fakecachix"
 	"github.com/kwbauson/create-pin-refs/test/fakegithub"
 )
@@ -26,10 +28,13 @@ type branchJob struct {
 	gh *fakegithub.Server
 }
 
-func (j branchJob) run() output {
+func (j branchJob) run() output { return j.runIn(filepath.Join(j.t.TempDir(), "site")) }
+
+// runIn runs the job with its site in out.
+func (j branchJob) runIn(out string) output {
 	var stdout, stderr strings.Builder
 	code := Main(context.Background(), []string{"--cache", "demo", "--cachix-url", j.cx.URL(), "--verify", "off",
-		"--out", filepath.Join(j.t.TempDir(), "site"), "--mode", "branch", "--repo", "octo/pins", "--github-api-url", j.gh.APIURL()}, Env{
+		"--out", out, "--mode", "branch", "--repo", "octo/pins", "--github-api-url", j.gh.APIURL()}, Env{
 		Getenv:  func(k string) string { return map[string]string{"GITHUB_TOKEN": token}[k] },
 		Stdout:  &stdout,
 		Stderr:  &stderr,
@@ -110,7 +115,8 @@ func TestBranchRace(t *testing.T) {
 					b = j.run()
 				}
 			})
-			a := j.run()
+			out := filepath.Join(t.TempDir(), "site")
+			a := j.runIn(out)
 			if !fired.Load() || b.code != ExitOK {
 				t.Fatalf("job B: ran %v, exit %d:\n%s", fired.Load(), b.code, b.stderr)
 			}
@@ -130,6 +136,19 @@ func TestBranchRace(t *testing.T) {
 			}
 			if n := strings.Count(a.stderr, "== Reading pins\n"); n != 2 {
 				t.Errorf("job A read the pins %d times, want 2:\n%s", n, a.stderr)
+			}
+			// The bundle of the first reading was never published: the
+			// site does not serve it as an earlier publish's.
+			data, err := os.ReadFile(filepath.Join(out, site.Manifest))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var m site.ManifestData
+			if err := json.Unmarshal(data, &m); err != nil {
+				t.Fatal(err)
+			}
+			if len(m.Bundles) != 1 {
+				t.Errorf("the site lists the bundles %+v, want only its own", m.Bundles)
 			}
 		})
 	}

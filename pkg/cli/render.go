@@ -55,7 +55,10 @@ func writeSite(ctx context.Context, cfg *config.Config, env Env, rep reporter, s
 		return nil, nil, err
 	}
 	res.Lock = view.Lock
-	earlier := keptBundles(ctx, cfg, env, rep, &manifest)
+	if len(manifest.Bundles) > 0 {
+		res.bundlePath = manifest.Bundles[0].Path
+	}
+	earlier := keptBundles(ctx, cfg, env, rep, &manifest, pub.unpublishedBundles())
 
 	in := site.Input{Bundle: b, Manifest: manifest, Earlier: earlier}
 	if cfg.PerPinURLs != config.PerPinOff {

@@ -68,10 +68,11 @@ func (e *NoSiteError) Unwrap() error { return e.Err }
 // publishes in all (current included). The earlier site's own bundle list
 // decides which they are; a publish whose bundle cannot be kept still counts.
 // base is the site's URL ("" when unknown), for the
-// bundles' URLs. A bundle that is missing, too large or not what its narHash
+// bundles' URLs. Bundles at the paths in unpublished, which this run wrote
+// but never published (it read the pins again), are left out uncounted. A bundle that is missing, too large or not what its narHash
 // says is left out and reported in skipped; err is a *NoSiteError when there
 // is no earlier list at all. Neither is a reason to fail a publish.
-func Collect(ctx context.Context, src Source, lim Limits, keep int, current site.BundleRef, base string) (kept []Bundle, skipped []error, err error) {
+func Collect(ctx context.Context, src Source, lim Limits, keep int, current site.BundleRef, base string, unpublished ...string) (kept []Bundle, skipped []error, err error) {
 	refs, err := readList(ctx, src, lim.Manifest)
 	if err != nil {
 		return nil, nil, &NoSiteError{Site: src.String(), Err: err}
@@ -79,7 +80,7 @@ func Collect(ctx context.Context, src Source, lim Limits, keep int, current site
 	// Publishes are counted whether their bundle can be kept or not.
 	seen := []string{current.Path}
 	for _, ref := range refs {
-		if slices.Contains(seen, ref.Path) {
+		if slices.Contains(seen, ref.Path) || slices.Contains(unpublished, ref.Path) {
 			continue
 		}
 		if len(seen) >= keep {

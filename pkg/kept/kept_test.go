@@ -98,6 +98,13 @@ func TestCollect(t *testing.T) {
 		t.Errorf("a missing bundle: %v, want ErrNotFound", skipped[len(skipped)-1])
 	}
 
+	// A bundle this run wrote but never published is neither kept nor
+	// counted: c is still the fifth publish listed.
+	kept, _, _ = Collect(context.Background(), src, lim, 5, cur, "", name('a'))
+	if len(kept) != 1 || kept[0].Path != name('c') {
+		t.Errorf("kept %+v without the unpublished a, want c", kept)
+	}
+
 	// Too large for the limit.
 	lim.Bundle = 10
 	if _, skipped, _ := Collect(context.Background(), src, lim, 2, cur, ""); len(skipped) != 1 || !errors.Is(skipped[0], ErrTooLarge) {
