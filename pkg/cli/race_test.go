@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/kwbauson/create-pin-refs/pkg/cachix"
 	"github.com/kwbauson/create-pin-refs/pkg/retry"
-	"github.com/kwbauson/create-pin-refs/pkg/site"
 	"github.com/kwbauson/create-pin-refs/test/fakecachix"
 	"github.com/kwbauson/create-pin-refs/test/fakegithub"
 )
@@ -139,15 +137,7 @@ func TestBranchRace(t *testing.T) {
 			}
 			// The bundle of the first reading was never published: the
 			// site does not serve it as an earlier publish's.
-			data, err := os.ReadFile(filepath.Join(out, site.Manifest))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var m site.ManifestData
-			if err := json.Unmarshal(data, &m); err != nil {
-				t.Fatal(err)
-			}
-			if len(m.Bundles) != 1 {
+			if m := readManifest(t, out); len(m.Bundles) != 1 {
 				t.Errorf("the site lists the bundles %+v, want only its own", m.Bundles)
 			}
 		})
