@@ -7,14 +7,13 @@ import (
 	"time"
 )
 
-// Retryable is a failed attempt worth another one; make it with Again,
-// AfterWait or Conflict.
+// Retryable is a failed attempt worth another one; make it with Again or
+// AfterWait.
 type Retryable struct {
-	Err      error
-	wait     time.Duration
-	hasWait  bool
-	reason   string
-	conflict bool
+	Err     error
+	wait    time.Duration
+	hasWait bool
+	reason  string
 }
 
 func (r *Retryable) Error() string { return r.Err.Error() }
@@ -31,22 +30,14 @@ func AfterWait(err error, wait time.Duration, reason string) error {
 	return &Retryable{Err: err, wait: max(wait, 0), hasWait: true, reason: reason}
 }
 
-// Conflict marks err as a lost race: another writer changed the state
-// first, so the call starts over without using up an attempt.
-func Conflict(err error) error { return &Retryable{Err: err, conflict: true} }
-
 // ExhaustedError is a call that failed on every attempt.
 type ExhaustedError struct {
-	What      string
-	Attempts  int // attempts made
-	Conflicts int // of which lost races
-	Err       error
+	What     string
+	Attempts int // attempts made
+	Err      error
 }
 
 func (e *ExhaustedError) Error() string {
-	if e.Conflicts > 0 {
-		return fmt.Sprintf("gave up after %s (%d lost to other writers): %v", attempts(e.Attempts), e.Conflicts, e.Err)
-	}
 	return fmt.Sprintf("gave up after %s: %v", attempts(e.Attempts), e.Err)
 }
 func (e *ExhaustedError) Unwrap() error { return e.Err }

@@ -15,10 +15,6 @@ type Policy struct {
 	// Attempts bounds the attempts of one call that keeps failing
 	// (network errors, 5xx, 429); at least 1.
 	Attempts int
-	// Conflicts bounds the extra attempts after lost races (another
-	// writer moved a ref first). They do not use up Attempts: each one means
-	// another writer made progress; the run's deadline bounds them too.
-	Conflicts int
 	// BaseDelay and MaxDelay bound the exponential backoff between attempts.
 	BaseDelay, MaxDelay time.Duration
 	// MaxServerWait caps a wait that a server asks for (Retry-After, a rate
@@ -44,7 +40,6 @@ type Policy struct {
 // hangs or asks for long waits fails a CI job in minutes, not hours.
 const (
 	DefaultAttempts       = 5
-	DefaultConflicts      = 32
 	DefaultBaseDelay      = 500 * time.Millisecond
 	DefaultMaxDelay       = 8 * time.Second
 	DefaultMaxServerWait  = time.Minute
@@ -67,9 +62,6 @@ func (p Policy) WithDefaults() Policy {
 	if p.Attempts == 0 {
 		p.Attempts = DefaultAttempts
 	}
-	if p.Conflicts == 0 {
-		p.Conflicts = DefaultConflicts
-	}
 	set(&p.BaseDelay, DefaultBaseDelay)
 	set(&p.MaxDelay, DefaultMaxDelay)
 	set(&p.MaxServerWait, DefaultMaxServerWait)
@@ -90,8 +82,6 @@ func (p Policy) Validate() error {
 	switch {
 	case p.Attempts < 1:
 		return fmt.Errorf("retry attempts must be at least 1, got %d", p.Attempts)
-	case p.Conflicts < 0:
-		return fmt.Errorf("retry conflicts must not be negative, got %d", p.Conflicts)
 	case p.BaseDelay < 0 || p.MaxDelay < 0 || p.MaxServerWait < 0:
 		return errors.New("retry delays must not be negative")
 	case p.AttemptTimeout < 0 || p.Deadline < 0:
@@ -126,15 +116,11 @@ type Event struct {
 	Attempt  int           // the attempt that failed, from 1
 	Attempts int           // the budget
 	Wait     time.Duration // the wait before the next attempt
-	Conflict bool          // a lost race, not a failure
 	Err      error         // why it failed
 }
 
 // String reads "attempt 2 of 5 failed, retrying in 1.3s: ERR".
 func (e Event) String() string {
-	if e.Conflict {
-		return fmt.Sprintf("%s: another writer came first, retrying in %s: %v", e.What, Round(e.Wait), e.Err)
-	}
 	return fmt.Sprintf("%s: attempt %d of %d failed, retrying in %s: %v", e.What, e.Attempt, e.Attempts, Round(e.Wait), e.Err)
 }
 
@@ -151,7 +137,7 @@ func Round(d time.Duration) time.Duration {
 }
 
 // Do calls f until it succeeds or fails for good. f marks a failure worth
-// another attempt with Again, AfterWait or Conflict; any other error ends the
+// another attempt with Again or AfterWait; any other error ends the
 // call at once. An attempt that times out (AttemptTimeout) is retried too.
 // Do returns the number of attempts made.
 func (p Policy) Do(ctx context.Context, what string, f func(ctx context.Context) error) (int, error) {
@@ -159,7 +145,6 @@ func (p Policy) Do(ctx context.Context, what string, f func(ctx context.Context)
 	if err := p.Validate(); err != nil {
 		return 0, err
 	}
-	failures, conflicts := 0, 0
 	for n := 1; ; n++ {
 		err := p.attempt(ctx, f)
 		if err == nil {
@@ -172,20 +157,10 @@ func (p Policy) Do(ctx context.Context, what string, f func(ctx context.Context)
 		if !errors.As(err, &r) {
 			return n, err
 		}
-		var wait time.Duration
-		if r.conflict {
-			conflicts++
-			if conflicts > p.Conflicts {
-				return n, &ExhaustedError{What: what, Attempts: n, Conflicts: conflicts - 1, Err: r.Err}
-			}
-			wait = Backoff(conflicts, p.BaseDelay, p.MaxDelay)
-		} else {
-			failures++
-			if failures >= p.Attempts {
-				return n, &ExhaustedError{What: what, Attempts: n, Conflicts: conflicts, Err: r.Err}
-			}
-			wait = Backoff(failures, p.BaseDelay, p.MaxDelay)
+		if n >= p.Attempts {
+			return n, &ExhaustedError{What: what, Attempts: n, Err: r.Err}
 		}
+		wait := Backoff(n, p.BaseDelay, p.MaxDelay)
 		if r.hasWait {
 			if r.wait > p.MaxServerWait {
 				return n, &WaitError{What: what, Reason: r.reason, Wait: r.wait, Until: p.Now().Add(r.wait), Limit: p.MaxServerWait, Err: r.Err}
@@ -196,7 +171,7 @@ func (p Policy) Do(ctx context.Context, what string, f func(ctx context.Context)
 			return n, &StoppedError{What: what, Attempts: n, Cause: deadlineOf(ctx, wait), Err: r.Err}
 		}
 		if p.OnRetry != nil {
-			p.OnRetry(Event{What: what, Attempt: n, Attempts: p.Attempts, Wait: wait, Conflict: r.conflict, Err: r.Err})
+			p.OnRetry(Event{What: what, Attempt: n, Attempts: p.Attempts, Wait: wait, Err: r.Err})
 		}
 		if err := p.Sleep(ctx, wait); err != nil {
 			return n, stopped(ctx, what, n, r.Err)

@@ -54,21 +54,6 @@ func TestDo(t *testing.T) {
 			wantInErr: "gave up after 3 attempts",
 		},
 		{
-			name: "conflicts do not use up attempts", policy: Policy{Attempts: 2},
-			errs:     []error{Conflict(boom), Conflict(boom), Conflict(boom), Again(boom)},
-			attempts: 5, sleeps: 4, check: isNil,
-		},
-		{
-			name: "conflicts are bounded", policy: Policy{Attempts: 2, Conflicts: 2},
-			errs:     []error{Conflict(boom), Conflict(boom), Conflict(boom)},
-			attempts: 3, sleeps: 2,
-			check: func(err error) bool {
-				var e *ExhaustedError
-				return errors.As(err, &e) && e.Conflicts == 2
-			},
-			wantInErr: "2 lost to other writers",
-		},
-		{
 			name: "a short server wait is honoured", policy: Policy{MaxDelay: time.Second},
 			errs: []error{AfterWait(boom, 30*time.Second, "Retry-After: 30s")}, attempts: 2, sleeps: 1, check: isNil,
 		},
@@ -174,7 +159,7 @@ func TestCanceledStops(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
-	for _, p := range []Policy{{Attempts: -1}, {BaseDelay: -1}, {Deadline: -1}, {Conflicts: -1}} {
+	for _, p := range []Policy{{Attempts: -1}, {BaseDelay: -1}, {Deadline: -1}} {
 		if err := p.Validate(); err == nil {
 			t.Errorf("Validate(%+v) = nil", p)
 		}
