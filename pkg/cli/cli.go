@@ -62,7 +62,8 @@ type Result struct {
 	// PerPinURL is where they are served, with a slash (URL/p/ or
 	// FLAKEREF?dir=p/), when built.
 	PerPinURL string
-	ones      *bundle.Ones // nil: --per-pin-urls off
+	ones      *bundle.Ones      // nil: --per-pin-urls off
+	written   map[string][]byte // the site's files as written (site.Output.Written)
 	// bundlePath is the immutable bundle's path in the site (b/HASH.tar.gz).
 	bundlePath string
 }
@@ -234,7 +235,7 @@ func runRound(ctx context.Context, cfg *config.Config, env Env, rep reporter, pu
 	}
 	if err == nil && cfg.Mode == config.ModePages {
 		err = inGroup(rep, "Writing the Pages artifact", func() error {
-			stats, err := pages.WriteArtifact(ctx, cfg.Out, cfg.Artifact)
+			stats, err := pages.WriteArtifactFrom(ctx, cfg.Out, cfg.Artifact, res.written)
 			if err != nil {
 				return fmt.Errorf("writing the Pages artifact: %w", err)
 			}

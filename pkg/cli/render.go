@@ -85,7 +85,7 @@ func writeSite(ctx context.Context, cfg *config.Config, env Env, rep reporter, s
 	if err != nil {
 		return nil, nil, fmt.Errorf("writing the site to %s: %w", cfg.Out, err)
 	}
-	res.Files, res.PerPin = out.Files, out.PerPin
+	res.Files, res.PerPin, res.written = out.Files, out.PerPin, out.Written
 	switch {
 	case out.PerPin.Built && res.URL != "":
 		res.PerPinURL = site.PerPinURL(res.URL)

@@ -3,6 +3,7 @@ package site_test
 import (
 	"bytes"
 	"context"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -65,6 +66,7 @@ func TestPerPinBudget(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			checkWritten(t, dir, out.Written)
 			if out.PerPin.Built != tt.wantBuilt || indexSaw == nil || *indexSaw != tt.wantBuilt {
 				t.Fatalf("built %v (the index page heard %v), want %v", out.PerPin.Built, indexSaw, tt.wantBuilt)
 			}
@@ -117,4 +119,57 @@ func artifactSize(t *testing.T, dir string) int64 {
 		t.Fatal(err)
 	}
 	return fi.Size()
+}
+
+// checkWritten holds WriteSite's Output.Written to the site in dir: every
+// file but pins.json, with its bytes, and nothing else; and the Pages artifact
+// packed from it is the one packed from the disk.
+func checkWritten(t *testing.T, dir string, written map[string][]byte) {
+	t.Helper()
+	seen := 0
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		data, ok := written[rel]
+		switch {
+		case rel == site.Manifest:
+			if ok {
+				t.Errorf("%s in Written: it is written as it is encoded", rel)
+			}
+			return nil
+		case !ok:
+			t.Errorf("%s not in Written", rel)
+			return nil
+		}
+		seen++
+		disk, err := os.ReadFile(p)
+		if err == nil && !bytes.Equal(disk, data) {
+			t.Errorf("%s: Written holds other bytes than the file", rel)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seen != len(written) {
+		t.Errorf("Written holds %d files, the site %d", len(written), seen)
+	}
+	fromDisk, fromMemory := filepath.Join(t.TempDir(), "a.tar"), filepath.Join(t.TempDir(), "b.tar")
+	if _, err := pages.WriteArtifact(context.Background(), dir, fromDisk); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pages.WriteArtifactFrom(context.Background(), dir, fromMemory, written); err != nil {
+		t.Fatal(err)
+	}
+	a, err1 := os.ReadFile(fromDisk)
+	b, err2 := os.ReadFile(fromMemory)
+	if err1 != nil || err2 != nil || !bytes.Equal(a, b) {
+		t.Errorf("the artifact packed from Written differs from the one read from disk (%v, %v)", err1, err2)
+	}
 }

@@ -75,6 +75,10 @@ type Input struct {
 type Output struct {
 	Files  int
 	PerPin PerPinResult
+	// Written is the content of every file written, by slash path in the
+	// site folder (pins.json aside: it is written as it is encoded), for the
+	// Pages artifact (pages.WriteArtifactFrom).
+	Written map[string][]byte
 }
 
 // Write puts the site into dir: the immutable bundles, the bundle, pins.json,
@@ -209,6 +213,21 @@ func write(dir string, in Input, ops fsOps) (out Output, err error) {
 	}
 	if err := sw.commit(); err != nil {
 		return Output{}, fmt.Errorf("replacing the site (the previous site was put back): %w", err)
+	}
+	out.Written = make(map[string][]byte, out.Files)
+	trees := [][]bundle.File{immutable, b.Files, nil}
+	if out.PerPin.Built {
+		trees[2] = ones
+	}
+	for i, dir := range []string{BundlesDir, BundleDir, OnesDir} {
+		for _, f := range trees[i] {
+			out.Written[dir+"/"+f.Path] = f.Data
+		}
+	}
+	for _, e := range entries {
+		if e.data != nil {
+			out.Written[e.name] = e.data
+		}
 	}
 	return out, nil
 }

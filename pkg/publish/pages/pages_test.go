@@ -555,3 +555,39 @@ func TestPagesURL(t *testing.T) {
 		})
 	}
 }
+
+// TestWriteArtifactFrom: a file the run just wrote is packed from memory
+// (here bytes that differ from the disk's, to tell which was used); one of
+// another size than in memory (changed since), one reached through a symbolic
+// link and one not in memory are read from disk.
+func TestWriteArtifactFrom(t *testing.T) {
+	root := t.TempDir()
+	write(t, root,
+		file{name: "pins", content: "tarball"},
+		file{name: "bundle/flake.nix", content: "{ }"},
+		file{name: "latest", content: "->pins"},
+		file{name: "CNAME", content: "pins.example.org"},
+		file{name: "tool", content: "#!/bin/sh", mode: 0o700},
+	)
+	written := map[string][]byte{
+		"pins":             []byte("TARBALL"),
+		"bundle/flake.nix": []byte("{ } # changed since"),
+		"latest":           []byte("LINKED!"),
+		"tool":             []byte("#!/bin/SH"),
+	}
+	artifact := filepath.Join(t.TempDir(), "artifact.tar")
+	stats, err := WriteArtifactFrom(context.Background(), root, artifact, written)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []member{
+		dir(""), reg("CNAME", "pins.example.org"), dir("bundle"), reg("bundle/flake.nix", "{ }"),
+		reg("latest", "tarball"), reg("pins", "TARBALL"), exe("tool", "#!/bin/SH"),
+	}
+	if diff := cmp.Diff(want, readTar(t, artifact)); diff != "" {
+		t.Errorf("members (-want +got):\n%s", diff)
+	}
+	if stats.Files != 5 || stats.Bytes != int64(len("pins.example.org{ }tarballTARBALL#!/bin/SH")) {
+		t.Errorf("stats %+v", stats)
+	}
+}
