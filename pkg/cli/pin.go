@@ -126,7 +126,11 @@ func (p *pinner) inCache(ctx context.Context, storePath string) error {
 }
 
 func runPin(ctx context.Context, cfg *config.Pin, env Env, rep reporter) error {
-	r := pinRequest{Name: cfg.Name, Path: cfg.Path, Artifacts: cfg.Artifacts, Keep: cfg.Keep}
+	name, err := withSystem(cfg.Name, "pin")
+	if err != nil {
+		return err
+	}
+	r := pinRequest{Name: name, Path: cfg.Path, Artifacts: cfg.Artifacts, Keep: cfg.Keep}
 	// Bad input fails before any request.
 	if _, err := checkPin(r); err != nil {
 		return err
@@ -144,18 +148,31 @@ func runPin(ctx context.Context, cfg *config.Pin, env Env, rep reporter) error {
 	return err
 }
 
+// withSystem fills config.SystemPlaceholder in the pin name given by what
+// (a flag or subcommand) with the Nix system this program runs on.
+func withSystem(name, what string) (string, error) {
+	if !strings.Contains(name, config.SystemPlaceholder) {
+		return name, nil
+	}
+	system, known := pins.NixSystem(runtime.GOOS, runtime.GOARCH)
+	if !known {
+		return "", fmt.Errorf("%w: %s: Nix has no name for %s/%s to fill %s in %q", config.ErrUsage, what, runtime.GOOS, runtime.GOARCH, config.SystemPlaceholder, name)
+	}
+	return config.PinSpec{Name: name}.WithSystem(system), nil
+}
+
 // pinAll makes the pins of --pin, so that the pins then read and published
 // include them. Every pin is checked before the first request; a pin that
 // Cachix accepts but does not list in time stops the run, as the bundle
 // would lack it.
 func pinAll(ctx context.Context, cfg *config.Config, env Env, rep reporter) error {
-	system, known := pins.NixSystem(runtime.GOOS, runtime.GOARCH)
 	reqs := make([]pinRequest, len(cfg.Pins))
 	for i, s := range cfg.Pins {
-		if !known && strings.Contains(s.Name, config.SystemPlaceholder) {
-			return fmt.Errorf("%w: --pin: Nix has no name for %s/%s to fill %s in %q", config.ErrUsage, runtime.GOOS, runtime.GOARCH, config.SystemPlaceholder, s.Name)
+		name, err := withSystem(s.Name, "--pin")
+		if err != nil {
+			return err
 		}
-		reqs[i] = pinRequest{Name: s.WithSystem(system), Path: s.Path, Keep: cfg.PinKeep}
+		reqs[i] = pinRequest{Name: name, Path: s.Path, Keep: cfg.PinKeep}
 		if _, err := checkPin(reqs[i]); err != nil {
 			return fmt.Errorf("--pin: %w", err)
 		}

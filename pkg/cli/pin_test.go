@@ -5,9 +5,11 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
+	"github.com/kwbauson/create-pin-refs/pkg/pins"
 	"github.com/kwbauson/create-pin-refs/test/fakecachix"
 )
 
@@ -93,6 +95,18 @@ func TestPin(t *testing.T) {
 	}
 	if r := runCmd(t, nil, "resolve", "--cache", "demo", "--cachix-url", srv.URL(), "--system", "x86_64-linux", "hello"); r.stdout != pushed2+"\n" {
 		t.Errorf("resolve after re-pin: %q\n%s", r.stdout, r.stderr)
+	}
+
+	// {system} is the system this runs on, as in --pin.
+	system, known := pins.NixSystem(runtime.GOOS, runtime.GOARCH)
+	if !known {
+		t.Skipf("Nix has no name for %s/%s", runtime.GOOS, runtime.GOARCH)
+	}
+	if r := pin("tool.{system}", pushed); r.code != ExitOK || !strings.Contains(r.stderr, "pinned tool."+system+" to ") {
+		t.Fatalf("exit %d:\n%s", r.code, r.stderr)
+	}
+	if body := lastBody(t, srv); body["name"] != "tool."+system {
+		t.Errorf("pinned as %v, want tool.%s", body["name"], system)
 	}
 }
 

@@ -28,6 +28,8 @@ func TestLoadPin(t *testing.T) {
 		{name: "after --", args: []string{"--cache", "c", "--keep-forever", "--", "-odd", "--artifact"}, wantName: "-odd", wantPath: "--artifact", wantToken: "env-token", wantKeep: "forever", wantWait: DefaultPinWait},
 		{name: "three arguments", args: []string{"--cache", "c", "a", "b", "c"}, wantErrUse: true},
 		{name: "unknown flag", args: []string{"--cache", "c", "--keep", "a", "b"}, wantErrUse: true},
+		{name: "the system placeholder", args: []string{"--cache", "c", "hello.{system}", "result"}, wantName: "hello.{system}", wantPath: "result", wantToken: "env-token", wantKeep: "Cachix's default", wantWait: DefaultPinWait},
+		{name: "another placeholder", args: []string{"--cache", "c", "hello.{sys}", "result"}, wantErrUse: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -30,7 +30,8 @@ func LoadPin(args []string, getenv func(string) string, out io.Writer) (*Pin, er
 		"Pins PATH in the cache under the name PIN (a new pin, or its next revision).\n"+
 			"PATH is a store path or a symlink to one, such as the result link of nix build:\n"+
 			"the link is read, so the store need not be here. The path must be in the binary\n"+
-			"cache already (cachix push); the pin then has to show in the cache's list.", out, getenv)
+			"cache already (cachix push); the pin then has to show in the cache's list.\n"+
+			"{system} in PIN is the system this runs on, as in hello.{system}.", out, getenv)
 	c.api(&cfg.API)
 	c.fs.Lookup("auth-token").Usage = "Cachix auth `token` with write access to the cache (required; env CACHIX_AUTH_TOKEN)"
 	c.fs.StringVar(&cfg.Substituter, "substituter", "", "binary cache `URL` checked for PATH (default: the cache's uri)")
@@ -60,6 +61,11 @@ func LoadPin(args []string, getenv func(string) string, out io.Writer) (*Pin, er
 		return nil, fmt.Errorf("%w: pin: the pin name is empty", ErrUsage)
 	case cfg.Path == "":
 		return nil, fmt.Errorf("%w: pin: the path is empty", ErrUsage)
+	}
+	if err := checkPlaceholders(cfg.Name); err != nil {
+		return nil, fmt.Errorf("%w: pin: %w", ErrUsage, err)
+	}
+	switch {
 	case cfg.Wait < 0:
 		return nil, bad("wait", "%s is negative", cfg.Wait)
 	}

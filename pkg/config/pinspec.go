@@ -24,6 +24,14 @@ func (p PinSpec) WithSystem(system string) string {
 	return strings.ReplaceAll(p.Name, SystemPlaceholder, system)
 }
 
+// checkPlaceholders refuses braces in a pin name other than SystemPlaceholder's.
+func checkPlaceholders(name string) error {
+	if rest := strings.ReplaceAll(name, SystemPlaceholder, ""); strings.ContainsAny(rest, "{}") {
+		return fmt.Errorf("pin name %q: the only placeholder is %s", name, SystemPlaceholder)
+	}
+	return nil
+}
+
 // pinSpecs parses NAME=PATH values; a path may hold "=", a name may not.
 func pinSpecs(field *[]PinSpec) func([]string) error {
 	return func(values []string) error {
@@ -37,8 +45,8 @@ func pinSpecs(field *[]PinSpec) func([]string) error {
 			case hasControl(name) || hasControl(path):
 				return fmt.Errorf("%q holds a control character", v)
 			}
-			if rest := strings.ReplaceAll(name, SystemPlaceholder, ""); strings.ContainsAny(rest, "{}") {
-				return fmt.Errorf("pin name %q: the only placeholder is %s", name, SystemPlaceholder)
+			if err := checkPlaceholders(name); err != nil {
+				return err
 			}
 			*field = append(*field, PinSpec{Name: name, Path: path})
 		}
