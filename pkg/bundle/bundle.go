@@ -5,6 +5,8 @@ package bundle
 
 import (
 	"bytes"
+	"crypto/ed25519"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -271,10 +273,24 @@ func (m Meta) validate() error {
 		return fmt.Errorf("substituter: %w (Nix's fetchClosure needs a plain http(s) URL)", err)
 	}
 	for _, k := range m.PublicKeys {
-		name, key, ok := strings.Cut(k, ":")
-		if !ok || name == "" || key == "" || strings.ContainsFunc(k, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
-			return fmt.Errorf("public key %q: must look like NAME:BASE64KEY (as in trusted-public-keys)", k)
+		if err := CheckPublicKey(k); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+// CheckPublicKey checks that k is a key Nix can trust: NAME:KEY, KEY the
+// base64 of a 32-byte ed25519 public key, as in trusted-public-keys. Nix
+// takes any other text in the flake's nixConfig and then fails every
+// signature check, far from here.
+func CheckPublicKey(k string) error {
+	name, key, ok := strings.Cut(k, ":")
+	if !ok || name == "" || strings.ContainsFunc(k, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
+		return fmt.Errorf("public key %q: must look like NAME:BASE64KEY (as in trusted-public-keys, such as cache.nixos.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=)", k)
+	}
+	if raw, err := base64.StdEncoding.DecodeString(key); err != nil || len(raw) != ed25519.PublicKeySize {
+		return fmt.Errorf("public key %q: the part after the colon is not the base64 of a %d-byte ed25519 public key", k, ed25519.PublicKeySize)
 	}
 	return nil
 }

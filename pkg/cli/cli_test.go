@@ -44,7 +44,7 @@ func TestMainFromCachix(t *testing.T) {
 	srv := fakecachix.Start(t, fakecachix.Options{
 		Token:      token,
 		PathPrefix: "/prefix",
-		Caches:     []fakecachix.Cache{{Name: "demo", Pins: examplePins(t), PublicSigningKeys: []string{"demo-1:AAAA"}}},
+		Caches:     []fakecachix.Cache{{Name: "demo", Pins: examplePins(t), PublicSigningKeys: []string{"demo-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY="}}},
 	})
 	out := filepath.Join(t.TempDir(), "site")
 	r := run(t, map[string]string{"CACHIX_AUTH_TOKEN": token}, "--cache", "demo", "--cachix-url", srv.URL(), "--out", out)

@@ -107,7 +107,7 @@ func publishPages(t *testing.T, s *liveSite, storePath string, extra ...string) 
 		t.Fatal(err)
 	}
 	out := filepath.Join(work, "site")
-	args := append([]string{"--pins-file", pinsFile, "--substituter", "https://demo.cachix.org", "--public-keys", "demo-1:AAAA",
+	args := append([]string{"--pins-file", pinsFile, "--substituter", "https://demo.cachix.org", "--public-keys", "demo-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=",
 		"--mode", "pages", "--pages-url", s.url, "--out", out}, extra...)
 	r := run(t, nil, args...)
 	if r.code != ExitOK {

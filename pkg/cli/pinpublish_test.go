@@ -123,7 +123,7 @@ func TestPinOptions(t *testing.T) {
 		{map[string]string{"INPUT_PIN": "hello"}, []string{"--cache", "demo", "--auth-token", token}, `--pin: "hello" is not NAME=PATH`},
 		{nil, []string{"--cache", "demo", "--auth-token", token, "--pin", "a=b", "--pin", "a=c"}, `--pin: "a" is given twice`},
 		{nil, []string{"--cache", "demo", "--auth-token", token, "--pin", "a.{arch}=b"}, `the only placeholder is {system}`},
-		{nil, []string{"--pins-file", "x.json", "--auth-token", token, "--pin", "a=b"}, "--pin: cannot be used with --pins-file"},
+		{nil, []string{"--pins-file", "x.json", "--substituter", "https://demo.cachix.org", "--auth-token", token, "--pin", "a=b"}, "--pin: cannot be used with --pins-file"},
 		{nil, []string{"--cache", "demo", "--auth-token", token, "--pin", "a=b", "--pin-keep", "weeks:3"}, `--pin-keep: "weeks:3" is not revisions:N, days:N or forever`},
 		{nil, []string{"--cache", "demo", "--auth-token", token, "--pin", "a=b", "--pin-keep", "days:0"}, `--pin-keep: "days:0"`},
 		{nil, []string{"--cache", "demo", "--pin-keep", "forever"}, "--pin-keep: given without --pin"},

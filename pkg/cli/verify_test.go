@@ -44,7 +44,7 @@ func newVerifyFixture(t *testing.T, token string) *verifyFixture {
 		return cachix.Pin{Name: name, CreatedOn: "2026-01-01T00:00:00Z", LastRevision: cachix.Revision{StorePath: path, Revision: 4, CreatedOn: "2026-01-02T00:00:00Z", Artifacts: []string{"bin/" + strings.Split(name, ".")[0]}}}
 	}
 	srv := fakecachix.Start(t, fakecachix.Options{Token: token, Caches: []fakecachix.Cache{
-		{Name: "demo", Dir: own, PublicSigningKeys: []string{"demo-1:AAAA"}, Pins: []cachix.Pin{
+		{Name: "demo", Dir: own, PublicSigningKeys: []string{"demo-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY="}, Pins: []cachix.Pin{
 			pin("app.x86_64-linux", p("app")), pin("tool", p("tool")), pin("added", p("added")), pin("gone.x86_64-linux", p("gone")),
 		}},
 		{Name: "up", Dir: up},
@@ -182,7 +182,7 @@ func TestVerifyPrivateCache(t *testing.T) {
 	dir := t.TempDir()
 	// The pins and the cache's information from files: only the narinfo
 	// reads meet the private binary cache.
-	info, _ := json.Marshal(cachix.CacheInfo{Name: "demo", URI: f.srv.CacheURL("demo"), PublicSigningKeys: []string{"demo-1:AAAA"}})
+	info, _ := json.Marshal(cachix.CacheInfo{Name: "demo", URI: f.srv.CacheURL("demo"), PublicSigningKeys: []string{"demo-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY="}})
 	pinsJSON, _ := json.Marshal([]cachix.Pin{
 		{Name: "app", LastRevision: cachix.Revision{StorePath: f.path("app"), Revision: 1}},
 		{Name: "tool", LastRevision: cachix.Revision{StorePath: f.path("tool"), Revision: 1}},

@@ -158,6 +158,10 @@ func TestLoadErrors(t *testing.T) {
 		{"bad upstream", []string{"--cache", "c", "--upstream", "cache.nixos.org"}, nil, "--upstream"},
 		{"zero concurrency", []string{"--cache", "c", "--concurrency", "0"}, nil, "--concurrency"},
 		{"huge concurrency", nil, map[string]string{"INPUT_CACHE": "c", "INPUT_CONCURRENCY": "100000"}, "--concurrency"},
+		{"pins file and no substituter", []string{"--pins-file", "pins.json"}, nil, "--substituter: required with --pins-file and no --cache"},
+		{"public key without a name", []string{"--cache", "c", "--public-keys", "6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY="}, nil, "--public-keys: public key"},
+		{"public key not base64", []string{"--cache", "c", "--public-keys", "c-1:notbase64!!"}, nil, "not the base64 of a 32-byte ed25519 public key"},
+		{"public key too short", []string{"--cache", "c", "--public-keys", "c-1:AAAA"}, nil, "not the base64 of a 32-byte ed25519 public key"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/kwbauson/create-pin-refs/pkg/bundle"
 	"github.com/kwbauson/create-pin-refs/pkg/ghrepo"
 	"github.com/kwbauson/create-pin-refs/pkg/httpauth"
 	"github.com/kwbauson/create-pin-refs/pkg/paths"
@@ -33,8 +34,16 @@ func (c *Config) Validate() error {
 	default:
 		return bad("mode", "%q is not one of dir, pages, branch", c.Mode)
 	}
-	if c.Cache == "" && c.PinsFile == "" {
+	switch {
+	case c.Cache == "" && c.PinsFile == "":
 		return bad("cache", "required (the Cachix cache name), unless --pins-file is given")
+	case c.Cache == "" && c.Substituter == "" && c.CacheInfoFile == "":
+		return bad("substituter", "required with --pins-file and no --cache: the binary cache URL Nix substitutes the pins from (such as https://NAME.cachix.org), or --cache-info-file, or --cache")
+	}
+	for _, k := range c.PublicKeys {
+		if err := bundle.CheckPublicKey(k); err != nil {
+			return bad("public-keys", "%v", err)
+		}
 	}
 	if c.Cache != "" && !cachePattern.MatchString(c.Cache) {
 		return bad("cache", "%q is not a Cachix cache name (lower-case letters, digits and hyphens: the NAME of NAME.cachix.org)", c.Cache)

@@ -31,7 +31,7 @@ func TestRunnerPinThenPublish(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.cachix.SetCache(fakecachix.Cache{Name: cacheName, Pins: raw, PublicSigningKeys: []string{cacheName + "-1:AAAA"}, Dir: dir}); err != nil {
+	if err := f.cachix.SetCache(fakecachix.Cache{Name: cacheName, Pins: raw, PublicSigningKeys: []string{cacheName + "-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY="}, Dir: dir}); err != nil {
 		t.Fatal(err)
 	}
 	r := f.runner(t)

@@ -407,7 +407,7 @@ func startFakes(t *testing.T) *fakes {
 	}
 	f.cachix = fakecachix.Start(t, fakecachix.Options{
 		Token:  f.cachixToken.value,
-		Caches: []fakecachix.Cache{{Name: cacheName, Pins: pins, PublicSigningKeys: []string{cacheName + "-1:AAAA"}}},
+		Caches: []fakecachix.Cache{{Name: cacheName, Pins: pins, PublicSigningKeys: []string{cacheName + "-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY="}}},
 	})
 	f.github = fakegithub.New(t, fakegithub.Options{Owner: owner, Repo: repoName, Token: f.githubToken.value, ReadOnlyToken: "read-only-" + f.githubToken.value})
 	return f
