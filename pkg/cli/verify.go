@@ -144,6 +144,10 @@ func lookupFailed(err error, set *pins.Set, cacheURL string) error {
 		default:
 			hint = "upstream caches are sent no token and must be public (--upstream none: no upstream cache); " + hint
 		}
+	} else if le.Cache != cacheURL {
+		// Often a runner without access to the internet, or a cache that is
+		// down: the pins' own cache was readable.
+		hint = "the upstream cache " + le.Cache + " could not be read: check that this machine reaches it, or pass --upstream none to verify against the pins' cache alone, " + hint
 	}
 	return fmt.Errorf("verifying the pins%s: %w (%s)", who, le, hint)
 }

@@ -1,14 +1,19 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kwbauson/create-pin-refs/pkg/cachix"
 	"github.com/kwbauson/create-pin-refs/pkg/pins"
+	"github.com/kwbauson/create-pin-refs/pkg/retry"
 	"github.com/kwbauson/create-pin-refs/pkg/site"
 	"github.com/kwbauson/create-pin-refs/test/fakecachix"
 )
@@ -83,6 +88,32 @@ func TestVerifyMissingFails(t *testing.T) {
 	}
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
 		t.Errorf("a failed verification wrote %s (%v)", out, err)
+	}
+}
+
+// TestVerifyUnreachableUpstream: an upstream cache this machine cannot reach
+// (a runner without internet, cache.nixos.org by default) stops every mode,
+// and the error says to pass --upstream none.
+func TestVerifyUnreachableUpstream(t *testing.T) {
+	f := newVerifyFixture(t, "")
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + l.Addr().String()
+	l.Close()
+	for _, mode := range []string{"fail", "warn", "skip-missing"} {
+		var stderr strings.Builder
+		code := Main(context.Background(), []string{"--cache", "demo", "--cachix-url", f.srv.URL(), "--out", filepath.Join(t.TempDir(), "site"), "--upstream", closed, "--verify", mode},
+			Env{Getenv: func(string) string { return "" }, Stdout: io.Discard, Stderr: &stderr, Retry: retry.Policy{Attempts: 2, BaseDelay: time.Millisecond}})
+		if code != ExitError {
+			t.Fatalf("--verify %s: exit %d, want %d:\n%s", mode, code, ExitError, stderr.String())
+		}
+		for _, want := range []string{"the upstream cache " + closed + " could not be read", "--upstream none"} {
+			if !strings.Contains(stderr.String(), want) {
+				t.Errorf("--verify %s: the error does not say %q:\n%s", mode, want, stderr.String())
+			}
+		}
 	}
 }
 
