@@ -41,7 +41,11 @@ type cell struct {
 	link    string
 	pinLink bool
 	expect  func(v nixVersion, p testPin) expectation
-	foreign bool
+	// failStep, when set, is the step (from 1) at which an unsupported cell
+	// must fail, the steps before it working: a later command's error, not
+	// an earlier one's that reads alike.
+	failStep int
+	foreign  bool
 	// only, when set, names the pins the cell runs for: one for a command
 	// about the whole bundle, a plain and a quoted name for the rest of the
 	// package rows, which would otherwise double the suite's time.

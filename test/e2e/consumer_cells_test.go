@@ -1,6 +1,9 @@
 package e2e
 
-import "strconv"
+import (
+	"regexp"
+	"strconv"
+)
 
 // Cells where the bundle is an input of the user's own Nix code, a profile
 // follows it across a republish, or the pin is of an unusual kind.
@@ -18,6 +21,16 @@ func consumerFlake(c cellInput, input, value string) map[string]string {
   };
 }
 `}
+}
+
+// upgradeAll upgrades every element of the cell's profile, from the bundle
+// fetched anew.
+func upgradeAll(c cellInput) []string {
+	argv := nixJSON("profile", "upgrade", "--profile", c.work+"/profile", "--refresh")
+	if !c.v.atLeast(2, 20) {
+		return append(argv, ".*") // a regex of element names before Nix 2.20
+	}
+	return append(argv, "--all")
 }
 
 func consumerCells() []cell {
@@ -73,14 +86,27 @@ func consumerCells() []cell {
 			only: bundleWide(), upgrade: true, expect: works,
 			want: func(c cellInput) []string { return c.upgradeWant },
 			steps: func(c cellInput) [][]string {
-				upgrade := []string{"--all"}
-				if !c.v.atLeast(2, 20) {
-					upgrade = []string{".*"} // a regex of element names before Nix 2.20
-				}
 				return [][]string{
 					nixJSON("profile", "install", "--profile", c.work+"/profile", c.upgradeSite+"/pins.tar.gz#"+c.attr()),
-					append(nixJSON("profile", "upgrade", "--profile", c.work+"/profile", "--refresh"), upgrade...),
+					upgradeAll(c),
 					run(c, "profile"),
+				}
+			},
+		},
+		{
+			// No republish: Nix fails before it compares versions.
+			id: "profile-upgrade-dotted", row: "a name with a dot: `nix profile install --profile DIR URL/pins.tar.gz#'\"NAME\"'`, the pin runs, `nix profile upgrade`",
+			only: quoted(), failStep: 3,
+			expect: func(v nixVersion, p testPin) expectation {
+				return never("Nix records the installed attribute path unquoted (`packages.SYSTEM.v1.7`), then reads it as `v1` → `7`; "+
+					"install with `nix profile` only pins whose names have no dots, or `nix profile remove` it by its store path and `install` it again",
+					`does not provide attribute 'packages\.[^'.]+\.`+regexp.QuoteMeta(p.name)+`'`)(v, p)
+			},
+			steps: func(c cellInput) [][]string {
+				return [][]string{
+					nixJSON("profile", "install", "--profile", c.work+"/profile", tgz(c)+"#"+c.attr()),
+					run(c, "profile"),
+					upgradeAll(c),
 				}
 			},
 		},

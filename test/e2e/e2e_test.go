@@ -309,6 +309,8 @@ func runCell(t *testing.T, in *install, fx *fixture, c cell, p testPin, m *matri
 				in.version, exp.unsupported, strings.Join(transcript, "\n"))
 		case !exp.failure.MatchString(last.log.text):
 			t.Errorf("expected unsupported (%s) with an error matching %q, got:\n%s", exp.unsupported, exp.failure, strings.Join(transcript, "\n"))
+		case c.failStep > 0 && len(results) != c.failStep:
+			t.Errorf("expected unsupported (%s) at step %d, but step %d failed:\n%s", exp.unsupported, c.failStep, len(results), strings.Join(transcript, "\n"))
 		default:
 			o = outcomeUnsupported
 		}

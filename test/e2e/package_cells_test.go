@@ -20,9 +20,12 @@ func nixJSON(args ...string) []string {
 // bundleWide is the pin that cells about the whole bundle run for.
 func bundleWide() []string { return []string{"hello"} }
 
+// quoted is the pin whose name has a dot, so users must quote it.
+func quoted() []string { return []string{"v1.7"} }
+
 // plainAndQuoted are the pins, one with a name that must be quoted, that the
 // other package cells run for.
-func plainAndQuoted() []string { return []string{"hello", "v1.7"} }
+func plainAndQuoted() []string { return append(bundleWide(), quoted()...) }
 
 // storeName is the name part of a store path: what Nix shows as a package's name.
 func storeName(p testPin) string { return path.Base(p.path)[33:] }
