@@ -13,7 +13,7 @@ type cellInput struct {
 	pin  testPin
 	v    nixVersion
 	// upgradeSite serves the site, then its republished version (see
-	// cell.upgrade), whose hello prints upgradeWant.
+	// cell.upgrade), where the pin prints upgradeWant.
 	upgradeSite string
 	upgradeWant []string
 	system      string
@@ -57,8 +57,8 @@ type cell struct {
 	want func(c cellInput) []string
 	// kind is the kind of pin the cell is for (see testPin.kind).
 	kind string
-	// upgrade republishes the site at upgradeSite, with hello replaced by a
-	// new path, after the first step.
+	// upgrade republishes the site at upgradeSite, with hello and v1.7
+	// replaced by new paths, after the first step.
 	upgrade bool
 	// files are written into the cell's folder before its steps.
 	files func(c cellInput) map[string]string

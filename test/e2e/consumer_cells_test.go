@@ -94,12 +94,12 @@ func consumerCells() []cell {
 			},
 		},
 		{
-			// No republish: Nix fails before it compares versions.
+			// No republish: Nix fails at once, reading the path it recorded.
 			id: "profile-upgrade-dotted", row: "a name with a dot: `nix profile install --profile DIR URL/pins.tar.gz#'\"NAME\"'`, the pin runs, `nix profile upgrade`",
 			only: quoted(), failStep: 3,
 			expect: func(v nixVersion, p testPin) expectation {
 				return never("Nix records the installed attribute path unquoted (`packages.SYSTEM.v1.7`), then reads it as `v1` → `7`; "+
-					"install with `nix profile` only pins whose names have no dots, or `nix profile remove` it by its store path and `install` it again",
+					"install the name's own bundle instead, `URL/p/NAME.tar.gz` (`--per-pin-urls`), whose attribute is `default`, or give the pin a name without dots",
 					`does not provide attribute 'packages\.[^'.]+\.`+regexp.QuoteMeta(p.name)+`'`)(v, p)
 			},
 			steps: func(c cellInput) [][]string {
@@ -107,6 +107,18 @@ func consumerCells() []cell {
 					nixJSON("profile", "install", "--profile", c.work+"/profile", tgz(c)+"#"+c.attr()),
 					run(c, "profile"),
 					upgradeAll(c),
+				}
+			},
+		},
+		{
+			id: "profile-upgrade-perpin", row: "`nix profile install --profile DIR URL/p/NAME.tar.gz`, republish, `nix profile upgrade`: the new pin runs",
+			only: plainAndQuoted(), upgrade: true, expect: works,
+			want: func(c cellInput) []string { return c.upgradeWant },
+			steps: func(c cellInput) [][]string {
+				return [][]string{
+					nixJSON("profile", "install", "--profile", c.work+"/profile", c.upgradeSite+"/p/"+c.segment()+".tar.gz"),
+					upgradeAll(c),
+					run(c, "profile"),
 				}
 			},
 		},

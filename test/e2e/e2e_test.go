@@ -40,10 +40,11 @@ type fixture struct {
 	git         string // git+file:///REPO?ref=pins, the repository branch mode wrote through the GitHub API
 	branch      *branchPublish
 	pins        []testPin
-	// nextDir is the site of a republish whose hello prints upgradeWant.
-	// upgradeDir, served at upgradeURL, holds the site and then nextDir's.
+	// nextDir is the site of a republish where the pins of upgradeWant
+	// print its lines. upgradeDir, served at upgradeURL, holds the site and
+	// then nextDir's.
 	nextDir, upgradeDir, upgradeURL string
-	upgradeWant                     []string
+	upgradeWant                     map[string][]string
 }
 
 // TestNix publishes bundles with the real CLI and uses them through real Nix.
@@ -160,9 +161,16 @@ func setUp(t *testing.T, in *install, srv *servers, cache string) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The same pins with hello at a new path: a republish, for profile upgrades.
+	// The same pins with a package NAME-next for the pin NAME: a republish,
+	// for profile upgrades.
 	next := slices.Clone(append(slices.Clone(tested), extra...))
-	next[0].path = bc.packages["hello-next"].out
+	upgradeWant := map[string][]string{}
+	for i, p := range next {
+		if pkg, ok := bc.packages[p.name+"-next"]; ok {
+			next[i].path = pkg.out
+			upgradeWant[p.name] = []string{"cpr-e2e " + p.name + "-next " + tag}
+		}
+	}
 	err = srv.cachix.SetCache(fakecachix.Cache{
 		Name:              cache + "-next",
 		Pins:              cachixPins(next),
@@ -191,7 +199,7 @@ func setUp(t *testing.T, in *install, srv *servers, cache string) *fixture {
 		nextDir:     nextDir,
 		upgradeURL:  srv.siteURL + "/" + cache + "-upgrade",
 		upgradeDir:  filepath.Join(srv.siteRoot, cache+"-upgrade"),
-		upgradeWant: []string{"cpr-e2e hello-next " + tag},
+		upgradeWant: upgradeWant,
 	}
 }
 
@@ -281,9 +289,12 @@ func runCell(t *testing.T, in *install, fx *fixture, c cell, p testPin, m *matri
 		t.Fatal(err)
 	}
 
+	if c.upgrade && fx.upgradeWant[p.name] == nil {
+		t.Fatalf("the republish has no new version of %s (a package %s-next)", p.name, p.name)
+	}
 	env := in.env(nix+"/home", nixConf{fetchClosure: c.fetchClosure, substituter: fx.substituter + " " + fx.upstream, publicKey: fx.publicKey})
 	ci := cellInput{site: fx.site, git: fx.git, work: nix, pin: p, v: in.version, system: in.system,
-		upgradeSite: fx.upgradeURL, upgradeWant: fx.upgradeWant}
+		upgradeSite: fx.upgradeURL, upgradeWant: fx.upgradeWant[p.name]}
 	results, transcript := runCellSteps(t, in, fx, c, ci, host, env)
 	last := results[len(results)-1]
 	worked := last.err == nil

@@ -71,8 +71,9 @@ in
   '';
   # Deleted from the binary cache after the copy.
   gone = pkg "gone" (prog "gone" "cpr-e2e gone ${nonce}");
-  # hello, republished: what a profile upgrade must install.
+  # hello and v1.7, republished: what a profile upgrade must install.
   helloNext = pkg "hello-next" (prog "hello" "cpr-e2e hello-next ${nonce}");
+  versionedNext = pkg "v1.7-next" (prog "v1.7" "cpr-e2e v1.7-next ${nonce}");
   # A store path that is one executable file.
   single = derivation {
     name = "cpr-e2e-${nonce}-single";
@@ -85,7 +86,7 @@ in
 
 // packageAttrs are the attributes of packagesNix to build.
 func packageAttrs() []string {
-	return []string{"hello", "tool", "withdep", "anywhere", "versioned", "bothAny", "bothHere", "split", "gone", "helloNext", "single"}
+	return []string{"hello", "tool", "withdep", "anywhere", "versioned", "bothAny", "bothHere", "split", "gone", "helloNext", "versionedNext", "single"}
 }
 
 // builtPackage is a test package in the binary cache.

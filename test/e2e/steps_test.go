@@ -42,13 +42,21 @@ func runCellSteps(t *testing.T, in *install, fx *fixture, c cell, ci cellInput, 
 	return append(results, more...), append(transcript, tr...)
 }
 
-// serveTarballs puts a site's tarballs into dir, served under another URL:
-// a republish, as far as Nix can tell.
+// serveTarballs puts a site's tarballs, the one-name bundles' too, into dir,
+// served under another URL: a republish, as far as Nix can tell.
 func serveTarballs(siteDir, dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(dir, "p"), 0o755); err != nil {
 		return err
 	}
-	for _, f := range []string{"pins", "pins.tar.gz"} {
+	names, err := filepath.Glob(filepath.Join(siteDir, "p", "*"))
+	if err != nil {
+		return err
+	}
+	files := []string{"pins", "pins.tar.gz"}
+	for _, n := range names {
+		files = append(files, filepath.Join("p", filepath.Base(n)))
+	}
+	for _, f := range files {
 		data, err := os.ReadFile(filepath.Join(siteDir, f))
 		if err != nil {
 			return err
