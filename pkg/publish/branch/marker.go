@@ -33,8 +33,8 @@ const (
 
 // MarkerContent is what the marker file holds.
 func MarkerContent() []byte {
-	return fmt.Appendf(nil, markerHead+" it is rewritten on every publish.\n"+
-		"Commits made to it by hand are replaced by the next publish.\n"+
+	return fmt.Appendf(nil, markerHead+" each publish commits the whole bundle on top.\n"+
+		"Changes committed to it by hand are replaced by the next publish.\n"+
 		"format: %d\n", FormatVersion)
 }
 
