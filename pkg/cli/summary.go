@@ -71,8 +71,12 @@ func jobSummary(r *Result) string {
 		if run == "" {
 			run = r.URL
 		}
-		fmt.Fprintf(&sb, "\n<p>For <code>nix run</code>, the newest pins: <code>%s#NAME</code>. For flake inputs, the lockable form: <code>%s</code></p>\n",
-			html.EscapeString(run), html.EscapeString(input))
+		old := ""
+		if gz := site.FlakeTarballURL(run); gz != run {
+			old = fmt.Sprintf(" (Nix before 2.18: <code>%s#NAME</code>)", html.EscapeString(gz))
+		}
+		fmt.Fprintf(&sb, "\n<p>For <code>nix run</code>, the newest pins: <code>%s#NAME</code>%s. For flake inputs, the lockable form: <code>%s</code></p>\n",
+			html.EscapeString(run), old, html.EscapeString(input))
 	}
 	if r.PerPinURL != "" {
 		fmt.Fprintf(&sb, "\n<p>One name alone, at the same cost at any pin count: <code>nix run %s</code>%s (a name with bytes outside <code>A-Za-z0-9._-</code> has them written <code>~XX</code>; the index page shows each name's).</p>\n",

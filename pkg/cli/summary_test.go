@@ -19,7 +19,7 @@ func TestSummaryShowsLockableForm(t *testing.T) {
 		{
 			name: "pages",
 			res:  Result{URL: "https://o.github.io/r/pins", Lock: "https://o.github.io/r/b/0123.tar.gz"},
-			want: []string{"<code>https://o.github.io/r/pins#NAME</code>", "<code>inputs.pins.url = &#34;https://o.github.io/r/b/0123.tar.gz&#34;;</code>"},
+			want: []string{"<code>https://o.github.io/r/pins#NAME</code>", "(Nix before 2.18: <code>https://o.github.io/r/pins.tar.gz#NAME</code>)", "<code>inputs.pins.url = &#34;https://o.github.io/r/b/0123.tar.gz&#34;;</code>"},
 		},
 		{
 			name: "branch",
@@ -49,6 +49,9 @@ func TestSummaryShowsLockableForm(t *testing.T) {
 			}
 			if tt.res.PerPinURL == "" && strings.Contains(got, "One name alone") {
 				t.Errorf("summary shows per-pin URLs that were not built:\n%s", got)
+			}
+			if tt.res.FlakeRef != "" && strings.Contains(got, "Nix before 2.18") {
+				t.Errorf("summary sends a flake reference's users to a tarball:\n%s", got)
 			}
 			if tt.want == nil && strings.Contains(got, "inputs.pins.url") {
 				t.Errorf("summary shows a lockable form without one:\n%s", got)

@@ -17,6 +17,17 @@ const Readme = "README.md"
 // tarball every consumer downloads (a 100,000-pin list would triple its size).
 const ReadmeMaxNames = 100
 
+// FlakeTarballURL is url, a site's tarball (Tarball), as the flakes of Nix
+// before 2.18 take it: TarballGz beside it. Anything else (a flake reference
+// such as github:o/r/pins) is returned as it is.
+func FlakeTarballURL(url string) string {
+	web := strings.HasPrefix(url, "https://") || strings.HasPrefix(url, "http://")
+	if base, ok := strings.CutSuffix(url, "/"+Tarball); ok && web {
+		return base + "/" + TarballGz
+	}
+	return url
+}
+
 // RenderReadme renders the bundle's README.md: what the branch is, the settings
 // Nix needs and every pin with its commands. Names appear only inside code
 // blocks fenced longer than any run of backticks they hold.
@@ -36,6 +47,9 @@ func RenderReadme(m ManifestData, v IndexView) []byte {
 	b.WriteString("Flake commands need no `--impure`; with `fetch-closure`, Nix fetches each pin straight\n" +
 		"from the cache. Nix caches the bundle for an hour (`tarball-ttl`); `--refresh` fetches\n" +
 		"the newest pins.\n\n")
+	if gz := FlakeTarballURL(v.URL); gz != v.URL {
+		fmt.Fprintf(&b, "Nix before 2.18 takes a flake from a URL only when it ends in `.tar.gz`: there, use\n`%s#NAME` where the commands below say `%s#NAME`.\n\n", gz, v.URL)
+	}
 	if text, input := LockAdvice(v); input != "" {
 		b.WriteString("## Flake inputs\n\n" + text + "\n\n")
 		codeBlock(&b, input)

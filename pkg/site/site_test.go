@@ -128,3 +128,21 @@ func renderOnes(t *testing.T, paths ...string) bundle.OneList {
 	}
 	return ones
 }
+
+// TestReadmeNamesTheTarballOldNixTakes: a site's tarball, URL/pins, is a flake
+// for Nix 2.18 and later only; the README gives URL/pins.tar.gz for the older.
+// A branch's archive ends in .tar.gz already.
+func TestReadmeNamesTheTarballOldNixTakes(t *testing.T) {
+	m := testManifest()
+	site := string(RenderReadme(m, IndexView{URL: "https://o.github.io/r/pins"}))
+	if want := "`https://o.github.io/r/pins.tar.gz#NAME` where the commands below say `https://o.github.io/r/pins#NAME`"; !strings.Contains(site, want) {
+		t.Errorf("README lacks %q", want)
+	}
+	branch := string(RenderReadme(m, IndexView{URL: "https://github.com/o/r/archive/refs/heads/pins.tar.gz", FlakeRef: "github:o/r/pins"}))
+	if strings.Contains(branch, "Nix before 2.18") {
+		t.Error("a branch's README sends users to another tarball")
+	}
+	if got := FlakeTarballURL("github:o/r/pins"); got != "github:o/r/pins" {
+		t.Errorf("FlakeTarballURL(github:o/r/pins) = %q", got)
+	}
+}
