@@ -119,7 +119,7 @@ func pinDetails(sb *strings.Builder, ps []pins.Pin) {
 		size, closure := "", "not verified"
 		if p.Closure != "" {
 			size = site.Size(p.NarSize)
-			closure = fmt.Sprintf("%s: %d paths, %s", p.Closure, p.ClosurePaths, site.Size(p.ClosureSize))
+			closure = fmt.Sprintf("%s: %s, %s", p.Closure, count(p.ClosurePaths, "path"), site.Size(p.ClosureSize))
 		}
 		fmt.Fprintf(sb, "<tr><td>%s</td><td>%d</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>\n",
 			code(p.PinName), p.Revision, html.EscapeString(p.CreatedOn), strings.Join(arts, " "), size, closure, code(p.CA), code(p.Deriver))

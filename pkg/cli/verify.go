@@ -21,9 +21,9 @@ type UnverifiedError struct {
 }
 
 func (e *UnverifiedError) Error() string {
-	return fmt.Sprintf("%d pins cannot be substituted, so nothing was published:\n  %s\n"+
+	return fmt.Sprintf("%s cannot be substituted, so nothing was published:\n  %s\n"+
 		"(push the paths, or pass --verify=skip-missing to leave these pins out, --verify=warn to publish them anyway)",
-		len(e.Problems), strings.Join(e.Problems, "\n  "))
+		count(len(e.Problems), "pin"), strings.Join(e.Problems, "\n  "))
 }
 
 // verifyPins reads the narinfo of every path of every pin's closure, fills in
