@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -187,5 +188,33 @@ func TestPerPinNotice(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(out, site.OnesDir)); err == nil {
 		t.Errorf("%s was written", site.OnesDir)
+	}
+}
+
+// TestWarnsOfMistypedSystems: a pin whose last part looks like a mistyped
+// system is published system-less, with a warning naming it; at most
+// nearSystemWarnings of them are named.
+func TestWarnsOfMistypedSystems(t *testing.T) {
+	var raw []cachix.Pin
+	for i := range nearSystemWarnings + 3 {
+		raw = append(raw, cachix.Pin{Name: fmt.Sprintf("tool%d.x86_64-Linux", i), LastRevision: cachix.Revision{StorePath: "/nix/store/0c9ipq2ysgsyfqsk2hcn2mc3r9r1fwm1-tool"}})
+	}
+	raw = append(raw, cachix.Pin{Name: "hello.x86_64-linux", LastRevision: cachix.Revision{StorePath: "/nix/store/0c9ipq2ysgsyfqsk2hcn2mc3r9r1fwm1-hello"}})
+	data, err := json.Marshal(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "pins.json")
+	if err := os.WriteFile(file, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, nil, "--pins-file", file, "--substituter", "https://demo.cachix.org", "--out", filepath.Join(t.TempDir(), "site"))
+	if r.code != ExitOK {
+		t.Fatalf("exit %d:\n%s", r.code, r.stderr)
+	}
+	want := `pin "tool0.x86_64-Linux": "x86_64-Linux" is not a Nix system (such as x86_64-linux), so the pin is offered on every system as "tool0.x86_64-Linux"`
+	if !strings.Contains(r.stderr, want) || strings.Count(r.stderr, "is not a Nix system") != nearSystemWarnings ||
+		!strings.Contains(r.stderr, "and 3 more pins whose last part looks like a mistyped system") || strings.Contains(r.stderr, `"hello.x86_64-linux": `) {
+		t.Errorf("warnings:\n%s", r.stderr)
 	}
 }

@@ -6,6 +6,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/kwbauson/create-pin-refs/pkg/bundle"
 	"github.com/kwbauson/create-pin-refs/pkg/cachix"
@@ -28,7 +29,30 @@ func buildSet(cfg *config.Config, rep reporter, raw []cachix.Pin) (*pins.Set, er
 	for _, s := range set.Skipped {
 		rep.Warnf("skipped pin %q: %s", s.PinName, s.Reason)
 	}
+	warnNearSystems(rep, set)
 	return set, nil
+}
+
+// nearSystemWarnings bounds the warnings of warnNearSystems.
+const nearSystemWarnings = 10
+
+// warnNearSystems warns of system-less pins whose last part looks like a
+// mistyped system: they are offered on every system.
+func warnNearSystems(rep reporter, set *pins.Set) {
+	n := 0
+	for _, p := range set.Pins {
+		i := strings.LastIndexByte(p.PinName, '.')
+		if p.System != "" || i < 0 || !pins.NearSystem(p.PinName[i+1:]) {
+			continue
+		}
+		if n++; n <= nearSystemWarnings {
+			rep.Warnf("pin %q: %q is not a Nix system (such as x86_64-linux), so the pin is offered on every system as %q; rename it in Cachix if it was meant for one system",
+				p.PinName, p.PinName[i+1:], p.Name)
+		}
+	}
+	if n > nearSystemWarnings {
+		rep.Warnf("and %d more pins whose last part looks like a mistyped system", n-nearSystemWarnings)
+	}
 }
 
 func readPins(ctx context.Context, cfg *config.Config, env Env, rep reporter) ([]cachix.Pin, *cachix.CacheInfo, error) {

@@ -50,6 +50,26 @@ func TestSplitName(t *testing.T) {
 	}
 }
 
+func TestNearSystem(t *testing.T) {
+	for s, want := range map[string]bool{
+		"x86_64-linux":      false, // a system
+		"x86_64-Linux":      true,
+		"AARCH64-DARWIN":    true,
+		"x86_64-linux-musl": true,
+		"aarch64-darwin14":  true,
+		"riscv64-unknown":   true,
+		"static-linux":      false, // not an architecture
+		"v2":                false,
+		"7":                 false,
+		"x86_64":            false, // no kernel: a version-like part
+		"docs-x86_64":       false,
+	} {
+		if got := NearSystem(s); got != want {
+			t.Errorf("NearSystem(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
 func TestValidateStorePath(t *testing.T) {
 	tests := []struct {
 		path string

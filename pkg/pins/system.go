@@ -26,6 +26,19 @@ func IsSystem(s string) bool {
 	return strings.IndexByte(s, '-') > 0 && systemPattern.MatchString(s)
 }
 
+// NearSystem reports whether s, the last dot-separated part of a pin name,
+// is not a system but looks like one mistyped (x86_64-Linux,
+// aarch64-linux-musl): such a pin is offered on every system, which its
+// author hardly meant.
+func NearSystem(s string) bool {
+	if IsSystem(s) {
+		return false
+	}
+	l := strings.ToLower(s)
+	arch, _, ok := strings.Cut(l, "-")
+	return IsSystem(l) || ok && systemPattern.MatchString(arch+"-linux")
+}
+
 // SplitName splits a Cachix pin name into the attribute name and its system.
 // Only the last dot-separated part can be a system; every other dot stays in the
 // name, so "tool.v2.x86_64-linux" is "tool.v2" on x86_64-linux and "v1.7" is
