@@ -20,7 +20,8 @@ var ErrNotStorePath = errors.New("not a store path nor a symlink to one")
 // need not exist here (as in a container that sees only the workspace). A
 // path inside a store path gives that store path.
 func ReadStoreLink(p string) (string, error) {
-	cur := p
+	// Clean, so that result/ is the link, not the folder it leads to.
+	cur := filepath.Clean(p)
 	for range maxLinks {
 		if rest, ok := strings.CutPrefix(filepath.Clean(cur), StoreDir+"/"); ok {
 			top, _, _ := strings.Cut(rest, "/")
@@ -35,7 +36,7 @@ func ReadStoreLink(p string) (string, error) {
 			return "", fmt.Errorf("%s: %w", p, err)
 		}
 		if fi.Mode()&os.ModeSymlink == 0 {
-			if cur == p {
+			if cur == filepath.Clean(p) {
 				return "", fmt.Errorf("%s: %w (give the store path, or the result link of nix build)", p, ErrNotStorePath)
 			}
 			return "", fmt.Errorf("%s leads to %s: %w", p, cur, ErrNotStorePath)

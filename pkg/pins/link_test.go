@@ -34,6 +34,7 @@ func TestReadStoreLink(t *testing.T) {
 		{in: sp, want: sp},
 		{in: sp + "/bin/hello", want: sp},
 		{in: result, want: sp},
+		{in: result + "/", want: sp}, // the link, as a shell completes it
 		{in: chain, want: sp},
 		{in: inside, want: sp},
 		{in: plain, wantErr: ErrNotStorePath},
