@@ -55,6 +55,8 @@ type Meta struct {
 	Substituter string
 	// PublicKeys are the cache's signing keys ("NAME.cachix.org-1:…").
 	PublicKeys []string
+	// Private: reading the cache needs a token (Cachix's isPublic false).
+	Private bool
 }
 
 // File is one file of a bundle, with a slash-separated path relative to its root.

@@ -128,6 +128,7 @@ func bundleMeta(cfg *config.Config, info *cachix.CacheInfo) bundle.Meta {
 		if len(m.PublicKeys) == 0 {
 			m.PublicKeys = info.PublicSigningKeys
 		}
+		m.Private = !info.IsPublic
 	}
 	if m.Substituter == "" && m.Cache != "" {
 		m.Substituter = "https://" + m.Cache + ".cachix.org"

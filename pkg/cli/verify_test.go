@@ -241,6 +241,13 @@ func TestVerifyPrivateCache(t *testing.T) {
 	if r.code != ExitOK || !strings.Contains(r.stderr, `warning: pin "tool": its closure needs `+f.path("glibc")) {
 		t.Fatalf("with the token: exit %d:\n%s", r.code, r.stderr)
 	}
+	// Its consumers are told that Nix needs a token too.
+	if m := readManifest(t, out); !m.Private {
+		t.Error("pins.json does not say the cache is private")
+	}
+	if readme, err := os.ReadFile(filepath.Join(out, site.BundleDir, "README.md")); err != nil || !strings.Contains(string(readme), "The cache is private") {
+		t.Errorf("the bundle's README does not say the cache is private (%v)", err)
+	}
 	// An upstream cache never gets the token: one on the same server, which
 	// wants it, refuses; a public one on another server serves without it.
 	r = run(t, map[string]string{"CACHIX_AUTH_TOKEN": token}, append(args, "--out", out, "--upstream", f.srv.CacheURL("up"))...)

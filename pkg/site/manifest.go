@@ -28,6 +28,9 @@ func WriteManifest(w io.Writer, m ManifestData) error {
 	}
 	b = append(b, `,"substituter":`...)
 	b = jsonw.String(b, m.Substituter)
+	if m.Private {
+		b = append(b, `,"private":true`...)
+	}
 	b = append(b, `,"publicKeys":`...)
 	b = jsonw.Value(b, m.PublicKeys)
 	b = append(b, `,"systems":`...)

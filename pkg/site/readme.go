@@ -44,6 +44,11 @@ func RenderReadme(m ManifestData, v IndexView) []byte {
 		"edit them by hand.\n\n")
 	b.WriteString("Nix needs the cache (in nix.conf, or as a trusted user):\n\n")
 	codeBlock(&b, nixSettings(m))
+	if m.Private {
+		b.WriteString("The cache is private: Nix substitutes from it only with a Cachix auth token, read\n" +
+			"from a netrc file (`netrc-file` in nix.conf) holding a line\n" +
+			"`machine HOST password TOKEN`, HOST the substituter's host; `cachix use` writes it.\n\n")
+	}
 	b.WriteString("Flake commands need no `--impure`; with `fetch-closure`, Nix fetches each pin straight\n" +
 		"from the cache. Nix caches the bundle for an hour (`tarball-ttl`); `--refresh` fetches\n" +
 		"the newest pins.\n\n")

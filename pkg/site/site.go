@@ -27,11 +27,13 @@ const (
 
 // ManifestData is the content of pins.json.
 type ManifestData struct {
-	Format      int      `json:"format"`
-	Cache       string   `json:"cache,omitempty"`
-	Substituter string   `json:"substituter"`
-	PublicKeys  []string `json:"publicKeys"`
-	Systems     []string `json:"systems"`
+	Format      int    `json:"format"`
+	Cache       string `json:"cache,omitempty"`
+	Substituter string `json:"substituter"`
+	// Private: Nix needs a token to substitute from the cache.
+	Private    bool     `json:"private,omitempty"`
+	PublicKeys []string `json:"publicKeys"`
+	Systems    []string `json:"systems"`
 	// Bundles are the immutable bundles the site serves, this publish's first.
 	// They come before the pins, so that a reader can stop early.
 	Bundles []BundleRef    `json:"bundles,omitempty"`
@@ -45,6 +47,7 @@ func NewManifest(set *pins.Set, meta bundle.Meta) ManifestData {
 		Format:      bundle.FormatVersion,
 		Cache:       meta.Cache,
 		Substituter: meta.Substituter,
+		Private:     meta.Private,
 		PublicKeys:  orEmpty(meta.PublicKeys),
 		Systems:     orEmpty(set.Systems()),
 		Pins:        orEmpty(set.Pins),

@@ -146,3 +146,16 @@ func TestReadmeNamesTheTarballOldNixTakes(t *testing.T) {
 		t.Errorf("FlakeTarballURL(github:o/r/pins) = %q", got)
 	}
 }
+
+// TestReadmeSaysWhenTheCacheIsPrivate: a private cache's consumers need a
+// token in a netrc file; a public cache's README does not mention one.
+func TestReadmeSaysWhenTheCacheIsPrivate(t *testing.T) {
+	m := testManifest()
+	for _, private := range []bool{false, true} {
+		m.Private = private
+		readme := string(RenderReadme(m, IndexView{URL: "https://o.github.io/r/pins"}))
+		if got := strings.Contains(readme, "The cache is private") && strings.Contains(readme, "`machine HOST password TOKEN`"); got != private {
+			t.Errorf("private %v: the README says so: %v", private, got)
+		}
+	}
+}
