@@ -97,6 +97,37 @@ func (e *InvalidPinError) Error() string {
 
 func (e *InvalidPinError) Unwrap() error { return e.Err }
 
+// MaxInvalidListed bounds the pins an InvalidPinsError lists.
+const MaxInvalidListed = 20
+
+// InvalidPinsError is several invalid pins, all fixed in one go rather than
+// one per run; errors.As finds the first *InvalidPinError.
+type InvalidPinsError struct {
+	Pins []*InvalidPinError // the first MaxInvalidListed, in name order
+	More int                // the others
+}
+
+func (e *InvalidPinsError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d pins are invalid:", len(e.Pins)+e.More)
+	for _, p := range e.Pins {
+		fmt.Fprintf(&b, "\n  pin %q: %s: %v", p.PinName, p.Field, p.Err)
+	}
+	if e.More > 0 {
+		fmt.Fprintf(&b, "\n  and %d more", e.More)
+	}
+	b.WriteString("\n(fix or remove the pins, or pass --on-invalid=skip to leave them out)")
+	return b.String()
+}
+
+func (e *InvalidPinsError) Unwrap() []error {
+	errs := make([]error, len(e.Pins))
+	for i, p := range e.Pins {
+		errs[i] = p
+	}
+	return errs
+}
+
 // ValidatePatterns checks globs once, so that a typo fails before any network call.
 func ValidatePatterns(patterns []string) error {
 	for _, p := range patterns {
@@ -118,25 +149,35 @@ func Build(raw []cachix.Pin, opts Options) (*Set, error) {
 	}
 	keys := sortedKeys(raw)
 	set := &Set{Pins: make([]Pin, 0, len(raw))}
+	var invalid InvalidPinsError
 	for _, k := range keys {
 		r := &raw[k.i]
 		p, err := k.pin(r)
 		if err != nil {
-			if opts.OnInvalid == Skip {
-				var ip *InvalidPinError
-				reason := err.Error()
-				if errors.As(err, &ip) {
-					reason = ip.Field + ": " + ip.Err.Error()
-				}
-				set.Skipped = append(set.Skipped, Skipped{PinName: r.Name, Reason: reason})
-				continue
+			var ip *InvalidPinError
+			if !errors.As(err, &ip) {
+				return nil, err
 			}
-			return nil, err
+			switch {
+			case opts.OnInvalid == Skip:
+				set.Skipped = append(set.Skipped, Skipped{PinName: r.Name, Reason: ip.Field + ": " + ip.Err.Error()})
+			case len(invalid.Pins) < MaxInvalidListed:
+				invalid.Pins = append(invalid.Pins, ip)
+			default:
+				invalid.More++
+			}
+			continue
 		}
 		if !selected(p, opts) {
 			continue
 		}
 		set.Pins = append(set.Pins, p)
+	}
+	switch {
+	case len(invalid.Pins) == 1:
+		return nil, invalid.Pins[0]
+	case len(invalid.Pins) > 1:
+		return nil, &invalid
 	}
 	for i := 1; i < len(set.Pins); i++ {
 		a, b := set.Pins[i-1], set.Pins[i]

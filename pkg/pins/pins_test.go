@@ -363,3 +363,37 @@ func TestIsBase32IsNixAlphabet(t *testing.T) {
 		}
 	}
 }
+
+// TestBuildListsEveryInvalidPin: --on-invalid=fail names every invalid pin
+// (up to MaxInvalidListed), so that one run shows all there is to fix; one
+// invalid pin is its own error, as before.
+func TestBuildListsEveryInvalidPin(t *testing.T) {
+	ok := cachix.Pin{Name: "ok", LastRevision: cachix.Revision{StorePath: pathA}}
+	bad := func(name string) cachix.Pin { return cachix.Pin{Name: name, LastRevision: cachix.Revision{StorePath: "/tmp/x"}} }
+
+	_, err := Build([]cachix.Pin{ok, bad("b"), bad("a"), {Name: "outPath", LastRevision: cachix.Revision{StorePath: pathA}}}, Options{})
+	var many *InvalidPinsError
+	var first *InvalidPinError
+	if !errors.As(err, &many) || !errors.As(err, &first) || first.PinName != "a" {
+		t.Fatalf("error %v: want an *InvalidPinsError whose first pin is a", err)
+	}
+	for _, want := range []string{"3 pins are invalid:", `pin "a": lastRevision.storePath:`, `pin "b": lastRevision.storePath:`, `pin "outPath": name:`, "--on-invalid=skip"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+
+	_, err = Build([]cachix.Pin{ok, bad("b")}, Options{})
+	if !errors.As(err, &first) || errors.As(err, &many) || first.PinName != "b" {
+		t.Errorf("one invalid pin: error %v, want its *InvalidPinError alone", err)
+	}
+
+	var raw []cachix.Pin
+	for i := range MaxInvalidListed + 5 {
+		raw = append(raw, bad(fmt.Sprintf("p%02d", i)))
+	}
+	_, err = Build(raw, Options{})
+	if !errors.As(err, &many) || len(many.Pins) != MaxInvalidListed || many.More != 5 || !strings.Contains(err.Error(), "and 5 more") {
+		t.Errorf("many invalid pins: %v", err)
+	}
+}
