@@ -369,7 +369,9 @@ func TestIsBase32IsNixAlphabet(t *testing.T) {
 // invalid pin is its own error, as before.
 func TestBuildListsEveryInvalidPin(t *testing.T) {
 	ok := cachix.Pin{Name: "ok", LastRevision: cachix.Revision{StorePath: pathA}}
-	bad := func(name string) cachix.Pin { return cachix.Pin{Name: name, LastRevision: cachix.Revision{StorePath: "/tmp/x"}} }
+	bad := func(name string) cachix.Pin {
+		return cachix.Pin{Name: name, LastRevision: cachix.Revision{StorePath: "/tmp/x"}}
+	}
 
 	_, err := Build([]cachix.Pin{ok, bad("b"), bad("a"), {Name: "outPath", LastRevision: cachix.Revision{StorePath: pathA}}}, Options{})
 	var many *InvalidPinsError
