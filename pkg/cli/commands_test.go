@@ -127,7 +127,7 @@ func TestResolve(t *testing.T) {
 		{"other system only", []string{"mactool", "--system", "x86_64-linux"}, "",
 			`cache "demo" has no pin "mactool" for x86_64-linux, nor one without a system; it has mactool.SYSTEM for aarch64-darwin (pass --system`},
 		{"close names", []string{"helo", "--system", "x86_64-linux"}, "", `close names: hello, helo-world`},
-		{"nothing close", []string{"zzzzzzzz", "--system", "x86_64-linux"}, "", `it has 6 pins (create-pin-refs list --cache demo`},
+		{"nothing close", []string{"zzzzzzzz", "--system", "x86_64-linux"}, "", `it has 6 pins (create-pin-refs list --cache demo --cachix-url ` + srv.URL() + ` shows them)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

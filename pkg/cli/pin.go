@@ -142,7 +142,7 @@ func runPin(ctx context.Context, cfg *config.Pin, env Env, rep reporter) error {
 	_, err = p.pin(ctx, r)
 	if nl := (*cachix.NotListedError)(nil); errors.As(err, &nl) {
 		// The pin is made; only its listing is late.
-		rep.Warnf("%v; it should show soon (create-pin-refs list --cache %s)", err, cfg.Cache)
+		rep.Warnf("%v; it should show soon (%s)", err, listCommand(cfg.API))
 		return nil
 	}
 	return err

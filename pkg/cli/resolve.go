@@ -12,6 +12,7 @@ import (
 	"github.com/kwbauson/create-pin-refs/pkg/cachix"
 	"github.com/kwbauson/create-pin-refs/pkg/config"
 	"github.com/kwbauson/create-pin-refs/pkg/pins"
+	"github.com/kwbauson/create-pin-refs/pkg/weburl"
 )
 
 // ErrNoSuchPin is the cause of a PinNotFoundError.
@@ -21,6 +22,8 @@ var ErrNoSuchPin = errors.New("no such pin")
 // comes close.
 type PinNotFoundError struct {
 	Cache, Name, System string
+	// List is the command that lists the cache's pins.
+	List string
 	// Systems has pins of Name for other systems only.
 	Systems []string
 	// Close are names that look like Name.
@@ -37,12 +40,21 @@ func (e *PinNotFoundError) Error() string {
 	case len(e.Close) > 0:
 		fmt.Fprintf(&b, "; close names: %s", strings.Join(e.Close, ", "))
 	default:
-		fmt.Fprintf(&b, "; it has %d pins (create-pin-refs list --cache %s shows them)", e.Pins, e.Cache)
+		fmt.Fprintf(&b, "; it has %d pins (%s shows them)", e.Pins, cmp.Or(e.List, "create-pin-refs list --cache "+e.Cache))
 	}
 	return b.String()
 }
 
 func (e *PinNotFoundError) Unwrap() error { return ErrNoSuchPin }
+
+// listCommand is the command that lists the pins of api's cache.
+func listCommand(api config.API) string {
+	cmd := "create-pin-refs list --cache " + api.Cache
+	if api.CachixURL != config.DefaultCachixURL {
+		cmd += " --cachix-url " + weburl.Redacted(api.CachixURL)
+	}
+	return cmd
+}
 
 func runResolve(ctx context.Context, cfg *config.Resolve, env Env, rep reporter, out dataOut) error {
 	system := cfg.System
@@ -58,6 +70,9 @@ func runResolve(ctx context.Context, cfg *config.Resolve, env Env, rep reporter,
 		return err
 	}
 	p, err := resolvePin(raw, cfg.Cache, cfg.Name, system)
+	if nf := (*PinNotFoundError)(nil); errors.As(err, &nf) {
+		nf.List = listCommand(cfg.API)
+	}
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kwbauson/create-pin-refs/pkg/httpauth"
+	"github.com/kwbauson/create-pin-refs/pkg/pins"
 	"github.com/kwbauson/create-pin-refs/pkg/weburl"
 )
 
@@ -199,6 +200,9 @@ func LoadResolve(args []string, getenv func(string) string, out io.Writer) (*Res
 	}
 	if cfg.Name == "" {
 		return nil, fmt.Errorf("%w: resolve: the pin name is empty", ErrUsage)
+	}
+	if cfg.System != "" && !pins.IsSystem(cfg.System) {
+		return nil, bad("system", "%q is not a Nix system (such as x86_64-linux or aarch64-darwin)", cfg.System)
 	}
 	return cfg, nil
 }

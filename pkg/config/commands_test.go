@@ -58,3 +58,14 @@ func TestIsCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadResolveSystem: --system must be a Nix system, checked before any
+// request.
+func TestLoadResolveSystem(t *testing.T) {
+	for system, ok := range map[string]bool{"": true, "x86_64-linux": true, "riscv64-linux": true, "bogus": false, "x86_64-Linux": false} {
+		_, err := LoadResolve([]string{"--cache", "c", "--system", system, "hello"}, func(string) string { return "" }, io.Discard)
+		if (err == nil) != ok || !ok && !errors.Is(err, ErrUsage) {
+			t.Errorf("--system %q: %v", system, err)
+		}
+	}
+}

@@ -34,7 +34,7 @@ func options(c *Config) []Option {
 	return []Option{
 		{Name: "cache", Usage: "Cachix cache `name` whose pins are published (required unless --pins-file is given)", set: text(&c.Cache)},
 		{Name: "auth-token", Usage: "Cachix auth `token`, needed for a private cache", Env: "CACHIX_AUTH_TOKEN", Secret: true, set: text(&c.AuthToken)},
-		{Name: "cachix-url", Usage: "Cachix API base `URL`", Default: "https://app.cachix.org", set: text(&c.CachixURL)},
+		{Name: "cachix-url", Usage: "Cachix API base `URL`", Default: DefaultCachixURL, set: text(&c.CachixURL)},
 		{Name: "substituter", Usage: "binary cache `URL` the bundle substitutes from (default: the cache's uri, else https://CACHE.cachix.org; required with --pins-file and neither --cache nor --cache-info-file)", set: text(&c.Substituter)},
 		{Name: "public-keys", Usage: "trusted public `keys` of the binary cache, NAME:BASE64KEY as in trusted-public-keys (default: the cache's signing keys)", List: true, set: list(&c.PublicKeys)},
 		{Name: "pins-file", Usage: "read pins from this JSON `file` (the Cachix API's format) instead of the API; with --cache, the cache's information still comes from the API unless --cache-info-file, or --substituter and --public-keys, are given", set: text(&c.PinsFile)},

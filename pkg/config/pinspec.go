@@ -8,6 +8,9 @@ import (
 	"github.com/kwbauson/create-pin-refs/pkg/cachix"
 )
 
+// DefaultCachixURL is the Cachix API's base URL.
+const DefaultCachixURL = "https://app.cachix.org"
+
 // SystemPlaceholder in a pin name of --pin stands for the system the program
 // runs on.
 const SystemPlaceholder = "{system}"
