@@ -76,7 +76,15 @@ func (in *install) holdOffGC(ctx context.Context) (release func(), err error) {
 
 // findGCLock returns the host path of in's gc.lock, creating it as Nix does, or
 // "" for a store whose lock the test may not open (a daemon's, as non-root).
-func findGCLock(in *install) (string, error) {
+// An installation where Nix never ran has no state folder yet (Debian's
+// nix-bin makes none until a first command opens the store): nix-store
+// --init makes it, with its database, as that first command would.
+func findGCLock(ctx context.Context, in *install) (string, error) {
+	if _, err := os.Stat(in.hostPath(stateDir)); errors.Is(err, os.ErrNotExist) {
+		if r := in.runBesideGC(ctx, in.adminEnv(), "nix-store", "--init"); r.err != nil {
+			return "", fmt.Errorf("%s: no Nix state folder %s, and making it failed: %s", in.spec, stateDir, r.describe())
+		}
+	}
 	if _, err := os.Stat(in.hostPath(stateDir)); err != nil {
 		return "", fmt.Errorf("%s: no Nix state folder (the suite assumes %s): %w", in.spec, stateDir, err)
 	}

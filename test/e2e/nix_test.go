@@ -138,7 +138,7 @@ func openInstall(ctx context.Context, spec string, cleanup func(func())) (*insta
 		return nil, err
 	}
 	var err error
-	if in.gcLock, err = findGCLock(in); err != nil {
+	if in.gcLock, err = findGCLock(ctx, in); err != nil {
 		return nil, err
 	}
 	r := in.admin(ctx, "nix", "--version")

@@ -20,6 +20,18 @@ only=${CPR_NIX_ONLY:-}
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 
+# Debian's nix-bin makes no /nix: the state folder and its database appear
+# when a first Nix command opens the store. Make them now, so that a machine
+# where Nix never ran is as ready as one where it did. Runs "$@" (empty for
+# the host, "chroot DIR" for the chroot).
+init_state() {
+  local dir=${2:-}/nix/var/nix
+  if [ ! -e "$dir/db/db.sqlite" ]; then
+    log "initialising the Nix store's state in $dir"
+    "$@" /usr/bin/env NIX_CONFIG='build-users-group =' nix-store --init >&2
+  fi
+}
+
 need_root() {
   if [ "$(id -u)" != 0 ]; then
     log "must run as root (it installs Debian packages and makes a chroot)"
@@ -47,6 +59,7 @@ host_nix() {
     need_root
     apt_install git
   fi
+  if [ "$(id -u)" = 0 ]; then init_state; fi
   log "host: $(nix --version)"
 }
 
@@ -91,6 +104,7 @@ chroot_nix() {
     mount --rbind /dev "$root/dev"
     mount --make-rslave "$root/dev"
   fi
+  init_state chroot "$root"
   log "chroot: $(chroot "$root" nix --version)"
 }
 
