@@ -20,7 +20,8 @@ func (r *Retryable) Error() string { return r.Err.Error() }
 func (r *Retryable) Unwrap() error { return r.Err }
 
 // Again marks err (a network error, a 5xx) as worth another attempt after
-// the policy's backoff.
+// the policy's backoff. Do still declines one when err cannot heal within a
+// run (see PermanentError), so callers may mark any transport error.
 func Again(err error) error { return &Retryable{Err: err} }
 
 // AfterWait marks err as worth another attempt once the server's asked wait

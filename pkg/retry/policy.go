@@ -13,7 +13,8 @@ import (
 // a field means its default (see Default) except where noted.
 type Policy struct {
 	// Attempts bounds the attempts of one call that keeps failing
-	// (network errors, 5xx, 429); at least 1.
+	// (network errors, 5xx, 429); at least 1. Failures that cannot heal
+	// within a run get one (see Do).
 	Attempts int
 	// BaseDelay and MaxDelay bound the exponential backoff between attempts.
 	BaseDelay, MaxDelay time.Duration
@@ -138,7 +139,10 @@ func Round(d time.Duration) time.Duration {
 
 // Do calls f until it succeeds or fails for good. f marks a failure worth
 // another attempt with Again or AfterWait; any other error ends the
-// call at once. An attempt that times out (AttemptTimeout) is retried too.
+// call at once, and so does a marked one that cannot heal within a run (a
+// name that does not resolve, a certificate that does not verify), as a
+// *PermanentError: callers mark every transport error, and Do alone decides.
+// An attempt that times out (AttemptTimeout) is retried too.
 // Do returns the number of attempts made.
 func (p Policy) Do(ctx context.Context, what string, f func(ctx context.Context) error) (int, error) {
 	p = p.WithDefaults()
@@ -156,6 +160,9 @@ func (p Policy) Do(ctx context.Context, what string, f func(ctx context.Context)
 		var r *Retryable
 		if !errors.As(err, &r) {
 			return n, err
+		}
+		if reason := cannotHeal(r.Err); reason != "" {
+			return n, &PermanentError{What: what, Reason: reason, Err: r.Err}
 		}
 		if n >= p.Attempts {
 			return n, &ExhaustedError{What: what, Attempts: n, Err: r.Err}
