@@ -35,6 +35,7 @@ func optionHint(err error, cfg *config.Config) string {
 		redir  *httpauth.RedirectError
 		urlErr *url.Error
 		ex     *retry.ExhaustedError
+		perm   *retry.PermanentError
 	)
 	switch {
 	case errors.As(err, &apiErr):
@@ -55,8 +56,9 @@ func optionHint(err error, cfg *config.Config) string {
 		if opt := optionFor(redir.From, cfg); opt != "" {
 			return "check --" + opt
 		}
-	case errors.As(err, &ex) && errors.As(err, &urlErr):
-		// No answer at all: a wrong host is likelier than an outage.
+	case (errors.As(err, &ex) || errors.As(err, &perm)) && errors.As(err, &urlErr):
+		// No answer at all, or a name that does not resolve: a wrong
+		// host is likelier than an outage.
 		if u, perr := url.Parse(urlErr.URL); perr == nil {
 			if opt := optionFor(httpauth.OriginOf(u), cfg); opt != "" {
 				return "is --" + opt + " right?"

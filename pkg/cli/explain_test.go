@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -39,6 +40,7 @@ func TestExplainAddsOptions(t *testing.T) {
 		{"foreign branch", fmt.Errorf("publishing: %w", &branch.ForeignBranchError{Branch: "pins", Reason: "it has no .create-pin-refs file"}), "pass --force-branch"},
 		{"default branch", fmt.Errorf("x: %w", branch.ErrDefaultBranch), "choose another --branch"},
 		{"redirect from GitHub", &url.Error{Op: "Get", URL: "https://elsewhere/", Err: &httpauth.RedirectError{From: origin("https://api.github.com"), To: origin("https://elsewhere")}}, "check --github-api-url"},
+		{"Cachix's name does not resolve", &retry.PermanentError{Reason: "a name that does not resolve", Err: &url.Error{Op: "Get", URL: "https://app.cachix.org/api/v1/cache/c", Err: &net.DNSError{Err: "no such host", Name: "app.cachix.org", IsNotFound: true}}}, "is --cachix-url right?"},
 		{"unreachable Cachix", &retry.ExhaustedError{Attempts: 5, Err: &url.Error{Op: "Get", URL: "https://app.cachix.org/api/v1/cache/c/pin", Err: errors.New("connection refused")}}, "is --cachix-url right?"},
 	}
 	for _, tt := range tests {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/kwbauson/create-pin-refs/pkg/config"
 	"github.com/kwbauson/create-pin-refs/pkg/kept"
+	"github.com/kwbauson/create-pin-refs/pkg/retry"
 	"github.com/kwbauson/create-pin-refs/pkg/site"
 )
 
@@ -15,9 +16,11 @@ import (
 // serves again, up to --keep-bundles publishes in all, and lists them in m
 // after this publish's own. Pages mode reads them from the live site, since a
 // deploy replaces the whole site; the other modes from --out. Nothing here
-// fails the publish: a first or unreachable site is a notice, and a bundle
-// that is gone or damaged is a warning. The bundles at the paths in
-// unpublished were written by earlier rounds of this run and never published.
+// fails the publish: a first site, or one whose name does not resolve, is a
+// notice; a site that does not answer within kept.DefaultLimits.List (about
+// a second), and a bundle that is gone or damaged, are warnings. The bundles
+// at the paths in unpublished were written by earlier rounds of this run and
+// never published.
 func keptBundles(ctx context.Context, cfg *config.Config, env Env, rep reporter, m *site.ManifestData, unpublished []string) map[string][]byte {
 	if cfg.KeepBundles <= 1 || len(m.Bundles) == 0 {
 		return nil
@@ -34,7 +37,17 @@ func keptBundles(ctx context.Context, cfg *config.Config, env Env, rep reporter,
 		src = kept.HTTP{Client: hc, Base: base, Policy: retryPolicy(env, rep)}
 	}
 	bundles, skipped, err := kept.Collect(ctx, src, kept.DefaultLimits, cfg.KeepBundles, current, base, unpublished...)
-	if nse := (*kept.NoSiteError)(nil); errors.As(err, &nse) {
+	var perm *retry.PermanentError
+	switch nse := (*kept.NoSiteError)(nil); {
+	case errors.As(err, &nse) && errors.Is(err, context.DeadlineExceeded):
+		// Its budget ran out: likelier a live site slow or down than a first
+		// publish, and its earlier bundles are then lost.
+		rep.Warnf("%v; the site serves only this publish's immutable bundle, so flake locks of earlier ones stop resolving", err)
+	case errors.As(err, &nse) && errors.As(err, &perm):
+		// A name that does not resolve, a certificate that does not
+		// verify: likelier a wrong URL than a site of ours.
+		rep.Logf("notice: %v; is --pages-url right? The site serves only this publish's immutable bundle", err)
+	case errors.As(err, &nse):
 		rep.Logf("notice: %v (a first publish?); the site serves only this publish's immutable bundle", err)
 	}
 	for _, e := range skipped {

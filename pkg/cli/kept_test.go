@@ -2,6 +2,7 @@ package cli
 
 import (
 	"archive/tar"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -209,13 +210,44 @@ func TestPagesDamagedBundleIsDropped(t *testing.T) {
 	}
 }
 
-// TestPagesUnreachableSite: a live site that cannot be reached is a notice.
+// TestPagesUnreachableSite: a live site that cannot be reached costs its
+// bundle list's budget, not the run's retries, and is a warning: its earlier
+// bundles are lost.
 func TestPagesUnreachableSite(t *testing.T) {
 	s := startLiveSite(t)
 	s.srv.Close()
 	_, r := publishPagesOffline(t, s)
-	if !strings.Contains(r.stderr, "notice: no earlier bundle list at") {
-		t.Errorf("no notice:\n%s", r.stderr)
+	if !strings.Contains(r.stderr, "warning: no earlier bundle list at "+strings.TrimSuffix(s.url, "/")) ||
+		!strings.Contains(r.stderr, "allowed for reading the earlier pins.json") ||
+		!strings.Contains(r.stderr, "so flake locks of earlier ones stop resolving") {
+		t.Errorf("no warning naming the budget:\n%s", r.stderr)
+	}
+}
+
+// TestPagesSiteNameDoesNotResolve: a --pages-url whose host name does not
+// resolve (a custom domain not set up yet) is asked once and is a notice.
+func TestPagesSiteNameDoesNotResolve(t *testing.T) {
+	dials := 0
+	hc := &http.Client{Transport: &http.Transport{DialContext: func(_ context.Context, _, addr string) (net.Conn, error) {
+		dials++
+		host, _, _ := net.SplitHostPort(addr)
+		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+	}}}
+	work := t.TempDir()
+	pinsFile := filepath.Join(work, "pins.json")
+	if err := os.WriteFile(pinsFile, []byte(`[{"name": "hello", "lastRevision": {"storePath": "`+storePathN(1)+`"}}]`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	code := Main(context.Background(), []string{"--verify", "off", "--pins-file", pinsFile, "--substituter", "https://demo.cachix.org",
+		"--mode", "pages", "--pages-url", "https://nonexistent-site.invalid/x/", "--out", filepath.Join(work, "site")},
+		Env{Getenv: func(string) string { return "" }, Stdout: io.Discard, Stderr: &stderr, HTTPClient: hc, Version: "test"})
+	if code != ExitOK {
+		t.Fatalf("exit %d:\n%s", code, &stderr)
+	}
+	want := `notice: no earlier bundle list at https://nonexistent-site.invalid/x: Get "https://nonexistent-site.invalid/x/pins.json": lookup nonexistent-site.invalid: no such host (not retried: a name that does not resolve cannot heal within a run); is --pages-url right?`
+	if dials != 1 || strings.Contains(stderr.String(), "retrying in") || !strings.Contains(stderr.String(), want) {
+		t.Errorf("%d dials; want one and the notice %q:\n%s", dials, want, &stderr)
 	}
 }
 

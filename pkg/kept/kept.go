@@ -13,7 +13,9 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
+	"github.com/kwbauson/create-pin-refs/pkg/retry"
 	"github.com/kwbauson/create-pin-refs/pkg/site"
 )
 
@@ -24,10 +26,17 @@ type Limits struct {
 	Manifest int64
 	// Bundle bounds one tarball, and Unpacked what it unpacks to.
 	Bundle, Unpacked int64
+	// List bounds the time to read pins.json, retries included (0: no
+	// bound but the caller's): an earlier site is optional, so one that is
+	// missing, unreachable or hanging should cost little. Once it has
+	// answered, the bundles it lists are read without this bound.
+	List time.Duration
 }
 
-// DefaultLimits are far above what a bundle of 100,000 pins takes.
-var DefaultLimits = Limits{Manifest: 1 << 20, Bundle: 64 << 20, Unpacked: 512 << 20}
+// DefaultLimits are far above what a bundle of 100,000 pins takes; List is
+// many times what reading the first MiB of pins.json from a live Pages site
+// takes.
+var DefaultLimits = Limits{Manifest: 1 << 20, Bundle: 64 << 20, Unpacked: 512 << 20, List: time.Second}
 
 // Source reads files of an earlier site by their slash-separated path.
 type Source interface {
@@ -73,7 +82,7 @@ func (e *NoSiteError) Unwrap() error { return e.Err }
 // says is left out and reported in skipped; err is a *NoSiteError when there
 // is no earlier list at all. Neither is a reason to fail a publish.
 func Collect(ctx context.Context, src Source, lim Limits, keep int, current site.BundleRef, base string, unpublished ...string) (kept []Bundle, skipped []error, err error) {
-	refs, err := readList(ctx, src, lim.Manifest)
+	refs, err := readList(ctx, src, lim)
 	if err != nil {
 		return nil, nil, &NoSiteError{Site: src.String(), Err: err}
 	}
@@ -110,7 +119,13 @@ func Collect(ctx context.Context, src Source, lim Limits, keep int, current site
 
 // readList reads the "bundles" member of the earlier pins.json, which comes
 // before the pins: the start of the file is enough.
-func readList(ctx context.Context, src Source, limit int64) ([]site.BundleRef, error) {
+func readList(ctx context.Context, src Source, lim Limits) ([]site.BundleRef, error) {
+	if lim.List > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = retry.Budget(ctx, lim.List, "reading the earlier "+site.Manifest)
+		defer cancel()
+	}
+	limit := lim.Manifest
 	data, err := src.Get(ctx, site.Manifest, limit)
 	if err != nil {
 		return nil, err

@@ -3,6 +3,8 @@ package narinfo_test
 import (
 	"context"
 	"errors"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -213,6 +215,33 @@ func TestNewRefusesTokenInClear(t *testing.T) {
 	for _, bad := range []string{"ftp://x", "https://u:p@x", "https://x/?q", "nope"} {
 		if _, err := narinfo.New(bad, narinfo.Options{}); err == nil || strings.Contains(err.Error(), ":p@") {
 			t.Errorf("New(%q) = %v, want an error without the password", bad, err)
+		}
+	}
+}
+
+// TestGetNameThatDoesNotResolve: a cache whose host name does not resolve is
+// asked once, not five times, and the error names the URL and why.
+func TestGetNameThatDoesNotResolve(t *testing.T) {
+	dials := 0
+	tr := &http.Transport{DialContext: func(_ context.Context, _, addr string) (net.Conn, error) {
+		dials++
+		host, _, _ := net.SplitHostPort(addr)
+		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+	}}
+	w := &waits{}
+	c, err := narinfo.New("https://nonexistent-cache.invalid", narinfo.Options{Transport: tr, Policy: retry.Policy{Sleep: w.sleep}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Get(t.Context(), cachixHash)
+	var dns *net.DNSError
+	var pe *retry.PermanentError
+	if dials != 1 || len(w.got) != 0 || !errors.As(err, &dns) || !errors.As(err, &pe) {
+		t.Fatalf("%d dials, waits %v, err = %v; want one dial and a *retry.PermanentError", dials, w.got, err)
+	}
+	for _, want := range []string{"https://nonexistent-cache.invalid/" + cachixHash + ".narinfo", "no such host", "not retried: a name that does not resolve"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("err = %q, want it to hold %q", err, want)
 		}
 	}
 }

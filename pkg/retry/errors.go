@@ -20,7 +20,8 @@ func (r *Retryable) Error() string { return r.Err.Error() }
 func (r *Retryable) Unwrap() error { return r.Err }
 
 // Again marks err (a network error, a 5xx) as worth another attempt after
-// the policy's backoff.
+// the policy's backoff. Do still declines one when err cannot heal within a
+// run (see PermanentError), so callers may mark any transport error.
 func Again(err error) error { return &Retryable{Err: err} }
 
 // AfterWait marks err as worth another attempt once the server's asked wait
@@ -84,16 +85,21 @@ func attempts(n int) string {
 }
 func (e *StoppedError) Unwrap() []error { return []error{e.Cause, e.Err} }
 
-// DeadlineError is the run's deadline passing, or about to pass during a
-// wait. errors.Is(err, context.DeadlineExceeded) holds for it.
+// DeadlineError is the run's deadline, or a step's Budget, passing or about
+// to pass during a wait. errors.Is(err, context.DeadlineExceeded) holds for
+// it.
 type DeadlineError struct {
-	Limit time.Duration // the run's deadline; 0 if it is not the run's
+	Limit time.Duration // the deadline's length; 0 if Bound or Budget did not set it
+	For   string        // the step a Budget is for; "" for the run's deadline
 	Wait  time.Duration // the wait that would have crossed it, if any
 }
 
 func (e *DeadlineError) Error() string {
 	limit := "the deadline"
-	if e.Limit > 0 {
+	switch {
+	case e.Limit > 0 && e.For != "":
+		limit = fmt.Sprintf("the %s allowed for %s", e.Limit, e.For)
+	case e.Limit > 0:
 		limit = fmt.Sprintf("the run's deadline of %s", e.Limit)
 	}
 	if e.Wait > 0 {

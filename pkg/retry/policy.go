@@ -13,7 +13,8 @@ import (
 // a field means its default (see Default) except where noted.
 type Policy struct {
 	// Attempts bounds the attempts of one call that keeps failing
-	// (network errors, 5xx, 429); at least 1.
+	// (network errors, 5xx, 429); at least 1. Failures that cannot heal
+	// within a run get one (see Do).
 	Attempts int
 	// BaseDelay and MaxDelay bound the exponential backoff between attempts.
 	BaseDelay, MaxDelay time.Duration
@@ -95,17 +96,43 @@ func (p Policy) Validate() error {
 // context to every client.
 func (p Policy) Bound(ctx context.Context) (context.Context, context.CancelFunc) {
 	p = p.WithDefaults()
-	de := &DeadlineError{Limit: p.Deadline}
-	return context.WithTimeoutCause(context.WithValue(ctx, deadlineKey{}, de), p.Deadline, de)
+	return bound(ctx, &DeadlineError{Limit: p.Deadline})
+}
+
+// Budget returns ctx limited to d for the calls of an optional step, named
+// by what (e.g. "reading pins.json"), retries included, so that a server
+// that cannot answer costs at most d; when it passes, the context's cause is
+// a *DeadlineError naming what. A sooner deadline of ctx stays in force.
+func Budget(ctx context.Context, d time.Duration, what string) (context.Context, context.CancelFunc) {
+	return bound(ctx, &DeadlineError{Limit: d, For: what})
+}
+
+// bound limits ctx to de.Limit, remembering de for the waits that would
+// cross it (deadlineOf).
+func bound(ctx context.Context, de *DeadlineError) (context.Context, context.CancelFunc) {
+	bctx, cancel := context.WithTimeoutCause(ctx, de.Limit, de)
+	at, _ := bctx.Deadline()
+	if parent, ok := ctx.Deadline(); ok && parent.Equal(at) {
+		// ctx ends sooner: its deadline, and its account of it, hold.
+		return bctx, cancel
+	}
+	return context.WithValue(bctx, deadlineKey{}, bounded{de: de, at: at}), cancel
 }
 
 type deadlineKey struct{}
 
+// bounded is a deadline set by bound: why, and when it passes.
+type bounded struct {
+	de *DeadlineError
+	at time.Time
+}
+
 // deadlineOf says why a wait of d is not made: it would end past ctx's
-// deadline (a *DeadlineError when the deadline is the run's).
+// deadline (a *DeadlineError naming it when bound set it).
 func deadlineOf(ctx context.Context, d time.Duration) error {
-	if de, ok := ctx.Value(deadlineKey{}).(*DeadlineError); ok {
-		return &DeadlineError{Limit: de.Limit, Wait: d}
+	dl, _ := ctx.Deadline()
+	if b, ok := ctx.Value(deadlineKey{}).(bounded); ok && b.at.Equal(dl) {
+		return &DeadlineError{Limit: b.de.Limit, For: b.de.For, Wait: d}
 	}
 	return &DeadlineError{Wait: d}
 }
@@ -138,7 +165,10 @@ func Round(d time.Duration) time.Duration {
 
 // Do calls f until it succeeds or fails for good. f marks a failure worth
 // another attempt with Again or AfterWait; any other error ends the
-// call at once. An attempt that times out (AttemptTimeout) is retried too.
+// call at once, and so does a marked one that cannot heal within a run (a
+// name that does not resolve, a certificate that does not verify), as a
+// *PermanentError: callers mark every transport error, and Do alone decides.
+// An attempt that times out (AttemptTimeout) is retried too.
 // Do returns the number of attempts made.
 func (p Policy) Do(ctx context.Context, what string, f func(ctx context.Context) error) (int, error) {
 	p = p.WithDefaults()
@@ -156,6 +186,9 @@ func (p Policy) Do(ctx context.Context, what string, f func(ctx context.Context)
 		var r *Retryable
 		if !errors.As(err, &r) {
 			return n, err
+		}
+		if reason := cannotHeal(r.Err); reason != "" {
+			return n, &PermanentError{What: what, Reason: reason, Err: r.Err}
 		}
 		if n >= p.Attempts {
 			return n, &ExhaustedError{What: what, Attempts: n, Err: r.Err}

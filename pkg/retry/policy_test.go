@@ -211,3 +211,45 @@ func TestRound(t *testing.T) {
 		}
 	}
 }
+
+// TestBudget: a step's budget inside the run ends its calls, waits included,
+// and says it was the step's budget, not the run's deadline; a budget longer
+// than what is left of the run leaves the run's deadline in force.
+func TestBudget(t *testing.T) {
+	waits := func(d time.Duration) Policy {
+		return Policy{Deadline: time.Hour, BaseDelay: d, MaxDelay: d, Sleep: (&sleeps{}).sleep}
+	}
+	busy := func(context.Context) error { return Again(errors.New("503")) }
+	hang := func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }
+	tests := []struct {
+		name    string
+		policy  Policy
+		budget  time.Duration
+		f       func(context.Context) error
+		want    string
+		budgets bool // whether the budget, not the run, ended the call
+	}{
+		{"a wait past the budget", waits(4 * time.Minute), time.Minute, busy,
+			"would start after the 1m0s allowed for reading pins.json", true},
+		{"an attempt past the budget", waits(time.Millisecond), 20 * time.Millisecond, hang,
+			"the 20ms allowed for reading pins.json passed, after 1 attempt", true},
+		{"a budget past the run's deadline", waits(4 * time.Hour), 2 * time.Hour, busy,
+			"would start after the run's deadline of 1h0m0s", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			run, cancel := tt.policy.Bound(context.Background())
+			defer cancel()
+			ctx, cancel := Budget(run, tt.budget, "reading pins.json")
+			defer cancel()
+			_, err := tt.policy.Do(ctx, "GET x", tt.f)
+			var de *DeadlineError
+			if !errors.As(err, &de) || !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want a *DeadlineError reading %q", err, tt.want)
+			}
+			if (de.For == "reading pins.json") != tt.budgets {
+				t.Errorf("the deadline is for %q; want the budget's: %v", de.For, tt.budgets)
+			}
+		})
+	}
+}
