@@ -1,7 +1,10 @@
 # The image of the create-pin-refs container action: one static Go binary on a
 # distroless base that has CA certificates and nothing else (no shell).
 #
-#   docker build --build-arg VERSION=v1.2.3 -t create-pin-refs .
+#   docker build --build-arg VERSION=v1.2.3 --build-arg REVISION=$(git rev-parse HEAD) -t create-pin-refs .
+#
+# VERSION and REVISION are what --version says: the context has no .git, so Go
+# records no commit of its own.
 #
 # The base images are pinned by tag. For reproducible releases pin them by digest
 # too (FROM golang:1.26-bookworm@sha256:…), e.g. with Dependabot's docker updates,
@@ -16,6 +19,7 @@ FROM --platform=$BUILDPLATFORM golang:1.26-bookworm AS build
 ARG TARGETOS
 ARG TARGETARCH
 ARG VERSION=dev
+ARG REVISION=
 WORKDIR /src
 # Modules first: this layer is reused until go.mod or go.sum change.
 COPY go.mod go.sum ./
@@ -23,7 +27,7 @@ RUN go mod download
 COPY main.go ./
 COPY nixtemplates/ nixtemplates/
 COPY pkg/ pkg/
-RUN CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/create-pin-refs .
+RUN CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath -ldflags "-s -w -X main.version=${VERSION} -X main.revision=${REVISION}" -o /out/create-pin-refs .
 
 # distroless/static: CA certificates (/etc/ssl/certs/ca-certificates.crt), tzdata
 # and /etc/passwd, about 2 MB.

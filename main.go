@@ -8,15 +8,19 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/kwbauson/create-pin-refs/pkg/buildinfo"
 	"github.com/kwbauson/create-pin-refs/pkg/cli"
 )
 
-// version is stamped at build time with -ldflags "-X main.version=…".
-var version = "dev"
+// The image's build stamps these with -ldflags "-X main.version=… -X
+// main.revision=…": it builds without .git, so Go records neither. Empty,
+// the module version and the commit Go recorded are used.
+var version, revision string
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := cli.Main(ctx, os.Args[1:], cli.Env{Getenv: os.Getenv, Stdout: os.Stdout, Stderr: os.Stderr, Version: version})
+	build := buildinfo.Read(version, revision)
+	code := cli.Main(ctx, os.Args[1:], cli.Env{Getenv: os.Getenv, Stdout: os.Stdout, Stderr: os.Stderr, Version: build.Version, VersionLine: build.String()})
 	stop()
 	os.Exit(code)
 }

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kwbauson/create-pin-refs/pkg/cachix"
 	"github.com/kwbauson/create-pin-refs/pkg/site"
@@ -216,5 +217,29 @@ func TestWarnsOfMistypedSystems(t *testing.T) {
 	if !strings.Contains(r.stderr, want) || strings.Count(r.stderr, "is not a Nix system") != nearSystemWarnings ||
 		!strings.Contains(r.stderr, "and 3 more pins whose last part looks like a mistyped system") || strings.Contains(r.stderr, `"hello.x86_64-linux": `) {
 		t.Errorf("warnings:\n%s", r.stderr)
+	}
+}
+
+// TestTookLine: a phase faster than half a millisecond read "took 0s".
+func TestTookLine(t *testing.T) {
+	tests := []struct {
+		d    time.Duration
+		want string
+	}{
+		{350123 * time.Nanosecond, "Reading pins took 350µs"},
+		{12345678 * time.Nanosecond, "Reading pins took 12.3ms"},
+		{1432100 * time.Microsecond, "Reading pins took 1.43s"},
+		{2*time.Minute + 5400*time.Millisecond, "Reading pins took 2m5s"},
+	}
+	for _, tt := range tests {
+		got := tookLine("Reading pins", tt.d)
+		if got != tt.want {
+			t.Errorf("tookLine(%s) = %q, want %q", tt.d, got, tt.want)
+		}
+		// bench reads the figure back with time.ParseDuration.
+		_, figure, _ := strings.Cut(got, " took ")
+		if _, err := time.ParseDuration(figure); err != nil {
+			t.Errorf("tookLine(%s) = %q: %v", tt.d, got, err)
+		}
 	}
 }

@@ -171,3 +171,52 @@ func TestCommandUsage(t *testing.T) {
 		}
 	}
 }
+
+func TestVersion(t *testing.T) {
+	for _, tt := range []struct {
+		args   []string
+		code   int
+		stdout string
+		stderr string
+	}{
+		{[]string{"--version"}, ExitOK, "create-pin-refs test\n", ""},
+		{[]string{"-version"}, ExitOK, "create-pin-refs test\n", ""},
+		{[]string{"version"}, ExitOK, "create-pin-refs test\n", ""},
+		{[]string{"version", "--help"}, ExitOK, "", "Usage: create-pin-refs version\n       create-pin-refs --version\n\nPrints the version, the commit it was built from and the Go release, on stdout.\n"},
+		{[]string{"version", "extra"}, ExitUsage, "", "create-pin-refs: error: version takes no arguments (see --help)\n"},
+		// runCmd fails the test if the token is printed.
+		{[]string{"--version", "--auth-token=" + token}, ExitUsage, "", "create-pin-refs: error: --version takes no arguments (see --help)\n"},
+	} {
+		r := runCmd(t, nil, tt.args...)
+		if r.code != tt.code || r.stdout != tt.stdout || r.stderr != tt.stderr {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit %d, %q, %q", tt.args, r.code, r.stdout, r.stderr, tt.code, tt.stdout, tt.stderr)
+		}
+	}
+}
+
+// TestVersionLine: --version prints the build's line, and a run in Actions
+// starts with it, so that a log in a bug report says which build ran.
+func TestVersionLine(t *testing.T) {
+	const line = "create-pin-refs v1.4.0 (rev 0123456789ab, 2026-12-01, go1.26.8)"
+	run := func(environ map[string]string, args ...string) output {
+		var stdout, stderr strings.Builder
+		code := Main(context.Background(), args, Env{
+			Getenv: func(k string) string { return environ[k] },
+			Stdout: &stdout, Stderr: &stderr,
+			Version: "v1.4.0", VersionLine: line,
+		})
+		return output{code, stdout.String(), stderr.String()}
+	}
+	if r := run(nil, "--version"); r.code != ExitOK || r.stdout != line+"\n" {
+		t.Errorf("--version: exit %d, stdout %q; want 0 and %q", r.code, r.stdout, line)
+	}
+	// Without a cache the run stops at once, after its first line.
+	r := run(map[string]string{"GITHUB_ACTIONS": "true"})
+	if first, _, _ := strings.Cut(r.stdout, "\n"); first != line || r.code != ExitUsage {
+		t.Errorf("in Actions: exit %d, first line %q; want exit 2 after %q\n%s", r.code, first, line, r.stdout)
+	}
+	// Elsewhere the log starts with the run's own lines.
+	if r := run(nil); strings.Contains(r.stdout+r.stderr, line) {
+		t.Errorf("outside Actions, the log has the version line:\n%s", r.stderr)
+	}
+}

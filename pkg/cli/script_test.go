@@ -8,6 +8,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/kwbauson/create-pin-refs/pkg/buildinfo"
 	"github.com/kwbauson/create-pin-refs/pkg/cachix"
 	"github.com/kwbauson/create-pin-refs/test/fakecachix"
 )
@@ -17,7 +18,7 @@ import (
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"create-pin-refs": func() {
-			os.Exit(Main(context.Background(), os.Args[1:], Env{Getenv: os.Getenv, Stdout: os.Stdout, Stderr: os.Stderr, Version: "script"}))
+			os.Exit(Main(context.Background(), os.Args[1:], Env{Getenv: os.Getenv, Stdout: os.Stdout, Stderr: os.Stderr, Version: "script", VersionLine: buildinfo.Read("script", "").String()}))
 		},
 	})
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/kwbauson/create-pin-refs/pkg/config"
 	"github.com/kwbauson/create-pin-refs/pkg/narinfo"
 	"github.com/kwbauson/create-pin-refs/pkg/pins"
+	"github.com/kwbauson/create-pin-refs/pkg/retry"
 	"github.com/kwbauson/create-pin-refs/pkg/verify"
 )
 
@@ -96,7 +97,7 @@ func verifyPins(ctx context.Context, cfg *config.Config, env Env, rep reporter, 
 	}
 	set.Pins = kept
 	rep.Logf("verified %d pins against %s and %d upstream caches in %s: %d complete, %d split, %d incomplete, %d missing",
-		len(paths), meta.Substituter, len(opts.Upstream), time.Since(start).Round(time.Millisecond),
+		len(paths), meta.Substituter, len(opts.Upstream), retry.Round(time.Since(start)),
 		counts[verify.Complete], counts[verify.Split], counts[verify.Incomplete], counts[verify.Missing])
 	if len(problems) > 0 {
 		return &UnverifiedError{Problems: problems}

@@ -18,6 +18,8 @@ const (
 	CommandList    = "list"
 	CommandResolve = "resolve"
 	CommandPin     = "pin"
+	// CommandVersion prints the version, as --version does.
+	CommandVersion = "version"
 )
 
 // DefaultPinWait bounds the wait for a new pin to show in the cache's list.
@@ -29,7 +31,14 @@ func Commands() [][2]string {
 		{CommandList, "print the cache's pins as a table or JSON"},
 		{CommandResolve, "print the store path a pin names for this system"},
 		{CommandPin, "pin a store path (or a result link) in the cache"},
+		{CommandVersion, "print the version, the commit and the Go release (also --version)"},
 	}
+}
+
+// IsVersion reports whether arg asks for the version: --version, -version
+// or the command version.
+func IsVersion(arg string) bool {
+	return arg == "--version" || arg == "-version" || arg == CommandVersion
 }
 
 // IsCommand reports whether arg names a subcommand.

@@ -52,7 +52,7 @@ func TestLoadPin(t *testing.T) {
 }
 
 func TestIsCommand(t *testing.T) {
-	for arg, want := range map[string]bool{"list": true, "resolve": true, "pin": true, "--cache": false, "publish": false, "": false} {
+	for arg, want := range map[string]bool{"list": true, "resolve": true, "pin": true, "version": true, "--version": false, "--cache": false, "publish": false, "": false} {
 		if IsCommand(arg) != want {
 			t.Errorf("IsCommand(%q) = %v", arg, !want)
 		}

@@ -160,7 +160,7 @@ func SecretValues(args []string, getenv func(string) string) []string {
 // usage prints --help: the options in their own order, each with where its
 // value may come from.
 func usage(w io.Writer, opts []Option) {
-	fmt.Fprint(w, "Usage: create-pin-refs [flags]\n       create-pin-refs COMMAND [flags] [ARGS]\n\n"+
+	fmt.Fprint(w, "Usage: create-pin-refs [flags]\n       create-pin-refs COMMAND [flags] [ARGS]\n       create-pin-refs --version\n\n"+
 		"Publishes a Cachix cache's pins as a Nix bundle that evaluates in milliseconds.\n"+
 		"Each setting comes from its flag, else the action input INPUT_<NAME>, else the\n"+
 		"environment variable named, else its default.\n\nCommands (create-pin-refs COMMAND --help):\n")

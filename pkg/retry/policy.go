@@ -151,16 +151,19 @@ func (e Event) String() string {
 	return fmt.Sprintf("%s: attempt %d of %d failed, retrying in %s: %v", e.What, e.Attempt, e.Attempts, Round(e.Wait), e.Err)
 }
 
-// Round shortens a duration for a log line: 664.519608ms reads 660ms.
+// Round shortens a duration for a log line to three significant figures, so
+// that a fast phase reads 350µs or 12.3ms rather than 0s: 664.519608ms reads
+// 665ms, 1.234567s 1.23s, and from a minute on whole seconds (1m30s). The
+// result prints in a form time.ParseDuration reads back.
 func Round(d time.Duration) time.Duration {
-	switch {
-	case d >= time.Minute:
+	if d.Abs() >= time.Minute {
 		return d.Round(time.Second)
-	case d >= time.Second:
-		return d.Round(100 * time.Millisecond)
-	default:
-		return d.Round(10 * time.Millisecond)
 	}
+	unit := time.Duration(1)
+	for d.Abs() >= 1000*unit { // at most 11 steps below a minute
+		unit *= 10
+	}
+	return d.Round(unit)
 }
 
 // Do calls f until it succeeds or fails for good. f marks a failure worth

@@ -204,14 +204,35 @@ func TestServerWait(t *testing.T) {
 }
 
 func TestRound(t *testing.T) {
-	for in, want := range map[time.Duration]string{
-		664519608 * time.Nanosecond:           "660ms",
-		1234567890 * time.Nanosecond:          "1.2s",
-		90*time.Second + 400*time.Millisecond: "1m30s",
-	} {
-		if got := Round(in).String(); got != want {
-			t.Errorf("Round(%s) = %s, want %s", in, got, want)
-		}
+	tests := []struct {
+		name string
+		in   time.Duration
+		want string
+	}{
+		{"zero", 0, "0s"},
+		{"nanoseconds", 7 * time.Nanosecond, "7ns"},
+		{"microseconds", 350123 * time.Nanosecond, "350µs"},
+		{"under 10ms", 3456789 * time.Nanosecond, "3.46ms"},
+		{"under 100ms", 12345678 * time.Nanosecond, "12.3ms"},
+		{"under a second", 664519608 * time.Nanosecond, "665ms"},
+		{"rounds up to a second", 999600 * time.Microsecond, "1s"},
+		{"seconds", 1234567890 * time.Nanosecond, "1.23s"},
+		{"tens of seconds", 45678 * time.Millisecond, "45.7s"},
+		{"a minute and more", 90*time.Second + 400*time.Millisecond, "1m30s"},
+		{"hours", 2*time.Hour + 3*time.Minute + 4567*time.Millisecond, "2h3m5s"},
+		{"negative", -3456789 * time.Nanosecond, "-3.46ms"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Round(tt.in)
+			if got.String() != tt.want {
+				t.Errorf("Round(%s) = %s, want %s", tt.in, got, tt.want)
+			}
+			// Log lines are read back (bench reads "… took DURATION").
+			if back, err := time.ParseDuration(got.String()); err != nil || back != got {
+				t.Errorf("time.ParseDuration(%q) = %s, %v; want %s", got, back, err, got)
+			}
+		})
 	}
 }
 

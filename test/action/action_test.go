@@ -414,8 +414,11 @@ func TestDockerfile(t *testing.T) {
 	if !slices.Contains(b.Args, "-trimpath") {
 		t.Errorf("go build %q: want -trimpath", b.Args)
 	}
-	if ld := ldflags(b.Args); !strings.Contains(ld, "-X main.version=${VERSION}") {
-		t.Errorf("go build -ldflags %q: want -X main.version=${VERSION}", ld)
+	// The context has no .git: --version says what these stamp.
+	for _, x := range []string{"-X main.version=${VERSION}", "-X main.revision=${REVISION}"} {
+		if ld := ldflags(b.Args); !strings.Contains(ld, x) {
+			t.Errorf("go build -ldflags %q: want %s", ld, x)
+		}
 	}
 	if b.Pkg != "." {
 		t.Errorf("go build builds %q, want the main package .", b.Pkg)
@@ -482,6 +485,15 @@ func TestBinaryBuiltLikeTheImage(t *testing.T) {
 		}
 	}
 
+	// -X main.version and main.revision: what --version says.
+	ver := exec.Command(bin, "--version")
+	ver.Env = []string{}
+	if out, err := ver.Output(); err != nil {
+		t.Errorf("create-pin-refs --version: %v", err)
+	} else if want := "create-pin-refs test (rev " + testRevision[:12] + ", " + runtime.Version() + ")\n"; string(out) != want {
+		t.Errorf("create-pin-refs --version = %q, want %q", out, want)
+	}
+
 	// -X main.version: the version names the program to Cachix.
 	agents := make(chan string, 16)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -515,8 +527,12 @@ var built struct {
 	err  error
 }
 
+// testRevision is the commit buildLikeImage stamps, as the release does.
+const testRevision = "0123456789abcdef0123456789abcdef01234567"
+
 // buildLikeImage builds the program with the Dockerfile's own `go build` flags
-// (version "test"), once per test binary, and returns the binary's path.
+// (version "test", revision testRevision), once per test binary, and returns
+// the binary's path.
 func buildLikeImage(t *testing.T) string {
 	t.Helper()
 	if testing.Short() {
@@ -531,7 +547,7 @@ func buildLikeImage(t *testing.T) string {
 		bin := filepath.Join(built.dir, "create-pin-refs")
 		args := []string{"build"}
 		for _, a := range b.Args {
-			args = append(args, strings.ReplaceAll(a, "${VERSION}", "test"))
+			args = append(args, strings.NewReplacer("${VERSION}", "test", "${REVISION}", testRevision).Replace(a))
 		}
 		args = append(args, "-o", bin, b.Pkg)
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
