@@ -109,6 +109,7 @@ func decodePins(data []byte) ([]Pin, error) {
 		return nil, jsonError(data, err)
 	}
 	keepInvalidUTF8(data, pins)
+	markNoRevision(data, pins)
 	for i := range pins {
 		if len(pins[i].LastRevision.Artifacts) == 0 {
 			pins[i].LastRevision.Artifacts = nil // absent, null or [] alike
