@@ -115,6 +115,10 @@ func (c *Client) Pins(ctx context.Context, cache string) ([]Pin, error) {
 	var pins []Pin
 	err = c.do(ctx, http.MethodGet, cache, u, nil, func(body io.Reader, size int64) (err error) {
 		pins, err = readPinList(body, c.maxBodySize, size)
+		if te := (*PinTypeError)(nil); errors.As(err, &te) {
+			// Not the user's doing: Cachix sends these fields with these types.
+			return fmt.Errorf("%w; Cachix answered with a pin list this tool cannot read (has its API changed?): please report it, with that pin's JSON", err)
+		}
 		return err
 	})
 	if err != nil {

@@ -291,7 +291,7 @@ func TestPins(t *testing.T) {
 		{
 			name:         "wrong field type",
 			replies:      []reply{{body: "[\n {\"name\": 5}]"}},
-			wantErr:      []string{"unexpected JSON type at line 2, column", "name"},
+			wantErr:      []string{"GET http://", "pin .[0] (line 2, column 11): name is the number 5, expected a string", "please report it"},
 			wantRequests: 1,
 		},
 		{

@@ -57,6 +57,8 @@ func decodeInputs() []string {
 		"[" + pin(`"<script>&amp;"`) + "]",
 		`[{"name":"x","lastRevision":{"storePath":"` + sp + `","artifacts":null,"revision":1}}]`,
 		`[{"name":"x","lastRevision":null}]`,
+		"[" + pin(`"a"`) + `,{"name":"x","createdOn":"2025-01-01T00:00:00Z"},{"name":"y","lastRevision":{}}]`,
+		`[{"name":"x","LASTREVISION":null,"lastRevision":{"revision":2}}]`,
 		`[{"NAME":"x","LastRevision":{"StorePath":"` + sp + `"}}]`,
 		`[{"name":"x","name":"y","extra":{"a":[1,2,{"b":null}],"c":"d"},"lastRevision":{"storePath":"` + sp + `","more":true}}]`,
 		`[{"name":"x","lastRevision":{"storePath":"` + sp + `","revision":1e2}}]`,

@@ -20,7 +20,10 @@ func ReadPinsFile(path string) ([]Pin, error) {
 	defer f.Close()
 	pins, err := readPinList(f, DefaultMaxBodySize, size)
 	var re *readError
+	var te *PinTypeError
 	switch {
+	case errors.As(err, &te):
+		return nil, fmt.Errorf("pins file %s: %w; correct it in the file, or save the list again from GET /api/v1/cache/NAME/pin", path, err)
 	case errors.As(err, &re):
 		return nil, fmt.Errorf("reading %s: %w", path, re.err)
 	case errors.Is(err, ErrTooLarge):
@@ -97,9 +100,16 @@ func decodePins(data []byte) ([]Pin, error) {
 	}
 	pins, err := unmarshalPins(data)
 	if err != nil {
+		var typ *json.UnmarshalTypeError
+		if errors.As(err, &typ) {
+			if e := pinTypeError(data, typ); e != nil {
+				return nil, e
+			}
+		}
 		return nil, jsonError(data, err)
 	}
 	keepInvalidUTF8(data, pins)
+	markNoRevision(data, pins)
 	for i := range pins {
 		if len(pins[i].LastRevision.Artifacts) == 0 {
 			pins[i].LastRevision.Artifacts = nil // absent, null or [] alike

@@ -37,7 +37,7 @@ func TestReadPinsFile(t *testing.T) {
 		{name: "other object", content: `{"pins": []}`, wantErr: []string{"expected a JSON array of pins, got an object"}},
 		{name: "syntax error", content: "[\n  {\"name\": \"a\",,}\n]", wantErr: []string{"invalid JSON at line 2, column 16", "invalid character ','"}},
 		{name: "truncated", content: pinsJSON[:50], wantErr: []string{"truncated JSON (50 bytes)"}},
-		{name: "wrong type", content: "[{\"name\": \"a\", \"lastRevision\": {\"revision\": \"3\"}}]", wantErr: []string{"line 1, column", "unexpected JSON type", "lastRevision.revision"}},
+		{name: "wrong type", content: "[{\"name\": \"a\", \"lastRevision\": {\"revision\": \"3\"}}]", wantErr: []string{`pin "a" (.[0] in the list, line 1, column 45): lastRevision.revision is the string "3", expected an integer`, "correct it in the file"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

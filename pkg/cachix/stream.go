@@ -232,6 +232,9 @@ func (d *pinStream) decode(obj []byte) error {
 	}
 	p := d.scratch
 	p.LastRevision.Artifacts = d.exact(p.LastRevision.Artifacts)
+	if p.LastRevision.StorePath == "" {
+		p.NoLastRevision = noRevision(obj)
+	}
 	d.pins = append(d.pins, p)
 	d.pos += len(obj)
 	return nil

@@ -2,6 +2,7 @@ package cachix
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -72,6 +73,12 @@ func FuzzReadPinList(f *testing.F) {
 		want, wantErr := decodePins(in)
 		got, _, err := streamPins(bytes.NewReader(in), DefaultMaxBodySize, -1, int(chunk)+1)
 		checkSameDecode(t, "decodePins", want, wantErr, got, err)
+		// A type error is always traced to its pin.
+		var typ *json.UnmarshalTypeError
+		var pte *PinTypeError
+		if errors.As(wantErr, &typ) && !errors.As(wantErr, &pte) {
+			t.Errorf("type error %v names no pin", wantErr)
+		}
 	})
 }
 

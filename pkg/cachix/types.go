@@ -7,6 +7,10 @@ type Pin struct {
 	Name         string   `json:"name"`
 	CreatedOn    string   `json:"createdOn,omitempty"`
 	LastRevision Revision `json:"lastRevision"`
+	// NoLastRevision tells that lastRevision was absent or null: Cachix has
+	// the name but no store path pinned under it. The decoders set it; it is
+	// never sent.
+	NoLastRevision bool `json:"-"`
 }
 
 // Revision is the current target of a pin.

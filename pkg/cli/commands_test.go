@@ -106,6 +106,7 @@ func TestResolve(t *testing.T) {
 	srv := fakecachix.Start(t, fakecachix.Options{Caches: []fakecachix.Cache{{Name: "demo", Pins: []cachix.Pin{
 		pin("hello.x86_64-linux", x86), pin("hello.aarch64-linux", arm), pin("hello", any),
 		pin("v1.7", docs), pin("mactool.aarch64-darwin", darwn), pin("helo-world", docs),
+		{Name: "never.x86_64-linux", NoLastRevision: true},
 	}}}})
 	here, _ := pins.NixSystem(runtime.GOOS, runtime.GOARCH)
 	hereHello := map[string]string{"x86_64-linux": x86, "aarch64-linux": arm}[here]
@@ -127,7 +128,9 @@ func TestResolve(t *testing.T) {
 		{"other system only", []string{"mactool", "--system", "x86_64-linux"}, "",
 			`cache "demo" has no pin "mactool" for x86_64-linux, nor one without a system; it has mactool.SYSTEM for aarch64-darwin (pass --system`},
 		{"close names", []string{"helo", "--system", "x86_64-linux"}, "", `close names: hello, helo-world`},
-		{"nothing close", []string{"zzzzzzzz", "--system", "x86_64-linux"}, "", `it has 6 pins (create-pin-refs list --cache demo --cachix-url ` + srv.URL() + ` shows them)`},
+		{"no lastRevision", []string{"never", "--system", "x86_64-linux"}, "",
+			`pin "never.x86_64-linux": lastRevision: missing (no store path was ever pinned under this name); pin one with ` + "`cachix pin CACHE never.x86_64-linux STORE-PATH`"},
+		{"nothing close", []string{"zzzzzzzz", "--system", "x86_64-linux"}, "", `it has 7 pins (create-pin-refs list --cache demo --cachix-url ` + srv.URL() + ` shows them)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -76,6 +76,9 @@ func runResolve(ctx context.Context, cfg *config.Resolve, env Env, rep reporter,
 	if err != nil {
 		return err
 	}
+	if p.NoLastRevision {
+		return fmt.Errorf("pin %q: lastRevision: %w", p.Name, pins.NoRevisionError(p.Name))
+	}
 	if err := pins.ValidateStorePath(p.LastRevision.StorePath); err != nil {
 		return fmt.Errorf("pin %q: lastRevision.storePath: %w", p.Name, err)
 	}

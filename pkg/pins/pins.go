@@ -84,6 +84,21 @@ var ErrEmpty = errors.New("no pins to publish")
 // ErrConflict is returned when two pins claim the same name on the same system.
 var ErrConflict = errors.New("conflicting pins")
 
+// ErrNoRevision is a pin that Cachix lists without a lastRevision: the name
+// is there, but no store path was ever pinned under it.
+var ErrNoRevision = errors.New("missing (no store path was ever pinned under this name)")
+
+// NoRevisionError is ErrNoRevision for the pin named name, with what to do
+// about it: the command names the pin when it needs no shell quoting.
+func NoRevisionError(name string) error {
+	if name == "" || strings.ContainsFunc(name, func(c rune) bool {
+		return !(c < utf8.RuneSelf && (unicode.IsLetter(c) || unicode.IsDigit(c) || strings.ContainsRune("._+-", c)))
+	}) {
+		name = "NAME"
+	}
+	return fmt.Errorf("%w; pin one with `cachix pin CACHE %s STORE-PATH`", ErrNoRevision, name)
+}
+
 // InvalidPinError says which pin is bad, which field, and how to fix it.
 type InvalidPinError struct {
 	PinName string
@@ -294,6 +309,9 @@ func checkPin(r *cachix.Pin, name, system string) error {
 		// Nix gives __functor, __toString and outPath a meaning of their own: one
 		// in the set of pins would change how the whole set evaluates.
 		return invalid("name", fmt.Errorf(`%q is reserved by Nix ("outPath" and names starting with "__"); rename the pin`, name))
+	}
+	if r.NoLastRevision {
+		return invalid("lastRevision", NoRevisionError(r.Name))
 	}
 	rev := &r.LastRevision
 	if err := ValidateStorePath(rev.StorePath); err != nil {

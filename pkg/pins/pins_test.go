@@ -399,3 +399,99 @@ func TestBuildListsEveryInvalidPin(t *testing.T) {
 		t.Errorf("many invalid pins: %v", err)
 	}
 }
+
+// TestBuildNoRevision: a pin Cachix lists without a lastRevision says so,
+// not that its store path is empty, and --on-invalid decides as for any
+// invalid pin; skipping it never makes an empty bundle by itself.
+func TestBuildNoRevision(t *testing.T) {
+	none := func(name string) cachix.Pin { return cachix.Pin{Name: name, NoLastRevision: true} }
+	tests := []struct {
+		name        string
+		raw         []cachix.Pin
+		opts        Options
+		wantErr     []string // substrings; none: Build succeeds
+		wantIs      error
+		wantPins    []string
+		wantSkipped []Skipped
+	}{
+		{
+			name:    "fail",
+			raw:     []cachix.Pin{raw("ok", pathA), none("never.x86_64-linux")},
+			wantErr: []string{`pin "never.x86_64-linux": lastRevision: missing (no store path was ever pinned under this name); pin one with ` + "`cachix pin CACHE never.x86_64-linux STORE-PATH`", "--on-invalid=skip"},
+			wantIs:  ErrNoRevision,
+		},
+		{
+			name:    "a name the shell would split",
+			raw:     []cachix.Pin{none("my tool")},
+			wantErr: []string{"`cachix pin CACHE NAME STORE-PATH`"},
+			wantIs:  ErrNoRevision,
+		},
+		{
+			name:    "listed with the other invalid pins",
+			raw:     []cachix.Pin{raw("bad", "/tmp/x"), none("never")},
+			wantErr: []string{"2 pins are invalid:", `pin "bad": lastRevision.storePath:`, `pin "never": lastRevision: missing`},
+			wantIs:  ErrNoRevision,
+		},
+		{
+			name:        "skip",
+			raw:         []cachix.Pin{none("never"), raw("ok", pathA)},
+			opts:        Options{OnInvalid: Skip},
+			wantPins:    []string{"ok"},
+			wantSkipped: []Skipped{{PinName: "never", Reason: "lastRevision: missing (no store path was ever pinned under this name); pin one with `cachix pin CACHE never STORE-PATH`"}},
+		},
+		{
+			name:    "skip the only pin",
+			raw:     []cachix.Pin{none("never")},
+			opts:    Options{OnInvalid: Skip},
+			wantErr: []string{"every pin is invalid", "refusing to publish an empty bundle"},
+			wantIs:  ErrEmpty,
+		},
+		{
+			name:        "skip the only pin, empty allowed",
+			raw:         []cachix.Pin{none("never")},
+			opts:        Options{OnInvalid: Skip, AllowEmpty: true},
+			wantPins:    []string{},
+			wantSkipped: []Skipped{{PinName: "never", Reason: "lastRevision: missing (no store path was ever pinned under this name); pin one with `cachix pin CACHE never STORE-PATH`"}},
+		},
+		{
+			name:    "a bad name is said first",
+			raw:     []cachix.Pin{none("__functor")},
+			wantErr: []string{`pin "__functor": name:`},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			set, err := Build(tt.raw, tt.opts)
+			if len(tt.wantErr) > 0 {
+				if err == nil {
+					t.Fatalf("Build succeeded, want an error")
+				}
+				for _, want := range tt.wantErr {
+					if !strings.Contains(err.Error(), want) {
+						t.Errorf("error %q does not contain %q", err, want)
+					}
+				}
+				if tt.wantIs != nil && !errors.Is(err, tt.wantIs) {
+					t.Errorf("error %v is not %v", err, tt.wantIs)
+				}
+				if strings.Contains(err.Error(), "storePath: \"\"") {
+					t.Errorf("error %q speaks of an empty store path", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			names := []string{}
+			for _, p := range set.Pins {
+				names = append(names, p.PinName)
+			}
+			if diff := cmp.Diff(tt.wantPins, names); diff != "" {
+				t.Errorf("pins (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.wantSkipped, set.Skipped); diff != "" {
+				t.Errorf("skipped (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
