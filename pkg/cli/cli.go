@@ -16,6 +16,7 @@ import (
 	"github.com/kwbauson/create-pin-refs/pkg/actions"
 	"github.com/kwbauson/create-pin-refs/pkg/bundle"
 	"github.com/kwbauson/create-pin-refs/pkg/config"
+	"github.com/kwbauson/create-pin-refs/pkg/netrc"
 	"github.com/kwbauson/create-pin-refs/pkg/pins"
 	"github.com/kwbauson/create-pin-refs/pkg/publish/pages"
 	"github.com/kwbauson/create-pin-refs/pkg/retry"
@@ -217,16 +218,17 @@ func Run(ctx context.Context, cfg *config.Config, env Env, rep reporter) (*Resul
 	var (
 		res *Result
 		pub *branchPublisher
-		err error
 	)
-	if len(cfg.Pins) > 0 {
-		err = inGroup(rep, "Pinning", func() error { return pinAll(ctx, cfg, env, rep) })
+	// Read once, before any request: its passwords are masked from then on.
+	creds, err := readNetrc(cfg.NetrcFile, rep)
+	if err == nil && len(cfg.Pins) > 0 {
+		err = inGroup(rep, "Pinning", func() error { return pinAll(ctx, cfg, env, rep, creds) })
 	}
 	if err == nil && cfg.Mode == config.ModeBranch {
 		pub, err = newBranchPublisher(cfg, env, rep)
 	}
 	for round := 1; err == nil; round++ {
-		res, err = runRound(ctx, cfg, env, rep, pub)
+		res, err = runRound(ctx, cfg, env, rep, pub, creds)
 		var again bool
 		if again, err = pub.again(ctx, env, round, res, err); !again {
 			break
@@ -240,10 +242,11 @@ func Run(ctx context.Context, cfg *config.Config, env Env, rep reporter) (*Resul
 
 // runRound reads the pins (in branch mode after the branch's head), verifies
 // them, renders the bundle and the site and publishes it.
-func runRound(ctx context.Context, cfg *config.Config, env Env, rep reporter, pub *branchPublisher) (*Result, error) {
+func runRound(ctx context.Context, cfg *config.Config, env Env, rep reporter, pub *branchPublisher, creds *netrc.File) (*Result, error) {
 	var (
 		set  *pins.Set
 		meta bundle.Meta
+		auth cacheAuth
 		res  *Result
 		b    *bundle.Bundle
 	)
@@ -256,12 +259,13 @@ func runRound(ctx context.Context, cfg *config.Config, env Env, rep reporter, pu
 			return err
 		}
 		meta = bundleMeta(cfg, info)
+		auth = cacheAuth{token: cfg.AuthToken, own: ownBinaryCache(meta.Cache, info), netrc: creds}
 		set, err = buildSet(cfg, rep, raw)
 		return err
 	})
 	if err == nil && cfg.Verify != verify.Off {
 		err = inGroup(rep, "Verifying the pins in the binary caches", func() error {
-			return verifyPins(ctx, cfg, env, rep, set, meta)
+			return verifyPins(ctx, cfg, env, rep, set, meta, auth)
 		})
 	}
 	if err == nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/kwbauson/create-pin-refs/pkg/cachix"
 	"github.com/kwbauson/create-pin-refs/pkg/config"
 	"github.com/kwbauson/create-pin-refs/pkg/narinfo"
+	"github.com/kwbauson/create-pin-refs/pkg/netrc"
 	"github.com/kwbauson/create-pin-refs/pkg/pins"
 )
 
@@ -29,14 +30,16 @@ type pinner struct {
 	cache  string
 	api    *cachix.Client
 	binary *narinfo.Client // the cache's substituter
+	auth   cacheAuth       // what binary sends
 	wait   time.Duration
 	rep    reporter
 }
 
 // newPinner finds the cache's binary cache: substituter, else the uri the API
-// gives. The token goes to the binary cache only when the cache is private:
-// a public one needs none.
-func newPinner(ctx context.Context, env Env, rep reporter, a config.API, substituter string, wait time.Duration) (*pinner, error) {
+// gives. The token goes to the binary cache only when the cache is private
+// (a public one needs none) and only to the origin of its uri: a substituter
+// elsewhere gets its netrc entry, if any, and no token.
+func newPinner(ctx context.Context, env Env, rep reporter, a config.API, substituter string, creds *netrc.File, wait time.Duration) (*pinner, error) {
 	api, err := apiClient(env, rep, a)
 	if err != nil {
 		return nil, err
@@ -45,21 +48,20 @@ func newPinner(ctx context.Context, env Env, rep reporter, a config.API, substit
 	if err != nil {
 		return nil, err
 	}
+	auth := cacheAuth{token: a.AuthToken, own: ownBinaryCache(a.Cache, info), netrc: creds}
 	if substituter == "" {
-		substituter = info.URI
+		substituter = auth.own
 	}
-	if substituter == "" {
-		substituter = "https://" + a.Cache + ".cachix.org"
-	}
-	token := a.AuthToken
 	if info.IsPublic {
-		token = ""
+		auth.token = ""
 	}
-	binary, err := narinfo.New(substituter, narinfo.Options{Token: token, UserAgent: "create-pin-refs/" + env.Version, Policy: retryPolicy(env, rep)})
+	opts := auth.options(substituter, false)
+	opts.UserAgent, opts.Policy = "create-pin-refs/"+env.Version, retryPolicy(env, rep)
+	binary, err := narinfo.New(substituter, opts)
 	if err != nil {
 		return nil, fmt.Errorf("binary cache of %q: %w", a.Cache, err)
 	}
-	return &pinner{cache: a.Cache, api: api, binary: binary, wait: wait, rep: rep}, nil
+	return &pinner{cache: a.Cache, api: api, binary: binary, auth: auth, wait: wait, rep: rep}, nil
 }
 
 // checkPin reads the store path that r.Path names and checks the pin as a
@@ -118,6 +120,10 @@ func (p *pinner) inCache(ctx context.Context, storePath string) error {
 	case errors.Is(err, narinfo.ErrNotFound):
 		return fmt.Errorf("%s is not in the binary cache (%w): push it to cache %q first (cachix push %s %s)", storePath, err, p.cache, p.cache, storePath)
 	case err != nil:
+		var se *narinfo.StatusError
+		if errors.As(err, &se) && errors.Is(err, narinfo.ErrUnauthorized) {
+			return fmt.Errorf("checking that the binary cache has %s: %w (%s)", storePath, err, p.auth.hint(se, p.binary.URL(), false))
+		}
 		return fmt.Errorf("checking that the binary cache has %s: %w", storePath, err)
 	case n.StorePath != storePath:
 		return fmt.Errorf("the binary cache's narinfo for %s describes %s", storePath, n.StorePath)
@@ -135,7 +141,11 @@ func runPin(ctx context.Context, cfg *config.Pin, env Env, rep reporter) error {
 	if _, err := checkPin(r); err != nil {
 		return err
 	}
-	p, err := newPinner(ctx, env, rep, cfg.API, cfg.Substituter, cfg.Wait)
+	creds, err := readNetrc(cfg.NetrcFile, rep)
+	if err != nil {
+		return err
+	}
+	p, err := newPinner(ctx, env, rep, cfg.API, cfg.Substituter, creds, cfg.Wait)
 	if err != nil {
 		return err
 	}
@@ -165,7 +175,7 @@ func withSystem(name, what string) (string, error) {
 // include them. Every pin is checked before the first request; a pin that
 // Cachix accepts but does not list in time stops the run, as the bundle
 // would lack it.
-func pinAll(ctx context.Context, cfg *config.Config, env Env, rep reporter) error {
+func pinAll(ctx context.Context, cfg *config.Config, env Env, rep reporter, creds *netrc.File) error {
 	reqs := make([]pinRequest, len(cfg.Pins))
 	for i, s := range cfg.Pins {
 		name, err := withSystem(s.Name, "--pin")
@@ -177,7 +187,7 @@ func pinAll(ctx context.Context, cfg *config.Config, env Env, rep reporter) erro
 			return fmt.Errorf("--pin: %w", err)
 		}
 	}
-	p, err := newPinner(ctx, env, rep, config.API{Cache: cfg.Cache, AuthToken: cfg.AuthToken, CachixURL: cfg.CachixURL}, cfg.Substituter, config.DefaultPinWait)
+	p, err := newPinner(ctx, env, rep, config.API{Cache: cfg.Cache, AuthToken: cfg.AuthToken, CachixURL: cfg.CachixURL}, cfg.Substituter, creds, config.DefaultPinWait)
 	if err != nil {
 		return err
 	}

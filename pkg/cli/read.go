@@ -130,8 +130,8 @@ func bundleMeta(cfg *config.Config, info *cachix.CacheInfo) bundle.Meta {
 		}
 		m.Private = !info.IsPublic
 	}
-	if m.Substituter == "" && m.Cache != "" {
-		m.Substituter = "https://" + m.Cache + ".cachix.org"
+	if m.Substituter == "" {
+		m.Substituter = ownBinaryCache(m.Cache, info)
 	}
 	return m
 }

@@ -29,29 +29,27 @@ func (e *UnverifiedError) Error() string {
 
 // verifyPins reads the narinfo of every path of every pin's closure, fills in
 // the pins' metadata and applies --verify to the pins that no cache holds whole.
-func verifyPins(ctx context.Context, cfg *config.Config, env Env, rep reporter, set *pins.Set, meta bundle.Meta) error {
+// The Cachix token goes to the cache's own binary cache only (auth), not to
+// a --substituter elsewhere or an upstream cache.
+func verifyPins(ctx context.Context, cfg *config.Config, env Env, rep reporter, set *pins.Set, meta bundle.Meta, auth cacheAuth) error {
 	if cfg.Verify == verify.Off || len(set.Pins) == 0 || meta.Substituter == "" {
 		// Without a substituter, rendering fails and says so.
 		return nil
 	}
 	transport := narinfo.NewTransport(cfg.Concurrency)
 	policy := retryPolicy(env, rep)
-	newSource := func(url, token string) (*narinfo.Client, error) {
-		return narinfo.New(url, narinfo.Options{Token: token, Transport: transport, UserAgent: "create-pin-refs/" + env.Version, Policy: policy})
+	newSource := func(url string, upstream bool) (*narinfo.Client, error) {
+		opts := auth.options(url, upstream)
+		opts.Transport, opts.UserAgent, opts.Policy = transport, "create-pin-refs/"+env.Version, policy
+		return narinfo.New(url, opts)
 	}
-	// The Cachix token goes to the cache's own binary cache only, not to a
-	// --substituter given by hand or an upstream cache.
-	token := ""
-	if cfg.Substituter == "" {
-		token = cfg.AuthToken
-	}
-	cache, err := newSource(meta.Substituter, token)
+	cache, err := newSource(meta.Substituter, false)
 	if err != nil {
 		return fmt.Errorf("%w: --substituter: %w", config.ErrUsage, err)
 	}
 	opts := verify.Options{Cache: cache, Concurrency: cfg.Concurrency}
 	for _, u := range cfg.Upstream {
-		c, err := newSource(u, "")
+		c, err := newSource(u, true)
 		if err != nil {
 			return fmt.Errorf("%w: --upstream: %w", config.ErrUsage, err)
 		}
@@ -65,7 +63,7 @@ func verifyPins(ctx context.Context, cfg *config.Config, env Env, rep reporter, 
 	start := time.Now()
 	closures, err := verify.Closures(ctx, paths, opts)
 	if err != nil {
-		return lookupFailed(err, set, cache.URL())
+		return lookupFailed(err, set, cache.URL(), auth)
 	}
 	counts := map[verify.Class]int{}
 	var problems []string
@@ -125,7 +123,7 @@ func unverified(p pins.Pin, c *verify.Closure, cache string) string {
 }
 
 // lookupFailed explains a cache that could not be read.
-func lookupFailed(err error, set *pins.Set, cacheURL string) error {
+func lookupFailed(err error, set *pins.Set, cacheURL string, auth cacheAuth) error {
 	var le *verify.LookupError
 	if !errors.As(err, &le) {
 		return fmt.Errorf("verifying the pins: %w", err)
@@ -137,14 +135,7 @@ func lookupFailed(err error, set *pins.Set, cacheURL string) error {
 	hint := "or pass --verify=off to publish without reading narinfo files"
 	var se *narinfo.StatusError
 	if errors.As(err, &se) && errors.Is(err, narinfo.ErrUnauthorized) {
-		switch {
-		case se.TokenSent:
-			hint = "the auth token lacks read access to this cache; " + hint
-		case le.Cache == cacheURL:
-			hint = "a private cache needs --auth-token (in a workflow: auth-token: ${{ secrets.CACHIX_AUTH_TOKEN }}) or CACHIX_AUTH_TOKEN; " + hint
-		default:
-			hint = "upstream caches are sent no token and must be public (--upstream none: no upstream cache); " + hint
-		}
+		hint = auth.hint(se, le.Cache, le.Cache != cacheURL) + "; " + hint
 	} else if le.Cache != cacheURL {
 		// Often a runner without access to the internet, or a cache that is
 		// down: the pins' own cache was readable.

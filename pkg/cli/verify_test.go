@@ -24,9 +24,10 @@ import (
 //	app (complete: app → lib), tool (split: tool → glibc, upstream only),
 //	added (content-addressed), gone (pinned, in no cache).
 type verifyFixture struct {
-	srv   *fakecachix.Server
-	path  func(string) string
-	upDir string
+	srv    *fakecachix.Server
+	path   func(string) string
+	ownDir string // demo's binary cache folder
+	upDir  string
 }
 
 func newVerifyFixture(t *testing.T, token string) *verifyFixture {
@@ -54,7 +55,7 @@ func newVerifyFixture(t *testing.T, token string) *verifyFixture {
 		}},
 		{Name: "up", Dir: up},
 	}})
-	return &verifyFixture{srv: srv, path: p, upDir: up}
+	return &verifyFixture{srv: srv, path: p, ownDir: own, upDir: up}
 }
 
 func (f *verifyFixture) args(out string, more ...string) []string {

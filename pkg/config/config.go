@@ -36,6 +36,7 @@ type Config struct {
 	AuthToken     string
 	CachixURL     string
 	Substituter   string
+	NetrcFile     string // HTTP basic auth for binary caches, by host
 	PublicKeys    []string
 	PinsFile      string
 	CacheInfoFile string

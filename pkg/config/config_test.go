@@ -296,6 +296,7 @@ func TestDangerousPaths(t *testing.T) {
 		{"input inside out", []string{"--pins-file", pinsFile, "--substituter", "https://c.cachix.org", "--out", site}, "--pins-file"},
 		{"input inside out through a link", []string{"--pins-file", filepath.Join(link, "pins.json"), "--substituter", "https://c.cachix.org", "--out", site}, "--pins-file"},
 		{"cache info inside out", []string{"--cache", "c", "--cache-info-file", pinsFile, "--out", link}, "--cache-info-file"},
+		{"netrc file inside out, which would publish its passwords", []string{"--cache", "c", "--netrc-file", pinsFile, "--out", site}, "--netrc-file"},
 		{"artifact inside out", []string{"--cache", "c", "--mode", "pages", "--repo", "o/r", "--out", site, "--artifact", filepath.Join(site, "a.tar")}, "--artifact"},
 		{"artifact inside out through a link", []string{"--cache", "c", "--mode", "pages", "--repo", "o/r", "--out", site, "--artifact", filepath.Join(link, "new", "a.tar")}, "--artifact"},
 		{"artifact over an input", []string{"--cache", "c", "--mode", "pages", "--repo", "o/r", "--out", filepath.Join(dir, "out"), "--cache-info-file", pinsFile, "--artifact", pinsFile}, "--artifact"},

@@ -36,6 +36,7 @@ func options(c *Config) []Option {
 		{Name: "auth-token", Usage: "Cachix auth `token`, needed for a private cache", Env: "CACHIX_AUTH_TOKEN", Secret: true, set: text(&c.AuthToken)},
 		{Name: "cachix-url", Usage: "Cachix API base `URL`", Default: DefaultCachixURL, set: text(&c.CachixURL)},
 		{Name: "substituter", Usage: "binary cache `URL` the bundle substitutes from (default: the cache's uri, else https://CACHE.cachix.org; required with --pins-file and neither --cache nor --cache-info-file)", set: text(&c.Substituter)},
+		{Name: "netrc-file", Usage: "netrc `file` read as Nix's netrc-file: each machine HOST login L password P entry is sent as HTTP basic auth to the binary caches on HOST and nowhere else (the default entry is not used); for a private cache behind a --substituter that is not at its own uri's origin, which gets no --auth-token", set: text(&c.NetrcFile)},
 		{Name: "public-keys", Usage: "trusted public `keys` of the binary cache, NAME:BASE64KEY as in trusted-public-keys (default: the cache's signing keys)", List: true, set: list(&c.PublicKeys)},
 		{Name: "pins-file", Usage: "read pins from this JSON `file` (the Cachix API's format) instead of the API; with --cache, the cache's information still comes from the API unless --cache-info-file, or --substituter and --public-keys, are given", set: text(&c.PinsFile)},
 		{Name: "cache-info-file", Usage: "read the cache's information from this JSON `file` instead of the API", set: text(&c.CacheInfoFile)},

@@ -16,6 +16,7 @@ import (
 type Pin struct {
 	API
 	Substituter string // empty: the cache's uri
+	NetrcFile   string // HTTP basic auth for the binary cache, by host
 	Name        string
 	Path        string // a store path, or a symlink to one
 	Artifacts   []string
@@ -34,7 +35,8 @@ func LoadPin(args []string, getenv func(string) string, out io.Writer) (*Pin, er
 			"{system} in PIN is the system this runs on, as in hello.{system}.", out, getenv)
 	c.api(&cfg.API)
 	c.fs.Lookup("auth-token").Usage = "Cachix auth `token` with write access to the cache (required; env CACHIX_AUTH_TOKEN)"
-	c.fs.StringVar(&cfg.Substituter, "substituter", "", "binary cache `URL` checked for PATH (default: the cache's uri)")
+	c.fs.StringVar(&cfg.Substituter, "substituter", "", "binary cache `URL` checked for PATH (default: the cache's uri); the token is sent to it only at that uri's origin")
+	c.fs.StringVar(&cfg.NetrcFile, "netrc-file", "", "netrc `file` read as Nix's netrc-file: a machine HOST entry is sent as HTTP basic auth to the binary cache on HOST (such as a --substituter elsewhere), and nowhere else")
 	c.fs.Func("artifact", "a `file` inside PATH worth naming, such as bin/hello (the program of an app); repeatable", func(v string) error {
 		cfg.Artifacts = append(cfg.Artifacts, v)
 		return nil
@@ -68,6 +70,9 @@ func LoadPin(args []string, getenv func(string) string, out io.Writer) (*Pin, er
 	switch {
 	case cfg.Wait < 0:
 		return nil, bad("wait", "%s is negative", cfg.Wait)
+	}
+	if hasControl(cfg.NetrcFile) {
+		return nil, bad("netrc-file", "%q holds a control character; choose another path", cfg.NetrcFile)
 	}
 	if cfg.Substituter != "" {
 		if _, err := weburl.Parse(cfg.Substituter); err != nil {

@@ -55,7 +55,7 @@ func (c *Config) Validate() error {
 			return bad(s.opt, "holds a line break or another control character; a token is one line (check how the secret was stored)")
 		}
 	}
-	for _, s := range []setting{{"out", c.Out}, {"artifact", c.Artifact}, {"pins-file", c.PinsFile}, {"cache-info-file", c.CacheInfoFile}} {
+	for _, s := range []setting{{"out", c.Out}, {"artifact", c.Artifact}, {"pins-file", c.PinsFile}, {"cache-info-file", c.CacheInfoFile}, {"netrc-file", c.NetrcFile}} {
 		if hasControl(s.value) {
 			return bad(s.opt, "%q holds a control character, which no log line or step output shows faithfully; choose another path", s.value)
 		}
@@ -153,7 +153,7 @@ func (c *Config) checkPaths(getenv func(string) string) error {
 			return bad("out", "%q is %s or a folder above it, which the site would fill and Pages mode would publish whole; choose a folder of its own, such as _site", c.Out, s.opt)
 		}
 	}
-	inputs := []setting{{"pins-file", c.PinsFile}, {"cache-info-file", c.CacheInfoFile}}
+	inputs := []setting{{"pins-file", c.PinsFile}, {"cache-info-file", c.CacheInfoFile}, {"netrc-file", c.NetrcFile}}
 	for _, s := range inputs {
 		if real, err := paths.Real(s.value); s.value != "" && err == nil && paths.Within(out, real) {
 			return bad(s.opt, "%q is inside --out %q, which the site replaces and publishes; keep inputs outside the site", s.value, c.Out)

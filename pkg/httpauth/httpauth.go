@@ -1,11 +1,13 @@
-// Package httpauth sends a credential only to the origin (scheme, host and
-// port) it was given for, whichever library builds the requests: the token is
-// added by the transport, per request, so a redirect to another origin never
-// carries it, and such a redirect is refused outright with an error naming
-// both origins. A token is refused over plain http except to loopback.
+// Package httpauth sends a credential (a bearer token, or a login and
+// password) only to the origin (scheme, host and port) it was given for,
+// whichever library builds the requests: the credential is added by the
+// transport, per request, so a redirect to another origin never carries it,
+// and such a redirect is refused outright with an error naming both origins.
+// A credential is refused over plain http except to loopback.
 package httpauth
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net"
 	"net/http"
@@ -52,12 +54,20 @@ func (o Origin) Loopback() bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// InsecureError is a token that would travel in clear: over http to a host
-// other than loopback.
-type InsecureError struct{ Origin Origin }
+// InsecureError is a credential that would travel in clear: over http to a
+// host other than loopback.
+type InsecureError struct {
+	Origin Origin
+	// Basic: the credential is a login and password, not a token.
+	Basic bool
+}
 
 func (e *InsecureError) Error() string {
-	return fmt.Sprintf("a token would be sent in clear over http to %s: use https (plain http is allowed only to localhost, 127.0.0.0/8 and ::1)", e.Origin)
+	what := "a token"
+	if e.Basic {
+		what = "a login and password"
+	}
+	return fmt.Sprintf("%s would be sent in clear over http to %s: use https (plain http is allowed only to localhost, 127.0.0.0/8 and ::1)", what, e.Origin)
 }
 
 // RedirectError is a redirect to another origin than the one holding the
@@ -66,7 +76,7 @@ func (e *InsecureError) Error() string {
 type RedirectError struct{ From, To Origin }
 
 func (e *RedirectError) Error() string {
-	return fmt.Sprintf("refused a redirect from %s to another origin, %s: the token is only sent to %s", e.From, e.To, e.From)
+	return fmt.Sprintf("refused a redirect from %s to another origin, %s: the credentials are only sent to %s", e.From, e.To, e.From)
 }
 
 // InvalidTokenError is a token that cannot be an HTTP header value (a
@@ -114,18 +124,44 @@ func Client(hc *http.Client, rawURL, token string) (*http.Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	if token == "" {
+		return bind(hc, o, ""), nil
+	}
+	return bind(hc, o, "Bearer "+token), nil
+}
+
+// Basic is a login and password for HTTP basic auth, as a netrc file gives
+// them.
+type Basic struct{ Login, Password string }
+
+// BasicClient is Client sending "Authorization: Basic …" (RFC 7617) with
+// cred to rawURL's origin only.
+func BasicClient(hc *http.Client, rawURL string, cred Basic) (*http.Client, error) {
+	o, err := origin(rawURL, "")
+	if err != nil {
+		return nil, err
+	}
+	if o.Scheme == "http" && !o.Loopback() {
+		return nil, &InsecureError{Origin: o, Basic: true}
+	}
+	return bind(hc, o, "Basic "+base64.StdEncoding.EncodeToString([]byte(cred.Login+":"+cred.Password))), nil
+}
+
+// bind is a copy of hc that sends the header value to o only; "" sends
+// nothing.
+func bind(hc *http.Client, o Origin, value string) *http.Client {
 	c := &http.Client{}
 	if hc != nil {
 		*c = *hc
 	}
-	if token == "" {
-		return c, nil
+	if value == "" {
+		return c
 	}
 	base := c.Transport
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	c.Transport = &transport{origin: o, value: "Bearer " + token, base: base}
+	c.Transport = &transport{origin: o, value: value, base: base}
 	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 		if to := OriginOf(req.URL); to != o {
 			return &RedirectError{From: o, To: to}
@@ -135,7 +171,7 @@ func Client(hc *http.Client, rawURL, token string) (*http.Client, error) {
 		}
 		return nil
 	}
-	return c, nil
+	return c
 }
 
 // transport adds the credential to requests for its origin and removes any

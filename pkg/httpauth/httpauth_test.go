@@ -208,3 +208,50 @@ func TestOriginOf(t *testing.T) {
 		}
 	}
 }
+
+func TestBasicGoesToItsOriginOnly(t *testing.T) {
+	cache := newRecorder(t, false)
+	other := newRecorder(t, false)
+	cache.to = other.srv.URL
+	c, err := httpauth.BasicClient(nil, cache.srv.URL+"/cache", httpauth.Basic{Login: "u", Password: token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := get(t, c, cache.srv.URL+"/x.narinfo"); err != nil {
+		t.Fatal(err)
+	}
+	var re *httpauth.RedirectError
+	if err := get(t, c, cache.srv.URL+"/start"); !errors.As(err, &re) {
+		t.Fatalf("redirect to another origin: err = %v, want a *RedirectError", err)
+	}
+	if err := get(t, c, other.srv.URL+"/direct"); err != nil {
+		t.Fatal(err)
+	}
+	want := "Basic dTpzM2NyM3Q=" // u:s3cr3t
+	if got := cache.seen(); len(got) != 2 || got[0] != want || got[1] != want {
+		t.Errorf("cache origin saw %q, want %q twice", got, want)
+	}
+	if got := other.seen(); len(got) != 1 || got[0] != "" {
+		t.Errorf("other origin saw %q, want one request without Authorization", got)
+	}
+}
+
+func TestBasicRefusedOverHTTP(t *testing.T) {
+	for _, tt := range []struct {
+		url      string
+		insecure bool
+	}{
+		{"https://cache.example", false},
+		{"http://127.0.0.1:1/cache", false},
+		{"http://cache.example", true},
+	} {
+		_, err := httpauth.BasicClient(nil, tt.url, httpauth.Basic{Password: token})
+		var ie *httpauth.InsecureError
+		if got := errors.As(err, &ie); got != tt.insecure || (!tt.insecure && err != nil) {
+			t.Errorf("BasicClient(%q) = %v, want insecure %v", tt.url, err, tt.insecure)
+		}
+		if tt.insecure && (!strings.Contains(err.Error(), "login and password") || strings.Contains(err.Error(), token)) {
+			t.Errorf("error %q: want it to name a login and password, not show it", err)
+		}
+	}
+}

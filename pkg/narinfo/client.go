@@ -28,21 +28,40 @@ var (
 // are a few hundred KiB.
 const maxBody = 4 << 20
 
+// Auth is what a client's requests carry, which changes what a 401 means.
+type Auth int
+
+const (
+	// AuthNone: no credential was given.
+	AuthNone Auth = iota
+	// AuthWithheld: a token was given, but not for this URL, which is not
+	// the cache's own.
+	AuthWithheld
+	// AuthToken: the token, as a bearer token.
+	AuthToken
+	// AuthBasic: a login and password, such as a netrc entry.
+	AuthBasic
+)
+
 // StatusError is an answer other than 200 or 404 that retries did not cure.
 type StatusError struct {
 	URL        string
 	StatusCode int
-	// TokenSent tells whether the request carried the cache's token, which
-	// changes what a 401 means.
-	TokenSent bool
+	Auth       Auth // what the request carried
 }
 
 func (e *StatusError) Error() string {
 	msg := fmt.Sprintf("GET %s: %d %s", e.URL, e.StatusCode, http.StatusText(e.StatusCode))
-	switch {
-	case e.StatusCode != http.StatusUnauthorized && e.StatusCode != http.StatusForbidden:
-	case e.TokenSent:
+	if e.StatusCode != http.StatusUnauthorized && e.StatusCode != http.StatusForbidden {
+		return msg
+	}
+	switch e.Auth {
+	case AuthToken:
 		msg += " (the token was refused or lacks read access to this cache)"
+	case AuthBasic:
+		msg += " (the login and password were refused or lack read access to this cache)"
+	case AuthWithheld:
+		msg += " (the cache is private; a token was given, but it is not sent to this URL, which is not the cache's own)"
 	default:
 		msg += " (the cache is private and no token was given)"
 	}
@@ -64,7 +83,7 @@ func (e *StatusError) Unwrap() error {
 type Client struct {
 	base      string // the cache URL, without a trailing slash
 	hc        *http.Client
-	token     bool // whether requests carry a token
+	auth      Auth // what requests carry
 	userAgent string
 	policy    retry.Policy
 	buffers   sync.Pool
@@ -75,6 +94,12 @@ type Options struct {
 	// Token, when set, is sent as "Authorization: Bearer TOKEN" to the cache's
 	// origin only (see httpauth): a redirect to another origin is refused.
 	Token string
+	// Basic, when set, is sent instead of the token as HTTP basic auth, to
+	// the cache's origin only.
+	Basic *httpauth.Basic
+	// TokenWithheld tells that a token was given but is not for this cache,
+	// for the error a 401 gives.
+	TokenWithheld bool
 	// Transport is shared by the clients of a run; nil makes one.
 	Transport http.RoundTripper
 	UserAgent string
@@ -104,14 +129,27 @@ func New(cacheURL string, opts Options) (*Client, error) {
 		opts.Transport = NewTransport(2)
 	}
 	token := strings.TrimSpace(opts.Token)
-	hc, err := httpauth.Client(&http.Client{Transport: opts.Transport}, u.String(), token)
+	auth := AuthNone
+	var hc *http.Client
+	switch {
+	case opts.Basic != nil:
+		auth = AuthBasic
+		hc, err = httpauth.BasicClient(&http.Client{Transport: opts.Transport}, u.String(), *opts.Basic)
+	default:
+		if token != "" {
+			auth = AuthToken
+		} else if opts.TokenWithheld {
+			auth = AuthWithheld
+		}
+		hc, err = httpauth.Client(&http.Client{Transport: opts.Transport}, u.String(), token)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("binary cache %s: %w", u.Redacted(), err)
 	}
 	c := &Client{
 		base:      strings.TrimSuffix(u.String(), "/"),
 		hc:        hc,
-		token:     token != "",
+		auth:      auth,
 		userAgent: opts.UserAgent,
 		policy:    opts.Policy,
 	}
@@ -157,7 +195,7 @@ func (c *Client) attempt(ctx context.Context, u, hash string) (*NarInfo, error) 
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		se := &StatusError{URL: u, StatusCode: resp.StatusCode, TokenSent: c.token}
+		se := &StatusError{URL: u, StatusCode: resp.StatusCode, Auth: c.auth}
 		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
 			if d, reason, ok := retry.ServerWait(resp.Header, time.Now()); ok {
 				return nil, retry.AfterWait(se, d, reason)

@@ -126,6 +126,28 @@ func TestGetPrivate(t *testing.T) {
 	if _, err := c.Get(ctx, cachixHash); err != nil {
 		t.Errorf("with the token: %v", err)
 	}
+	// A token given for another URL: the 401 says so, not that none was given.
+	withheld, werr := narinfo.New(srv.CacheURL("priv"), narinfo.Options{TokenWithheld: true})
+	if werr != nil {
+		t.Fatal(werr)
+	}
+	if _, err := withheld.Get(ctx, cachixHash); !errors.As(err, &se) || se.Auth != narinfo.AuthWithheld || strings.Contains(err.Error(), "no token was given") || !strings.Contains(err.Error(), "a token was given, but it is not sent to this URL") {
+		t.Errorf("with the token withheld: %v, want a 401 saying a token was given and not sent", err)
+	}
+	// A netrc entry's login and password, as Nix sends them.
+	for _, tt := range []struct {
+		password string
+		wantErr  string
+	}{{token, ""}, {"wrong", "login and password were refused"}} {
+		basic, err := narinfo.New(srv.CacheURL("priv"), narinfo.Options{Basic: &httpauth.Basic{Login: "ci", Password: tt.password}, TokenWithheld: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = basic.Get(ctx, cachixHash)
+		if tt.wantErr == "" && err != nil || tt.wantErr != "" && (!errors.As(err, &se) || se.Auth != narinfo.AuthBasic || !strings.Contains(err.Error(), tt.wantErr)) {
+			t.Errorf("basic auth with password %q: %v, want error %q", tt.password, err, tt.wantErr)
+		}
+	}
 	if err != nil && strings.Contains(err.Error(), token) {
 		t.Error("the error shows the token")
 	}

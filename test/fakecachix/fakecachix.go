@@ -1,7 +1,8 @@
 // Package fakecachix is a local stand-in for Cachix, for tests only. Its API
 // speaks the real wire format (recorded wire text, see wire.go) and serves a real
 // binary cache directory, one made by `nix copy --to file:///DIR`, so Nix can
-// use it as a substituter. It listens on 127.0.0.1 only.
+// use it as a substituter. It listens on loopback only (127.0.0.1 unless
+// Options.Host is another loopback address).
 //
 // URL layout, with URL() = http://127.0.0.1:PORT[PathPrefix]:
 //
@@ -70,6 +71,11 @@ type Options struct {
 	// PathPrefix mounts everything below a path such as "/prefix", to catch
 	// clients that drop the base URL's path.
 	PathPrefix string
+	// Host is the loopback address listened on, 127.0.0.1 when empty. Real
+	// Cachix serves each binary cache from a host of its own; a fake on
+	// 127.0.0.2 is a binary cache on another host, for credentials that
+	// must go to one host only.
+	Host string
 }
 
 // Server is a running fake. Its methods are safe for concurrent use.
@@ -120,7 +126,14 @@ func New(opts Options) (*Server, error) {
 			return nil, err
 		}
 	}
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	host := opts.Host
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.To4() == nil || !ip.IsLoopback() {
+		return nil, fmt.Errorf("fakecachix: host %q: want an IPv4 loopback address such as 127.0.0.2", opts.Host)
+	}
+	l, err := net.Listen("tcp4", net.JoinHostPort(host, "0"))
 	if err != nil {
 		return nil, fmt.Errorf("fakecachix: %w", err)
 	}
@@ -252,11 +265,12 @@ func (s *Server) Count(path string) int {
 	return n
 }
 
-// ResetRequests empties the request log.
+// ResetRequests empties the request log, Authorized's too.
 func (s *Server) ResetRequests() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.requests = nil
+	s.authorized = nil
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {

@@ -365,3 +365,24 @@ func TestNewRejectsBadPrefix(t *testing.T) {
 		}
 	}
 }
+
+func TestHost(t *testing.T) {
+	s := fakecachix.Start(t, fakecachix.Options{Host: "127.0.0.2", Caches: []fakecachix.Cache{{Name: "demo"}}})
+	if !strings.HasPrefix(s.CacheURL("demo"), "http://127.0.0.2:") {
+		t.Errorf("CacheURL = %s, want it on 127.0.0.2", s.CacheURL("demo"))
+	}
+	resp, err := http.Get(s.CacheURL("demo") + "/nix-cache-info")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("status %d", resp.StatusCode)
+	}
+	for _, h := range []string{"10.0.0.1", "::1", "localhost"} {
+		if s, err := fakecachix.New(fakecachix.Options{Host: h}); err == nil {
+			s.Close()
+			t.Errorf("host %q accepted", h)
+		}
+	}
+}
