@@ -60,7 +60,13 @@ func writeSite(ctx context.Context, cfg *config.Config, env Env, rep reporter, s
 	if len(manifest.Bundles) > 0 {
 		res.bundlePath = manifest.Bundles[0].Path
 	}
-	earlier := keptBundles(ctx, cfg, env, rep, &manifest, pub.unpublishedBundles())
+	// Pages and dir modes say whether the site changed by comparing it with
+	// the previous publish's; branch mode knows from the branch.
+	var prev *previous
+	if len(manifest.Bundles) > 0 && (pub == nil || cfg.KeepBundles > 1) {
+		prev = readPrevious(ctx, cfg, env, rep, manifest.Bundles[0], pub == nil && res.URL != "")
+	}
+	earlier := keptBundles(ctx, cfg, rep, prev, &manifest, pub.unpublishedBundles())
 
 	in := site.Input{Bundle: b, Manifest: manifest, Earlier: earlier}
 	if cfg.PerPinURLs != config.PerPinOff {
@@ -96,6 +102,14 @@ func writeSite(ctx context.Context, cfg *config.Config, env Env, rep reporter, s
 		return nil, nil, nil, fmt.Errorf("writing the site to %s: %w", cfg.Out, err)
 	}
 	res.Files, res.PerPin, res.written = out.Files, out.PerPin, out.Written
+	if pub == nil {
+		res.Changed = true
+		why := "no previous publish to compare with"
+		if prev != nil {
+			res.Changed, why = prev.changed(manifest.Bundles, out.Written[site.Index])
+		}
+		rep.Logf("changed: %t (%s)", res.Changed, why)
+	}
 	switch {
 	case out.PerPin.Built && res.URL != "":
 		res.PerPinURL = site.PerPinURL(res.URL)
