@@ -244,11 +244,12 @@ func Run(ctx context.Context, cfg *config.Config, env Env, rep reporter) (*Resul
 // them, renders the bundle and the site and publishes it.
 func runRound(ctx context.Context, cfg *config.Config, env Env, rep reporter, pub *branchPublisher, creds *netrc.File) (*Result, error) {
 	var (
-		set  *pins.Set
-		meta bundle.Meta
-		auth cacheAuth
-		res  *Result
-		b    *bundle.Bundle
+		set     *pins.Set
+		meta    bundle.Meta
+		auth    cacheAuth
+		res     *Result
+		b       *bundle.Bundle
+		pending *site.Pending
 	)
 	err := inGroup(rep, "Reading pins", func() error {
 		if err := pub.readBase(ctx); err != nil {
@@ -270,19 +271,13 @@ func runRound(ctx context.Context, cfg *config.Config, env Env, rep reporter, pu
 	}
 	if err == nil {
 		err = inGroup(rep, "Rendering the bundle", func() (err error) {
-			res, b, err = writeSite(ctx, cfg, env, rep, set, meta, pub)
+			res, b, pending, err = writeSite(ctx, cfg, env, rep, set, meta, pub)
 			return err
 		})
 	}
-	if err == nil && cfg.Mode == config.ModePages {
+	if err == nil && pending != nil {
 		err = inGroup(rep, "Writing the Pages artifact", func() error {
-			stats, err := pages.WriteArtifactFrom(ctx, cfg.Out, cfg.Artifact, res.written)
-			if err != nil {
-				return fmt.Errorf("writing the Pages artifact: %w", err)
-			}
-			res.ArtifactPath = cfg.Artifact
-			rep.Logf("wrote %s: %d files, %d folders, %d bytes", cfg.Artifact, stats.Files, stats.Folders, stats.Bytes)
-			return nil
+			return writeArtifact(ctx, cfg, rep, res, pending)
 		})
 	}
 	if err == nil && pub != nil {
@@ -291,6 +286,33 @@ func runRound(ctx context.Context, cfg *config.Config, env Env, rep reporter, pu
 		})
 	}
 	return res, err
+}
+
+// writeArtifact packs the site as the Pages artifact. The site and the
+// artifact go live together, or neither does: the new site is in place with
+// the previous one kept aside (pending); the artifact is written to a
+// temporary file beside its path and renamed over the previous one; only then
+// is the previous site discarded. A failure at either step puts the previous
+// site back and leaves the previous artifact as it was, so that --out and the
+// artifact never hold different publishes.
+func writeArtifact(ctx context.Context, cfg *config.Config, rep reporter, res *Result, pending *site.Pending) error {
+	stats, err := pages.WriteArtifactFrom(ctx, cfg.Out, cfg.Artifact, res.written, pending.Staging())
+	if err != nil {
+		what, hint := "writing the Pages artifact "+cfg.Artifact, ""
+		if fe := (*pages.FileError)(nil); errors.As(err, &fe) {
+			what, hint = "writing the Pages artifact", "; check that --artifact names a file in a folder that is writable and has room, or choose another --artifact"
+		}
+		if uerr := pending.Undo(); uerr != nil {
+			return fmt.Errorf("%s: %w; then %w", what, err, uerr)
+		}
+		return fmt.Errorf("%s: %w; the previous site in %s and the previous artifact are left as they were%s", what, err, cfg.Out, hint)
+	}
+	if err := pending.Keep(); err != nil {
+		return fmt.Errorf("writing the site to %s: %w", cfg.Out, err)
+	}
+	res.ArtifactPath = cfg.Artifact
+	rep.Logf("wrote %s: %d files, %d folders, %d bytes", cfg.Artifact, stats.Files, stats.Folders, stats.Bytes)
+	return nil
 }
 
 // inGroup runs f as one phase of a run, in its own log group, and says how

@@ -265,3 +265,84 @@ func publishPagesOffline(t *testing.T, s *liveSite) (string, result) {
 	}
 	return out, r
 }
+
+// readOutputs parses a GITHUB_OUTPUT file of NAME<<DELIMITER heredocs.
+func readOutputs(t *testing.T, file string) map[string]string {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	lines := strings.Split(string(data), "\n")
+	for i := 0; i < len(lines); i++ {
+		name, delim, ok := strings.Cut(lines[i], "<<")
+		if !ok {
+			continue
+		}
+		var value []string
+		for i++; i < len(lines) && lines[i] != delim; i++ {
+			value = append(value, lines[i])
+		}
+		got[name] = strings.Join(value, "\n")
+	}
+	return got
+}
+
+// TestChangedOutput: in pages and dir modes the step output changed says
+// whether the site differs from the previous publish's (pages: the live site,
+// each run from a fresh folder as on a fresh runner; dir: --out): a first
+// publish is a change, the same pins again are not, one pin moved is, and
+// so is a site whose index page differs (one-name bundles turned off).
+func TestChangedOutput(t *testing.T) {
+	steps := []struct {
+		name    string
+		hello   int // hello's store path (storePathN)
+		extra   []string
+		changed string
+	}{
+		{"first publish", 1, nil, "true"},
+		{"the same pins", 1, nil, "false"},
+		{"one pin moved", 2, nil, "true"},
+		{"the same pins again", 2, nil, "false"},
+		{"one-name bundles off", 2, []string{"--per-pin-urls", "off"}, "true"},
+		{"the same once more", 2, []string{"--per-pin-urls", "off"}, "false"},
+	}
+	for _, tt := range []struct {
+		mode  string
+		extra []string
+	}{
+		{"pages", nil},
+		{"pages", []string{"--keep-bundles", "1"}},
+		{"dir", nil},
+	} {
+		t.Run(strings.Join(append([]string{tt.mode}, tt.extra...), " "), func(t *testing.T) {
+			s := startLiveSite(t)
+			dirOut := filepath.Join(t.TempDir(), "site")
+			for i, step := range steps {
+				work := t.TempDir()
+				pinsFile := filepath.Join(work, "pins.json")
+				pinsJSON := fmt.Sprintf(`[{"name": "hello", "lastRevision": {"storePath": %q, "revision": 1}}, {"name": "world", "lastRevision": {"storePath": %q, "revision": 1}}]`, storePathN(step.hello), storePathN(9))
+				if err := os.WriteFile(pinsFile, []byte(pinsJSON), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				out := filepath.Join(work, "site")
+				if tt.mode == "dir" {
+					out = dirOut
+				}
+				outputs := filepath.Join(work, "github_output")
+				args := append([]string{"--pins-file", pinsFile, "--substituter", "https://demo.cachix.org", "--mode", tt.mode, "--pages-url", s.url, "--out", out}, tt.extra...)
+				r := run(t, map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": outputs}, append(args, step.extra...)...)
+				if r.code != ExitOK {
+					t.Fatalf("step %d (%s): exit %d:\n%s", i, step.name, r.code, r.stderr)
+				}
+				if got := readOutputs(t, outputs)["changed"]; got != step.changed {
+					t.Errorf("step %d (%s): changed = %q, want %q:\n%s", i, step.name, got, step.changed, r.stderr)
+				}
+				if tt.mode == "pages" {
+					s.deploy(t, filepath.Join(work, "site-artifact", "artifact.tar"))
+				}
+			}
+		})
+	}
+}

@@ -14,11 +14,13 @@ import (
 
 // writeSite turns the pins into the bundle and writes the site. Where the bundle
 // will be served is settled first, so that its README and the index page show
-// the right commands: in branch mode, where pub publishes.
-func writeSite(ctx context.Context, cfg *config.Config, env Env, rep reporter, set *pins.Set, meta bundle.Meta, pub *branchPublisher) (*Result, *bundle.Bundle, error) {
+// the right commands: in branch mode, where pub publishes. In pages mode the
+// previous site is kept aside for the artifact (writeArtifact), which the
+// returned site.Pending waits for; it is nil otherwise.
+func writeSite(ctx context.Context, cfg *config.Config, env Env, rep reporter, set *pins.Set, meta bundle.Meta, pub *branchPublisher) (*Result, *bundle.Bundle, *site.Pending, error) {
 	b, err := bundle.Render(set, meta)
 	if err != nil {
-		return nil, nil, fmt.Errorf("rendering the bundle: %w", err)
+		return nil, nil, nil, fmt.Errorf("rendering the bundle: %w", err)
 	}
 	rep.Logf("rendered %s for %s", count(len(b.Files), "file"), count(len(set.Pins), "pin"))
 	res := &Result{Set: set, Meta: meta, SiteDir: cfg.Out}
@@ -32,7 +34,7 @@ func writeSite(ctx context.Context, cfg *config.Config, env Env, rep reporter, s
 	case config.ModePages:
 		if res.URL, err = pages.PagesURL(cfg.Repo, cfg.PagesURL); err != nil {
 			// The configuration was checked; this is a bug, said plainly.
-			return nil, nil, fmt.Errorf("%w: --%w", config.ErrUsage, err)
+			return nil, nil, nil, fmt.Errorf("%w: --%w", config.ErrUsage, err)
 		}
 	case config.ModeBranch:
 		res.FlakeRef = pub.flakeRef
@@ -52,18 +54,24 @@ func writeSite(ctx context.Context, cfg *config.Config, env Env, rep reporter, s
 		view.URL = "URL"
 	}
 	if res.Readme, err = site.Seal(b, &manifest, &view); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	res.Lock = view.Lock
 	if len(manifest.Bundles) > 0 {
 		res.bundlePath = manifest.Bundles[0].Path
 	}
-	earlier := keptBundles(ctx, cfg, env, rep, &manifest, pub.unpublishedBundles())
+	// Pages and dir modes say whether the site changed by comparing it with
+	// the previous publish's; branch mode knows from the branch.
+	var prev *previous
+	if len(manifest.Bundles) > 0 && (pub == nil || cfg.KeepBundles > 1) {
+		prev = readPrevious(ctx, cfg, env, rep, manifest.Bundles[0], pub == nil && res.URL != "")
+	}
+	earlier := keptBundles(ctx, cfg, rep, prev, &manifest, pub.unpublishedBundles())
 
 	in := site.Input{Bundle: b, Manifest: manifest, Earlier: earlier}
 	if cfg.PerPinURLs != config.PerPinOff {
 		if res.ones, err = bundle.NewOnes(set, meta); err != nil {
-			return nil, nil, fmt.Errorf("rendering the one-name bundles: %w", err)
+			return nil, nil, nil, fmt.Errorf("rendering the one-name bundles: %w", err)
 		}
 		if pub == nil { // a branch holds them unpacked
 			in.PerPin = site.PerPin{Ones: res.ones, Auto: cfg.PerPinURLs == config.PerPinAuto, Budget: cmp.Or(env.ArtifactBudget, site.ArtifactBudget)}
@@ -81,11 +89,27 @@ func writeSite(ctx context.Context, cfg *config.Config, env Env, rep reporter, s
 			return site.RenderIndex(manifest, v)
 		}
 	}
-	out, err := site.WriteSite(cfg.Out, in)
+	var (
+		out     site.Output
+		pending *site.Pending
+	)
+	if cfg.Mode == config.ModePages {
+		out, pending, err = site.WriteSitePending(cfg.Out, in)
+	} else {
+		out, err = site.WriteSite(cfg.Out, in)
+	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("writing the site to %s: %w", cfg.Out, err)
+		return nil, nil, nil, fmt.Errorf("writing the site to %s: %w", cfg.Out, err)
 	}
 	res.Files, res.PerPin, res.written = out.Files, out.PerPin, out.Written
+	if pub == nil {
+		res.Changed = true
+		why := "no previous publish to compare with"
+		if prev != nil {
+			res.Changed, why = prev.changed(manifest.Bundles, out.Written[site.Index])
+		}
+		rep.Logf("changed: %t (%s)", res.Changed, why)
+	}
 	switch {
 	case out.PerPin.Built && res.URL != "":
 		res.PerPinURL = site.PerPinURL(res.URL)
@@ -93,5 +117,5 @@ func writeSite(ctx context.Context, cfg *config.Config, env Env, rep reporter, s
 		rep.Logf("notice: per-pin URLs (URL/%s/NAME) left out: the %d names would add %s to the Pages artifact, making it %s, over its %s budget; --per-pin-urls on builds them anyway",
 			site.OnesDir, out.PerPin.Names, site.Size(uint64(out.PerPin.Bytes)), site.Size(uint64(out.PerPin.Artifact+out.PerPin.Bytes)), site.Size(uint64(in.PerPin.Budget)))
 	}
-	return res, b, nil
+	return res, b, pending, nil
 }

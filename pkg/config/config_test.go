@@ -299,6 +299,8 @@ func TestDangerousPaths(t *testing.T) {
 		{"netrc file inside out, which would publish its passwords", []string{"--cache", "c", "--netrc-file", pinsFile, "--out", site}, "--netrc-file"},
 		{"artifact inside out", []string{"--cache", "c", "--mode", "pages", "--repo", "o/r", "--out", site, "--artifact", filepath.Join(site, "a.tar")}, "--artifact"},
 		{"artifact inside out through a link", []string{"--cache", "c", "--mode", "pages", "--repo", "o/r", "--out", site, "--artifact", filepath.Join(link, "new", "a.tar")}, "--artifact"},
+		{"artifact is a folder", []string{"--cache", "c", "--mode", "pages", "--repo", "o/r", "--out", filepath.Join(dir, "out"), "--artifact", ws}, `--artifact: "` + ws + `" is a folder; give the path of the tar file to write, such as ` + filepath.Join(ws, "artifact.tar")},
+		{"artifact below a file", []string{"--cache", "c", "--mode", "pages", "--repo", "o/r", "--out", filepath.Join(dir, "out"), "--artifact", filepath.Join(pinsFile, "a.tar")}, `--artifact: "` + filepath.Join(pinsFile, "a.tar") + `": a part of it is a file`},
 		{"artifact over an input", []string{"--cache", "c", "--mode", "pages", "--repo", "o/r", "--out", filepath.Join(dir, "out"), "--cache-info-file", pinsFile, "--artifact", pinsFile}, "--artifact"},
 	}
 	for _, tt := range tests {

@@ -1,11 +1,13 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"unicode"
 
 	"github.com/kwbauson/create-pin-refs/pkg/bundle"
@@ -162,9 +164,17 @@ func (c *Config) checkPaths(getenv func(string) string) error {
 	if c.Mode != ModePages {
 		return nil
 	}
+	// The artifact goes in place after the site (pkg/cli): a path it cannot
+	// take fails here, before anything is written.
+	if fi, err := os.Stat(c.Artifact); err == nil && fi.IsDir() {
+		return bad("artifact", "%q is a folder; give the path of the tar file to write, such as %s", c.Artifact, filepath.Join(c.Artifact, "artifact.tar"))
+	}
 	artifact, err := paths.Real(c.Artifact)
+	if errors.Is(err, syscall.ENOTDIR) {
+		return bad("artifact", "%q: a part of it is a file, not a folder; choose a path whose folders are folders or do not exist yet", c.Artifact)
+	}
 	if err != nil {
-		return bad("artifact", "%v", err)
+		return bad("artifact", "%q: %v", c.Artifact, err)
 	}
 	if paths.Within(out, artifact) {
 		return bad("artifact", "%q is inside --out %q, so it would pack itself; write it elsewhere (such as %s-artifact/artifact.tar beside the site, the default)", c.Artifact, c.Out, filepath.Base(out))

@@ -82,10 +82,29 @@ func (e *NoSiteError) Unwrap() error { return e.Err }
 // says is left out and reported in skipped; err is a *NoSiteError when there
 // is no earlier list at all. Neither is a reason to fail a publish.
 func Collect(ctx context.Context, src Source, lim Limits, keep int, current site.BundleRef, base string, unpublished ...string) (kept []Bundle, skipped []error, err error) {
+	refs, err := List(ctx, src, lim)
+	if err != nil {
+		return nil, nil, err
+	}
+	kept, skipped = CollectFrom(ctx, src, lim, keep, refs, current, base, unpublished...)
+	return kept, skipped, nil
+}
+
+// List reads the bundle list of the earlier site's pins.json (its first
+// lim.Manifest bytes, within lim.List), newest first: the first is the bundle the earlier publish
+// served. It is empty for a site of a version without immutable bundles; err
+// is a *NoSiteError when there is no list at all.
+func List(ctx context.Context, src Source, lim Limits) ([]site.BundleRef, error) {
 	refs, err := readList(ctx, src, lim)
 	if err != nil {
-		return nil, nil, &NoSiteError{Site: src.String(), Err: err}
+		return nil, &NoSiteError{Site: src.String(), Err: err}
 	}
+	return refs, nil
+}
+
+// CollectFrom is Collect for the earlier site's bundle list refs, as List
+// read it.
+func CollectFrom(ctx context.Context, src Source, lim Limits, keep int, refs []site.BundleRef, current site.BundleRef, base string, unpublished ...string) (kept []Bundle, skipped []error) {
 	// Publishes are counted whether their bundle can be kept or not.
 	seen := []string{current.Path}
 	for _, ref := range refs {
@@ -114,7 +133,7 @@ func Collect(ctx context.Context, src Source, lim Limits, keep int, current site
 		}
 		kept = append(kept, Bundle{BundleRef: ref, Data: data})
 	}
-	return kept, skipped, nil
+	return kept, skipped
 }
 
 // readList reads the "bundles" member of the earlier pins.json, which comes

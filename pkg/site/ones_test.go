@@ -164,7 +164,7 @@ func checkWritten(t *testing.T, dir string, written map[string][]byte) {
 	if _, err := pages.WriteArtifact(context.Background(), dir, fromDisk); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := pages.WriteArtifactFrom(context.Background(), dir, fromMemory, written); err != nil {
+	if _, err := pages.WriteArtifactFrom(context.Background(), dir, fromMemory, written, ""); err != nil {
 		t.Fatal(err)
 	}
 	a, err1 := os.ReadFile(fromDisk)

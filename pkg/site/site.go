@@ -3,6 +3,7 @@
 package site
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -92,13 +93,67 @@ type Output struct {
 // survive, and it replaces them all or none: a failure at any step (a full
 // disk) leaves the previous site whole. It returns the number of files written.
 func Write(dir string, b *bundle.Bundle, m ManifestData, index []byte, earlier map[string][]byte) (int, error) {
-	out, err := write(dir, Input{Bundle: b, Manifest: m, Index: fixed(index), Earlier: earlier}, osOps())
+	out, err := WriteSite(dir, Input{Bundle: b, Manifest: m, Index: fixed(index), Earlier: earlier})
 	return out.Files, err
 }
 
 // WriteSite is Write with the one-name bundles (OnesDir), which it builds
 // as in.PerPin says, or else removes from dir.
-func WriteSite(dir string, in Input) (Output, error) { return write(dir, in, osOps()) }
+func WriteSite(dir string, in Input) (Output, error) {
+	out, p, err := write(dir, in, osOps())
+	if err != nil {
+		return Output{}, err
+	}
+	return out, p.Keep()
+}
+
+// WriteSitePending is WriteSite that keeps the previous site aside until
+// Keep or Undo is called, so that what must go live with the site (the Pages
+// artifact) can still take it back: Undo puts the previous site back whole.
+func WriteSitePending(dir string, in Input) (Output, *Pending, error) {
+	return write(dir, in, osOps())
+}
+
+// Pending is a site in place whose previous entries are still kept, in a
+// staging folder inside the site folder. Exactly one of Keep and Undo ends it.
+type Pending struct {
+	sw   *swap
+	done bool
+}
+
+// Staging is the name of the staging folder, an entry of the site folder
+// that is no part of the site: whatever packs the site meanwhile leaves it
+// out.
+func (p *Pending) Staging() string { return filepath.Base(p.sw.stage) }
+
+// Keep discards the previous site.
+func (p *Pending) Keep() error {
+	if p.done {
+		return nil
+	}
+	p.done = true
+	if err := p.sw.close(); err != nil {
+		return fmt.Errorf("removing the staging folder: %w", err)
+	}
+	return nil
+}
+
+// Undo puts the previous site back, as it was before the write, and
+// discards the new one.
+func (p *Pending) Undo() error {
+	if p.done {
+		return nil
+	}
+	p.done = true
+	if err := p.sw.rollback(p.sw.names); err != nil {
+		// The staging folder holds what could not be put back: it stays.
+		return fmt.Errorf("putting the previous site back (what is missing is in %s): %w", p.sw.stage, err)
+	}
+	if err := p.sw.close(); err != nil {
+		return fmt.Errorf("removing the staging folder: %w", err)
+	}
+	return nil
+}
 
 func fixed(index []byte) func(bool) ([]byte, error) {
 	if index == nil {
@@ -107,16 +162,39 @@ func fixed(index []byte) func(bool) ([]byte, error) {
 	return func(bool) ([]byte, error) { return index, nil }
 }
 
-func write(dir string, in Input, ops fsOps) (out Output, err error) {
+// write stages the site and puts it in place; the previous site stays in
+// the staging folder until the Pending returned ends. On an error nothing
+// has changed and nothing is pending.
+func write(dir string, in Input, ops fsOps) (Output, *Pending, error) {
+	out, sw, err := stage(dir, in, ops)
+	if err == nil {
+		if err = sw.commit(); err != nil {
+			err = fmt.Errorf("replacing the site (the previous site was put back): %w", err)
+		}
+	}
+	if err != nil {
+		if sw != nil {
+			if cerr := sw.close(); cerr != nil {
+				err = errors.Join(err, fmt.Errorf("removing the staging folder: %w", cerr))
+			}
+		}
+		return Output{}, nil, err
+	}
+	return out, &Pending{sw: sw}, nil
+}
+
+// stage writes every entry of the new site into a staging folder of dir; sw
+// is nil when there is none yet.
+func stage(dir string, in Input, ops fsOps) (out Output, sw *swap, err error) {
 	b, m := in.Bundle, in.Manifest
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return out, fmt.Errorf("creating %s: %w", dir, err)
+		return out, nil, fmt.Errorf("creating %s: %w", dir, err)
 	}
 	// A bundle folder that is not ours is left alone.
 	final := filepath.Join(dir, BundleDir)
 	if _, err := os.Stat(final); err == nil {
 		if _, err := os.Stat(filepath.Join(final, "data", "meta.json")); err != nil {
-			return out, fmt.Errorf("%s exists and was not written by create-pin-refs; refusing to replace it (choose another --out)", final)
+			return out, sw, fmt.Errorf("%s exists and was not written by create-pin-refs; refusing to replace it (choose another --out)", final)
 		}
 	}
 	// Compression takes the longest: it runs on a second core while pins.json
@@ -129,31 +207,25 @@ func write(dir string, in Input, ops fsOps) (out Output, err error) {
 		tgz, tgzErr = b.Tarball()
 	}()
 	defer func() { <-packed }() // never left running
-	sw, err := newSwap(dir, ops)
-	if err != nil {
-		return out, fmt.Errorf("staging the site: %w", err)
+	if sw, err = newSwap(dir, ops); err != nil {
+		return out, nil, fmt.Errorf("staging the site: %w", err)
 	}
-	defer func() {
-		if cerr := sw.close(); err == nil && cerr != nil {
-			err = fmt.Errorf("removing the staging folder: %w", cerr)
-		}
-	}()
 	manifestSize, err := sw.stream(Manifest, func(w io.Writer) error { return WriteManifest(w, m) })
 	if err != nil {
-		return out, fmt.Errorf("writing the site (the previous site is left as it was): %w", err)
+		return out, sw, fmt.Errorf("writing the site (the previous site is left as it was): %w", err)
 	}
 	var finder []byte
 	if in.Index != nil {
 		if finder, err = RenderFinder(m); err != nil {
-			return out, err
+			return out, sw, err
 		}
 	}
 	if <-packed; tgzErr != nil {
-		return out, fmt.Errorf("packing the bundle: %w", tgzErr)
+		return out, sw, fmt.Errorf("packing the bundle: %w", tgzErr)
 	}
 	immutable, err := immutableFiles(dir, m, tgz, in.Earlier)
 	if err != nil {
-		return out, err
+		return out, sw, err
 	}
 	entries := []struct {
 		name string
@@ -171,7 +243,7 @@ func write(dir string, in Input, ops fsOps) (out Output, err error) {
 	}
 	ones, cost, err := packOnes(in.PerPin.Ones, limit)
 	if err != nil {
-		return out, err
+		return out, sw, err
 	}
 	if in.PerPin.Ones != nil && in.PerPin.Ones.Len() > 0 {
 		out.PerPin.Names, out.PerPin.Bytes, out.PerPin.Built = in.PerPin.Ones.Len(), cost, ones != nil
@@ -179,7 +251,7 @@ func write(dir string, in Input, ops fsOps) (out Output, err error) {
 	if in.Index != nil {
 		page, err := in.Index(out.PerPin.Built)
 		if err != nil {
-			return out, fmt.Errorf("rendering %s: %w", Index, err)
+			return out, sw, fmt.Errorf("rendering %s: %w", Index, err)
 		}
 		for i := range entries {
 			if entries[i].name == Index {
@@ -212,10 +284,7 @@ func write(dir string, in Input, ops fsOps) (out Output, err error) {
 		}
 	}
 	if err != nil {
-		return Output{}, fmt.Errorf("writing the site (the previous site is left as it was): %w", err)
-	}
-	if err := sw.commit(); err != nil {
-		return Output{}, fmt.Errorf("replacing the site (the previous site was put back): %w", err)
+		return Output{}, sw, fmt.Errorf("writing the site (the previous site is left as it was): %w", err)
 	}
 	out.Written = make(map[string][]byte, out.Files)
 	trees := [][]bundle.File{immutable, b.Files, nil}
@@ -232,5 +301,5 @@ func write(dir string, in Input, ops fsOps) (out Output, err error) {
 			out.Written[e.name] = e.data
 		}
 	}
-	return out, nil
+	return out, sw, nil
 }

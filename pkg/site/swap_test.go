@@ -132,7 +132,9 @@ func TestWriteIsAllOrNothing(t *testing.T) {
 			}
 			ops := failingOps
 			var total int
-			if _, err := write(prepare(), in, ops(0, &total)); err != nil {
+			if _, p, err := write(prepare(), in, ops(0, &total)); err != nil {
+				t.Fatal(err)
+			} else if err := p.Keep(); err != nil {
 				t.Fatal(err)
 			}
 			if total < len(newBundle.Files)+5 {
@@ -142,8 +144,8 @@ func TestWriteIsAllOrNothing(t *testing.T) {
 				dir := prepare()
 				before := tree(t, dir)
 				var calls int
-				_, err := write(dir, in, ops(failAt, &calls))
-				if !errors.Is(err, syscall.ENOSPC) {
+				_, p, err := write(dir, in, ops(failAt, &calls))
+				if p != nil || !errors.Is(err, syscall.ENOSPC) {
 					t.Fatalf("call %d of %d failed, but Write = %v", failAt, total, err)
 				}
 				if diff := cmp.Diff(before, tree(t, dir)); diff != "" {
@@ -167,6 +169,74 @@ func TestWriteIsAllOrNothing(t *testing.T) {
 				if p != "." && strings.HasPrefix(p, ".") {
 					t.Errorf("%s left behind", p)
 				}
+			}
+		})
+	}
+}
+
+// TestPendingUndo: a site put in place with WriteSitePending is taken back
+// whole by Undo, the previous site then exactly as it was, or kept by Keep;
+// either way no staging folder is left. Meanwhile the previous site is in
+// the staging folder that Staging names, an entry of the site folder.
+func TestPendingUndo(t *testing.T) {
+	oldBundle, oldManifest := render(t, storePath)
+	newBundle, newManifest := render(t, storePath, storePath)
+	oldOnes, newOnes := renderOnes(t, storePath), renderOnes(t, storePath, storePath)
+	newSite := Input{Bundle: newBundle, Manifest: newManifest, Index: fixed([]byte("new index")), PerPin: PerPin{Ones: newOnes}}
+	for _, tt := range []struct {
+		name     string
+		previous *Input // the site published before, if any
+		undo     bool
+	}{
+		{"undo over a previous site", &Input{Bundle: oldBundle, Manifest: oldManifest, Index: fixed([]byte("old index")), PerPin: PerPin{Ones: oldOnes}}, true},
+		{"undo over a previous site without one-name bundles", &Input{Bundle: oldBundle, Manifest: oldManifest}, true},
+		{"undo into an empty folder", nil, true},
+		{"keep over a previous site", &Input{Bundle: oldBundle, Manifest: oldManifest, Index: fixed([]byte("old index"))}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "CNAME"), []byte("pins.example.org"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if tt.previous != nil {
+				if _, err := WriteSite(dir, *tt.previous); err != nil {
+					t.Fatal(err)
+				}
+			}
+			before := tree(t, dir)
+			_, p, err := WriteSitePending(dir, newSite)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pending := tree(t, dir)
+			if !strings.HasPrefix(p.Staging(), ".staging-") || pending[p.Staging()] == "" {
+				t.Errorf("Staging() = %q, not the staging folder in the site folder", p.Staging())
+			}
+			if !strings.HasSuffix(pending[Index], " new index") {
+				t.Errorf("while pending, the new site is not in place: index.html %q", pending[Index])
+			}
+			want := map[string]string{}
+			if tt.undo {
+				err, want = p.Undo(), before
+			} else {
+				err = p.Keep()
+				for k, v := range pending {
+					if k != p.Staging() && !strings.HasPrefix(k, p.Staging()+string(filepath.Separator)) {
+						want[k] = v
+					}
+				}
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want, tree(t, dir)); diff != "" {
+				t.Errorf("after Undo %v (-want +got):\n%s", tt.undo, diff)
+			}
+			if err := p.Undo(); err != nil || p.Keep() != nil {
+				t.Errorf("a second Undo or Keep: %v", err)
+			}
+			if diff := cmp.Diff(want, tree(t, dir)); diff != "" {
+				t.Errorf("a second Undo or Keep changed the site (-want +got):\n%s", diff)
 			}
 		})
 	}

@@ -6,6 +6,7 @@ import (
 	"archive/tar"
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -43,14 +44,18 @@ type Stats struct {
 // which must be inside siteDir; any other special file is an error, since Pages
 // deploys regular files and folders only. The file appears atomically.
 func WriteArtifact(ctx context.Context, siteDir, artifactPath string) (Stats, error) {
-	return WriteArtifactFrom(ctx, siteDir, artifactPath, nil)
+	return WriteArtifactFrom(ctx, siteDir, artifactPath, nil, "")
 }
 
 // WriteArtifactFrom is WriteArtifact for a site whose files were just written
 // from written (their contents by slash path in siteDir): a regular file there
 // of the same size is taken from memory rather than read back. A 10,000-pin
-// site is 15,000 files, and reading them costs more than packing them.
-func WriteArtifactFrom(ctx context.Context, siteDir, artifactPath string, written map[string][]byte) (Stats, error) {
+// site is 15,000 files, and reading them costs more than packing them. skip,
+// if not empty, is an entry of siteDir left out: the staging folder that holds
+// the previous site until the artifact is in place (site.Pending). A failure
+// to write the artifact file itself is a *FileError; the previous artifact is
+// then left as it was.
+func WriteArtifactFrom(ctx context.Context, siteDir, artifactPath string, written map[string][]byte, skip string) (Stats, error) {
 	root, err := filepath.Abs(siteDir)
 	if err != nil {
 		return Stats{}, err
@@ -68,22 +73,24 @@ func WriteArtifactFrom(ctx context.Context, siteDir, artifactPath string, writte
 		return Stats{}, err
 	}
 	if realArtifact, err := paths.Real(artifact); err != nil {
-		return Stats{}, fmt.Errorf("artifact path: %w", err)
+		return Stats{}, &FileError{Path: artifactPath, Err: err}
 	} else if paths.Within(root, realArtifact) {
 		return Stats{}, fmt.Errorf("artifact %s is inside the site folder %s, so it would pack itself; write it elsewhere (such as _site-artifact/artifact.tar beside the site, the default)", artifactPath, siteDir)
 	}
 
 	dir := filepath.Dir(artifact)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return Stats{}, fmt.Errorf("creating %s: %w", dir, err)
+		return Stats{}, &FileError{Path: artifactPath, Err: err}
 	}
+	// Written beside its path, then renamed: the previous artifact stays
+	// whole until the new one is.
 	f, err := os.CreateTemp(dir, ".artifact-*.tar")
 	if err != nil {
-		return Stats{}, err
+		return Stats{}, &FileError{Path: artifactPath, Err: err}
 	}
 	defer os.Remove(f.Name())
 	bw := bufio.NewWriterSize(f, 1<<20)
-	w := &archiver{ctx: ctx, root: root, tw: tar.NewWriter(bw), written: written}
+	w := &archiver{ctx: ctx, root: root, tw: tar.NewWriter(bw), written: written, skip: skip}
 	err = w.dir(root, ".", nil)
 	if err == nil {
 		err = w.tw.Close()
@@ -101,14 +108,28 @@ func WriteArtifactFrom(ctx context.Context, siteDir, artifactPath string, writte
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
+	if pe := (*fs.PathError)(nil); errors.As(err, &pe) && pe.Path == f.Name() {
+		// The artifact's own file failed (a full disk), not the site.
+		return Stats{}, &FileError{Path: artifactPath, Err: err}
+	}
 	if err != nil {
-		return Stats{}, fmt.Errorf("writing the Pages artifact: %w", err)
+		return Stats{}, err
 	}
 	if err := os.Rename(f.Name(), artifact); err != nil {
-		return Stats{}, err
+		return Stats{}, &FileError{Path: artifactPath, Err: err}
 	}
 	return w.stats, nil
 }
+
+// FileError is a failure to create, write or put in place the artifact's
+// file at Path, as opposed to reading the site.
+type FileError struct {
+	Path string
+	Err  error
+}
+
+func (e *FileError) Error() string { return e.Path + ": " + e.Err.Error() }
+func (e *FileError) Unwrap() error { return e.Err }
 
 // excluded mirrors --exclude=.git --exclude=.github: tar matches such a pattern
 // against the last component of every member, at any depth, whatever its type.
@@ -122,6 +143,7 @@ type archiver struct {
 	tw      *tar.Writer
 	stats   Stats
 	written map[string][]byte // see WriteArtifactFrom
+	skip    string            // an entry of the root left out, see WriteArtifactFrom
 }
 
 // dir writes the folder at real path p as member name, then its entries in
@@ -146,7 +168,7 @@ func (a *archiver) dir(p, name string, ancestors []string) error {
 		if err := a.ctx.Err(); err != nil {
 			return err
 		}
-		if excluded(e.Name()) {
+		if excluded(e.Name()) || (name == "." && e.Name() == a.skip) {
 			continue
 		}
 		if err := a.entry(filepath.Join(p, e.Name()), path.Join(name, e.Name()), ancestors); err != nil {

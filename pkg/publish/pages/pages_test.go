@@ -505,6 +505,79 @@ func TestWriteArtifactReplaces(t *testing.T) {
 	}
 }
 
+// TestWriteArtifactSkips: the entry skip of the site folder (the staging
+// folder holding the previous site) is left out, and only there.
+func TestWriteArtifactSkips(t *testing.T) {
+	root := t.TempDir()
+	write(t, root,
+		file{name: "pins", content: "new"},
+		file{name: ".staging-1/old/pins", content: "old"},
+		file{name: "bundle/.staging-1", content: "kept"},
+	)
+	artifact := filepath.Join(t.TempDir(), "artifact.tar")
+	if _, err := WriteArtifactFrom(context.Background(), root, artifact, nil, ".staging-1"); err != nil {
+		t.Fatal(err)
+	}
+	want := []member{dir(""), dir("bundle"), reg("bundle/.staging-1", "kept"), reg("pins", "new")}
+	if diff := cmp.Diff(want, readTar(t, artifact)); diff != "" {
+		t.Errorf("members (-want +got):\n%s", diff)
+	}
+}
+
+// TestWriteArtifactFileError: an artifact path that cannot take the file is
+// a *FileError naming it, and the artifact there stays as it was.
+func TestWriteArtifactFileError(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		prepare func(t *testing.T, dir string) string // returns the artifact path
+	}{
+		{"a folder", func(t *testing.T, dir string) string {
+			p := filepath.Join(dir, "artifact.tar")
+			write(t, p, file{name: "kept", content: "old"})
+			return p
+		}},
+		{"below a file", func(t *testing.T, dir string) string {
+			write(t, dir, file{name: "file", content: "old"})
+			return filepath.Join(dir, "file", "artifact.tar")
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			site := t.TempDir()
+			write(t, site, siteFiles...)
+			dir := t.TempDir()
+			artifact := tt.prepare(t, dir)
+			before := snapshot(t, dir)
+			_, err := WriteArtifact(context.Background(), site, artifact)
+			var fe *FileError
+			if !errors.As(err, &fe) || fe.Path != artifact || !strings.Contains(err.Error(), artifact) {
+				t.Fatalf("error %v, want a *FileError naming %s", err, artifact)
+			}
+			if diff := cmp.Diff(before, snapshot(t, dir)); diff != "" {
+				t.Errorf("the failed write changed %s (-before +after):\n%s", dir, diff)
+			}
+		})
+	}
+}
+
+// snapshot maps every path under dir to its content ("/" for a folder).
+func snapshot(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			out[p] = "/"
+			return err
+		}
+		data, err := os.ReadFile(p)
+		out[p] = string(data)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 func TestPagesURL(t *testing.T) {
 	tests := []struct {
 		name       string
@@ -576,7 +649,7 @@ func TestWriteArtifactFrom(t *testing.T) {
 		"tool":             []byte("#!/bin/SH"),
 	}
 	artifact := filepath.Join(t.TempDir(), "artifact.tar")
-	stats, err := WriteArtifactFrom(context.Background(), root, artifact, written)
+	stats, err := WriteArtifactFrom(context.Background(), root, artifact, written, "")
 	if err != nil {
 		t.Fatal(err)
 	}
