@@ -209,6 +209,8 @@ func runRound(ctx context.Context, cfg *config.Config, env Env, rep reporter, pu
 		meta bundle.Meta
 		res  *Result
 		b    *bundle.Bundle
+		// Read before this round writes --out.
+		prev = newEarlierSite(cfg, env, rep)
 	)
 	err := inGroup(rep, "Reading pins", func() error {
 		if err := pub.readBase(ctx); err != nil {
@@ -224,12 +226,12 @@ func runRound(ctx context.Context, cfg *config.Config, env Env, rep reporter, pu
 	})
 	if err == nil && cfg.Verify != verify.Off {
 		err = inGroup(rep, "Verifying the pins in the binary caches", func() error {
-			return verifyPins(ctx, cfg, env, rep, set, meta)
+			return verifyPins(ctx, cfg, env, rep, set, meta, prev)
 		})
 	}
 	if err == nil {
 		err = inGroup(rep, "Rendering the bundle", func() (err error) {
-			res, b, err = writeSite(ctx, cfg, env, rep, set, meta, pub)
+			res, b, err = writeSite(ctx, cfg, env, rep, set, meta, pub, prev)
 			return err
 		})
 	}

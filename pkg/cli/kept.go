@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"errors"
-	"net/http"
 	"strings"
 
 	"github.com/kwbauson/create-pin-refs/pkg/config"
@@ -14,29 +13,21 @@ import (
 
 // keptBundles reads the immutable bundles of earlier publishes that the site
 // serves again, up to --keep-bundles publishes in all, and lists them in m
-// after this publish's own. Pages mode reads them from the live site, since a
-// deploy replaces the whole site; the other modes from --out. Nothing here
+// after this publish's own, from the previous publish's site (earlierSite:
+// the live site in pages mode, --out in the others). Nothing here
 // fails the publish: a first site, or one whose name does not resolve, is a
 // notice; a site that does not answer within kept.DefaultLimits.List (about
 // a second), and a bundle that is gone or damaged, are warnings. The bundles
 // at the paths in unpublished were written by earlier rounds of this run and
 // never published.
-func keptBundles(ctx context.Context, cfg *config.Config, env Env, rep reporter, m *site.ManifestData, unpublished []string) map[string][]byte {
+func keptBundles(ctx context.Context, cfg *config.Config, prev *earlierSite, rep reporter, m *site.ManifestData, unpublished []string) map[string][]byte {
 	if cfg.KeepBundles <= 1 || len(m.Bundles) == 0 {
 		return nil
 	}
 	current := m.Bundles[0]
 	base := strings.TrimSuffix(current.URL, current.Path)
-	var src kept.Source = kept.Dir(cfg.Out)
-	if cfg.Mode == config.ModePages && base != "" {
-		hc := env.HTTPClient
-		if hc == nil {
-			// Each attempt is bounded by the retry policy.
-			hc = &http.Client{}
-		}
-		src = kept.HTTP{Client: hc, Base: base, Policy: retryPolicy(env, rep)}
-	}
-	bundles, skipped, err := kept.Collect(ctx, src, kept.DefaultLimits, cfg.KeepBundles, current, base, unpublished...)
+	src := prev.src
+	bundles, skipped, err := kept.CollectFrom(ctx, src, prev.get(ctx, false), kept.DefaultLimits, cfg.KeepBundles, current, base, unpublished...)
 	var perm *retry.PermanentError
 	switch nse := (*kept.NoSiteError)(nil); {
 	case errors.As(err, &nse) && errors.Is(err, context.DeadlineExceeded):

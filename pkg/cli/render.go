@@ -15,7 +15,7 @@ import (
 // writeSite turns the pins into the bundle and writes the site. Where the bundle
 // will be served is settled first, so that its README and the index page show
 // the right commands: in branch mode, where pub publishes.
-func writeSite(ctx context.Context, cfg *config.Config, env Env, rep reporter, set *pins.Set, meta bundle.Meta, pub *branchPublisher) (*Result, *bundle.Bundle, error) {
+func writeSite(ctx context.Context, cfg *config.Config, env Env, rep reporter, set *pins.Set, meta bundle.Meta, pub *branchPublisher, prev *earlierSite) (*Result, *bundle.Bundle, error) {
 	b, err := bundle.Render(set, meta)
 	if err != nil {
 		return nil, nil, fmt.Errorf("rendering the bundle: %w", err)
@@ -58,7 +58,7 @@ func writeSite(ctx context.Context, cfg *config.Config, env Env, rep reporter, s
 	if len(manifest.Bundles) > 0 {
 		res.bundlePath = manifest.Bundles[0].Path
 	}
-	earlier := keptBundles(ctx, cfg, env, rep, &manifest, pub.unpublishedBundles())
+	earlier := keptBundles(ctx, cfg, prev, rep, &manifest, pub.unpublishedBundles())
 
 	in := site.Input{Bundle: b, Manifest: manifest, Earlier: earlier}
 	if cfg.PerPinURLs != config.PerPinOff {
