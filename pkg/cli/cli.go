@@ -250,6 +250,8 @@ func runRound(ctx context.Context, cfg *config.Config, env Env, rep reporter, pu
 		res     *Result
 		b       *bundle.Bundle
 		pending *site.Pending
+		// Read before this round writes --out.
+		prev = newEarlierSite(cfg, env, rep)
 	)
 	err := inGroup(rep, "Reading pins", func() error {
 		if err := pub.readBase(ctx); err != nil {
@@ -266,12 +268,12 @@ func runRound(ctx context.Context, cfg *config.Config, env Env, rep reporter, pu
 	})
 	if err == nil && cfg.Verify != verify.Off {
 		err = inGroup(rep, "Verifying the pins in the binary caches", func() error {
-			return verifyPins(ctx, cfg, env, rep, set, meta, auth)
+			return verifyPins(ctx, cfg, env, rep, set, meta, auth, prev)
 		})
 	}
 	if err == nil {
 		err = inGroup(rep, "Rendering the bundle", func() (err error) {
-			res, b, pending, err = writeSite(ctx, cfg, env, rep, set, meta, pub)
+			res, b, pending, err = writeSite(ctx, cfg, env, rep, set, meta, pub, prev)
 			return err
 		})
 	}

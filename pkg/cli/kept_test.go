@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/kwbauson/create-pin-refs/pkg/site"
@@ -24,6 +25,16 @@ type liveSite struct {
 	dir string
 	url string // base URL, ending in "/"
 	srv *httptest.Server
+
+	mu   sync.Mutex
+	gets map[string]int // requests by path
+}
+
+// requests says how many requests asked for path (such as /site/pins.json).
+func (s *liveSite) requests(path string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.gets[path]
 }
 
 func startLiveSite(t *testing.T) *liveSite {
@@ -32,8 +43,11 @@ func startLiveSite(t *testing.T) *liveSite {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &liveSite{dir: filepath.Join(t.TempDir(), "live")}
+	s := &liveSite{dir: filepath.Join(t.TempDir(), "live"), gets: map[string]int{}}
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.gets[r.URL.Path]++
+		s.mu.Unlock()
 		http.FileServer(http.Dir(s.dir)).ServeHTTP(w, r)
 	}))
 	srv.Listener.Close()

@@ -14,10 +14,11 @@ import (
 
 // writeSite turns the pins into the bundle and writes the site. Where the bundle
 // will be served is settled first, so that its README and the index page show
-// the right commands: in branch mode, where pub publishes. In pages mode the
-// previous site is kept aside for the artifact (writeArtifact), which the
-// returned site.Pending waits for; it is nil otherwise.
-func writeSite(ctx context.Context, cfg *config.Config, env Env, rep reporter, set *pins.Set, meta bundle.Meta, pub *branchPublisher) (*Result, *bundle.Bundle, *site.Pending, error) {
+// the right commands: in branch mode, where pub publishes. prev is the
+// previous publish's site. In pages mode the previous site is kept aside for
+// the artifact (writeArtifact), which the returned site.Pending waits for; it
+// is nil otherwise.
+func writeSite(ctx context.Context, cfg *config.Config, env Env, rep reporter, set *pins.Set, meta bundle.Meta, pub *branchPublisher, prev *earlierSite) (*Result, *bundle.Bundle, *site.Pending, error) {
 	b, err := bundle.Render(set, meta)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("rendering the bundle: %w", err)
@@ -62,9 +63,8 @@ func writeSite(ctx context.Context, cfg *config.Config, env Env, rep reporter, s
 	}
 	// Pages and dir modes say whether the site changed by comparing it with
 	// the previous publish's; branch mode knows from the branch.
-	var prev *previous
-	if len(manifest.Bundles) > 0 && (pub == nil || cfg.KeepBundles > 1) {
-		prev = readPrevious(ctx, cfg, env, rep, manifest.Bundles[0], pub == nil && res.URL != "")
+	if pub == nil {
+		prev.forChanged(ctx, res.URL != "")
 	}
 	earlier := keptBundles(ctx, cfg, rep, prev, &manifest, pub.unpublishedBundles())
 
@@ -104,10 +104,8 @@ func writeSite(ctx context.Context, cfg *config.Config, env Env, rep reporter, s
 	res.Files, res.PerPin, res.written = out.Files, out.PerPin, out.Written
 	if pub == nil {
 		res.Changed = true
-		why := "no previous publish to compare with"
-		if prev != nil {
-			res.Changed, why = prev.changed(manifest.Bundles, out.Written[site.Index])
-		}
+		var why string
+		res.Changed, why = prev.changed(cfg.Out, manifest.Bundles, out.Written[site.Index])
 		rep.Logf("changed: %t (%s)", res.Changed, why)
 	}
 	switch {

@@ -27,11 +27,12 @@ func (e *UnverifiedError) Error() string {
 		count(len(e.Problems), "pin"), strings.Join(e.Problems, "\n  "))
 }
 
-// verifyPins reads the narinfo of every path of every pin's closure, fills in
-// the pins' metadata and applies --verify to the pins that no cache holds whole.
-// The Cachix token goes to the cache's own binary cache only (auth), not to
-// a --substituter elsewhere or an upstream cache.
-func verifyPins(ctx context.Context, cfg *config.Config, env Env, rep reporter, set *pins.Set, meta bundle.Meta, auth cacheAuth) error {
+// verifyPins classifies every pin's closure, walking those the previous
+// publish's verdicts do not vouch for (verifyClosures), fills in the pins'
+// metadata and applies --verify to the pins that no cache holds whole. The
+// Cachix token goes to the cache's own binary cache only (auth), not to a
+// --substituter elsewhere or an upstream cache.
+func verifyPins(ctx context.Context, cfg *config.Config, env Env, rep reporter, set *pins.Set, meta bundle.Meta, auth cacheAuth, prev *earlierSite) error {
 	if cfg.Verify == verify.Off || len(set.Pins) == 0 || meta.Substituter == "" {
 		// Without a substituter, rendering fails and says so.
 		return nil
@@ -61,10 +62,12 @@ func verifyPins(ctx context.Context, cfg *config.Config, env Env, rep reporter, 
 		paths = append(paths, p.StorePath)
 	}
 	start := time.Now()
-	closures, err := verify.Closures(ctx, paths, opts)
+	found, err := verifyClosures(ctx, cfg, env, rep, prev, paths, opts, meta)
 	if err != nil {
 		return lookupFailed(err, set, cache.URL(), auth)
 	}
+	closures := found.Closures
+	set.Upstream = append([]string{}, cfg.Upstream...)
 	counts := map[verify.Class]int{}
 	var problems []string
 	kept := set.Pins[:0]
@@ -72,10 +75,15 @@ func verifyPins(ctx context.Context, cfg *config.Config, env Env, rep reporter, 
 		c := closures[p.StorePath]
 		p.NarSize, p.ClosureSize, p.ClosurePaths = c.NarSize, c.ClosureSize, c.Paths
 		p.Closure, p.CA, p.Deriver = string(c.Class), c.CA, c.Deriver
+		p.Verified = found.Verified[p.StorePath].Format(time.RFC3339)
 		counts[c.Class]++
 		switch c.Class {
 		case verify.Complete:
 		case verify.Split:
+			if len(c.Upstream) == 0 { // a reused verdict: the paths are not recorded
+				rep.Logf("pin %q: its closure is only complete with the upstream caches (verified %s): Nix substitutes it from its configured substituters rather than with fetchClosure", p.PinName, p.Verified)
+				break
+			}
 			rep.Logf("pin %q: %d of the %d paths of its closure are only in upstream caches (such as %s): Nix substitutes it from its configured substituters rather than with fetchClosure",
 				p.PinName, len(c.Upstream), c.Paths, c.Upstream[0])
 		default:

@@ -46,6 +46,10 @@ type Config struct {
 	Verify        verify.Mode
 	Upstream      []string // binary caches asked for what the cache lacks
 	Concurrency   int      // narinfo requests in flight
+	// Reverify walks every closure; otherwise verdicts of the previous
+	// publish younger than ReverifyAfter are reused (pkg/verdicts).
+	Reverify      bool
+	ReverifyAfter time.Duration
 	AllowEmpty    bool
 	Out           string
 	Mode          string

@@ -45,6 +45,9 @@ func withDefaults(c Config) Config {
 	if c.Timeout == 0 {
 		c.Timeout = 10 * time.Minute
 	}
+	if c.ReverifyAfter == 0 {
+		c.ReverifyAfter = 7 * 24 * time.Hour
+	}
 	return c
 }
 
@@ -85,6 +88,17 @@ func TestLoadPrecedence(t *testing.T) {
 			args: []string{"--cache", "c", "--verify", "skip-missing", "--upstream", "none", "--concurrency", "4"},
 			want: Config{Cache: "c", CachixURL: "https://app.cachix.org", OnInvalid: pins.Fail, Out: "_site", Mode: ModeDir,
 				Verify: verify.SkipMissing, Upstream: []string{}, Concurrency: 4},
+		},
+		{
+			name: "reverification from inputs",
+			env:  map[string]string{"INPUT_CACHE": "c", "INPUT_REVERIFY": "true", "INPUT_REVERIFY-AFTER": "2d"},
+			want: Config{Cache: "c", CachixURL: "https://app.cachix.org", OnInvalid: pins.Fail, Out: "_site", Mode: ModeDir,
+				Reverify: true, ReverifyAfter: 48 * time.Hour},
+		},
+		{
+			name: "reverify-after as a duration",
+			args: []string{"--cache", "c", "--reverify-after", "36h"},
+			want: Config{Cache: "c", CachixURL: "https://app.cachix.org", OnInvalid: pins.Fail, Out: "_site", Mode: ModeDir, ReverifyAfter: 36 * time.Hour},
 		},
 		{
 			name: "upstream caches from an input",
@@ -156,6 +170,10 @@ func TestLoadErrors(t *testing.T) {
 		{"bad verify", []string{"--cache", "c", "--verify", "maybe"}, nil, `--verify: "maybe" is not one of fail, warn, skip-missing, off`},
 		{"bad per-pin-urls", []string{"--cache", "c", "--per-pin-urls", "yes"}, nil, `--per-pin-urls: "yes" is not one of auto, on, off`},
 		{"bad upstream", []string{"--cache", "c", "--upstream", "cache.nixos.org"}, nil, "--upstream"},
+		{"reverify-after not an age", []string{"--cache", "c", "--reverify-after", "week"}, nil, `--reverify-after: "week" is not an age from 1h to 365d`},
+		{"reverify-after of days not a number", []string{"--cache", "c", "--reverify-after", "xd"}, nil, "--reverify-after"},
+		{"reverify-after too short", []string{"--cache", "c", "--reverify-after", "10m"}, nil, "--reverify-after"},
+		{"reverify-after too long", []string{"--cache", "c", "--reverify-after", "400d"}, nil, "--reverify-after"},
 		{"zero concurrency", []string{"--cache", "c", "--concurrency", "0"}, nil, "--concurrency"},
 		{"huge concurrency", nil, map[string]string{"INPUT_CACHE": "c", "INPUT_CONCURRENCY": "100000"}, "--concurrency"},
 		{"pins file and no substituter", []string{"--pins-file", "pins.json"}, nil, "--substituter: required with --pins-file and no --cache"},

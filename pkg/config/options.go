@@ -6,6 +6,7 @@ package config
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -46,6 +47,8 @@ func options(c *Config) []Option {
 		{Name: "verify", Usage: "what to do with a pin whose path or closure no binary cache holds: fail, warn, skip-missing (leave it out with a warning) or off (read no narinfo)", Default: "fail", set: text(&c.Verify)},
 		{Name: "upstream", Usage: "binary cache `URLs` asked for the paths the cache lacks (Cachix leaves out what cache.nixos.org holds); none for no upstream", List: true, Default: "https://cache.nixos.org", set: upstreams(&c.Upstream)},
 		{Name: "concurrency", Usage: "narinfo requests in flight at once (as many as Nix's http-connections)", Default: "25", set: count(&c.Concurrency, 1, 256)},
+		{Name: "reverify", Usage: "walk every closure, reusing none of the verdicts that the previous publish's pins.json records", Bool: true, Default: "false", set: boolean(&c.Reverify)},
+		{Name: "reverify-after", Usage: "age, e.g. 7d or 36h, past which a verdict of an earlier publish is not reused and its closure is walked again", Default: "7d", set: age(&c.ReverifyAfter, time.Hour, 365*24*time.Hour)},
 		{Name: "allow-empty", Usage: "publish even when no pin is left", Bool: true, Default: "false", set: boolean(&c.AllowEmpty)},
 		{Name: "out", Usage: "`folder` the site is written to; not /, the home folder, the workspace, the current folder or a folder holding an input file", Default: "_site", set: text(&c.Out)},
 		{Name: "mode", Usage: "dir (write the site only), pages (site and Pages artifact) or branch (commit the bundle to a branch)", Default: "dir", set: text(&c.Mode)},
@@ -151,6 +154,27 @@ func duration(field *time.Duration, lo, hi time.Duration) func([]string) error {
 		d, err := time.ParseDuration(s)
 		if err != nil || d < lo || d > hi {
 			return fmt.Errorf("%q is not a duration from %s to %s (such as 10m or 90s)", s, lo, hi)
+		}
+		*field = d
+		return nil
+	}
+}
+
+// age sets a duration field, also given in whole days (7d), from lo to hi.
+func age(field *time.Duration, lo, hi time.Duration) func([]string) error {
+	return func(v []string) error {
+		var s string
+		if err := text(&s)(v); err != nil || s == "" {
+			return err
+		}
+		d, err := time.ParseDuration(s)
+		if days, ok := strings.CutSuffix(s, "d"); ok {
+			var n int
+			n, err = strconv.Atoi(days)
+			d = time.Duration(n) * 24 * time.Hour
+		}
+		if err != nil || d < lo || d > hi {
+			return fmt.Errorf("%q is not an age from %s to %dd (such as 7d or 36h)", s, strings.TrimSuffix(lo.String(), "0m0s"), hi/(24*time.Hour))
 		}
 		*field = d
 		return nil

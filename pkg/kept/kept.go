@@ -21,9 +21,11 @@ import (
 
 // Limits bound what is read from an earlier site.
 type Limits struct {
-	// Manifest bounds the bytes of pins.json read: its bundle list comes
-	// before the pins, so the start of a large file is enough.
-	Manifest int64
+	// Manifest bounds the bytes of pins.json read for its bundle list,
+	// which comes before the pins: the start of a large file is enough.
+	// Whole bounds it read whole, for the verdicts on its pins as well
+	// (pkg/verdicts): a pin takes about 350 bytes.
+	Manifest, Whole int64
 	// Bundle bounds one tarball, and Unpacked what it unpacks to.
 	Bundle, Unpacked int64
 	// List bounds the time to read pins.json, retries included (0: no
@@ -35,8 +37,9 @@ type Limits struct {
 
 // DefaultLimits are far above what a bundle of 100,000 pins takes; List is
 // many times what reading the first MiB of pins.json from a live Pages site
-// takes.
-var DefaultLimits = Limits{Manifest: 1 << 20, Bundle: 64 << 20, Unpacked: 512 << 20, List: time.Second}
+// takes, and what reading the 3.5 MB of 10,000 pins whole takes (Pages
+// serves it gzip-compressed, to a fifth).
+var DefaultLimits = Limits{Manifest: 1 << 20, Whole: 64 << 20, Bundle: 64 << 20, Unpacked: 512 << 20, List: time.Second}
 
 // Source reads files of an earlier site by their slash-separated path.
 type Source interface {
@@ -82,7 +85,7 @@ func (e *NoSiteError) Unwrap() error { return e.Err }
 // says is left out and reported in skipped; err is a *NoSiteError when there
 // is no earlier list at all. Neither is a reason to fail a publish.
 func Collect(ctx context.Context, src Source, lim Limits, keep int, current site.BundleRef, base string, unpublished ...string) (kept []Bundle, skipped []error, err error) {
-	refs, err := List(ctx, src, lim)
+	refs, err := Read(ctx, src, lim, false).List()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -90,20 +93,8 @@ func Collect(ctx context.Context, src Source, lim Limits, keep int, current site
 	return kept, skipped, nil
 }
 
-// List reads the bundle list of the earlier site's pins.json (its first
-// lim.Manifest bytes, within lim.List), newest first: the first is the bundle the earlier publish
-// served. It is empty for a site of a version without immutable bundles; err
-// is a *NoSiteError when there is no list at all.
-func List(ctx context.Context, src Source, lim Limits) ([]site.BundleRef, error) {
-	refs, err := readList(ctx, src, lim)
-	if err != nil {
-		return nil, &NoSiteError{Site: src.String(), Err: err}
-	}
-	return refs, nil
-}
-
-// CollectFrom is Collect for the earlier site's bundle list refs, as List
-// read it.
+// CollectFrom is Collect for the earlier site's bundle list refs, read once
+// (Read, Earlier.List) for the bundles, the verdicts and the changed output.
 func CollectFrom(ctx context.Context, src Source, lim Limits, keep int, refs []site.BundleRef, current site.BundleRef, base string, unpublished ...string) (kept []Bundle, skipped []error) {
 	// Publishes are counted whether their bundle can be kept or not.
 	seen := []string{current.Path}
@@ -136,19 +127,60 @@ func CollectFrom(ctx context.Context, src Source, lim Limits, keep int, refs []s
 	return kept, skipped
 }
 
-// readList reads the "bundles" member of the earlier pins.json, which comes
-// before the pins: the start of the file is enough.
-func readList(ctx context.Context, src Source, lim Limits) ([]site.BundleRef, error) {
+// Earlier is an earlier site's pins.json as read, once per run.
+type Earlier struct {
+	Site  string // the site, for messages (Source.String)
+	Data  []byte // its first Limit+1 bytes at most
+	Limit int64
+	// Err is a *NoSiteError when nothing could be read (a first publish,
+	// a site that cannot be reached); Data is then nil.
+	Err error
+}
+
+// Whole reports whether Data is the whole file.
+func (e *Earlier) Whole() bool { return e.Err == nil && int64(len(e.Data)) <= e.Limit }
+
+// Read reads the earlier site's pins.json within lim.List: its first
+// lim.Manifest bytes, enough for the bundle list, or with whole up to
+// lim.Whole, for the verdicts on its pins too. It never fails: a file that
+// cannot be read is e.Err.
+func Read(ctx context.Context, src Source, lim Limits, whole bool) *Earlier {
 	if lim.List > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = retry.Budget(ctx, lim.List, "reading the earlier "+site.Manifest)
 		defer cancel()
 	}
-	limit := lim.Manifest
-	data, err := src.Get(ctx, site.Manifest, limit)
-	if err != nil {
-		return nil, err
+	e := &Earlier{Site: src.String(), Limit: lim.Manifest}
+	if whole {
+		e.Limit = max(lim.Whole, lim.Manifest)
 	}
+	data, err := src.Get(ctx, site.Manifest, e.Limit)
+	if err != nil {
+		e.Err = &NoSiteError{Site: e.Site, Err: err}
+		return e
+	}
+	e.Data = data
+	return e
+}
+
+// List is the bundle list of the earlier pins.json, newest first: the first
+// is the bundle the earlier publish served. It is empty for a site of a
+// version without immutable bundles; err is a *NoSiteError when there is no
+// list at all.
+func (e *Earlier) List() ([]site.BundleRef, error) {
+	if e.Err != nil {
+		return nil, e.Err
+	}
+	refs, err := parseList(e.Data, e.Limit)
+	if err != nil {
+		return nil, &NoSiteError{Site: e.Site, Err: err}
+	}
+	return refs, nil
+}
+
+// parseList reads the "bundles" member of the earlier pins.json, which
+// comes before the pins: the first limit bytes of the file are enough.
+func parseList(data []byte, limit int64) ([]site.BundleRef, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
 		return nil, fmt.Errorf("%s is not a JSON object (%v)", site.Manifest, err)

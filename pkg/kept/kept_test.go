@@ -119,3 +119,41 @@ func TestCollectWithoutEarlierSite(t *testing.T) {
 		t.Errorf("Collect = %v, want a NoSiteError wrapping ErrNotFound", err)
 	}
 }
+
+// TestReadWhole: one read of pins.json serves the bundle list and, read
+// whole, the verdicts on its pins.
+func TestReadWhole(t *testing.T) {
+	tgzA, nhA := tarball(t, "a")
+	name := "b/" + strings.Repeat("a", 32) + ".tar.gz"
+	src := earlierSite(t, []site.BundleRef{{Path: name, NarHash: nhA}}, map[string][]byte{name: tgzA})
+	size, err := os.Stat(filepath.Join(string(src), site.Manifest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lim := Limits{Manifest: 4096, Whole: 1 << 20, Bundle: 1 << 20, Unpacked: 1 << 20}
+	start := Read(context.Background(), src, lim, false)
+	whole := Read(context.Background(), src, lim, true)
+	if start.Err != nil || start.Whole() || len(start.Data) != 4097 {
+		t.Errorf("the start: %d bytes, whole %v, %v; want 4097 bytes, not whole", len(start.Data), start.Whole(), start.Err)
+	}
+	if whole.Err != nil || !whole.Whole() || int64(len(whole.Data)) != size.Size() {
+		t.Errorf("read whole: %d bytes of %d, whole %v, %v", len(whole.Data), size.Size(), whole.Whole(), whole.Err)
+	}
+	for _, e := range []*Earlier{start, whole} {
+		refs, err := e.List()
+		kept, skipped := CollectFrom(context.Background(), src, lim, 2, refs, site.BundleRef{Path: "b/" + strings.Repeat("0", 32) + ".tar.gz"}, "")
+		if err != nil || len(skipped) != 0 || len(kept) != 1 || kept[0].Path != name {
+			t.Errorf("CollectFrom a read of %d bytes: %v, %v, %v; want the bundle", len(e.Data), kept, skipped, err)
+		}
+	}
+	// Larger than the whole limit: not whole, and the list still read.
+	lim.Whole = 8192
+	if e := Read(context.Background(), src, lim, true); e.Whole() || len(e.Data) != 8193 {
+		t.Errorf("beyond the whole limit: %d bytes, whole %v", len(e.Data), e.Whole())
+	}
+	missing := Read(context.Background(), Dir(t.TempDir()), lim, true)
+	var nse *NoSiteError
+	if !errors.As(missing.Err, &nse) || !errors.Is(missing.Err, ErrNotFound) || missing.Whole() {
+		t.Errorf("no pins.json: %v, want a NoSiteError wrapping ErrNotFound", missing.Err)
+	}
+}

@@ -34,13 +34,16 @@ type Pin struct {
 	// What the binary caches say about the path, once verified (pkg/verify):
 	// its own and its closure's unpacked size, the closure's path count, the
 	// closure's class (complete, split, incomplete, missing), its content
-	// address when content-addressed, and its derivation when known.
+	// address when content-addressed, and its derivation when known; and
+	// when its closure was last walked (RFC 3339, UTC), which tells a later
+	// publish whether it may reuse the verdict (pkg/verdicts).
 	NarSize      uint64 `json:"narSize,omitempty"`
 	ClosureSize  uint64 `json:"closureSize,omitempty"`
 	ClosurePaths int    `json:"closurePaths,omitempty"`
 	Closure      string `json:"closure,omitempty"`
 	CA           string `json:"ca,omitempty"`
 	Deriver      string `json:"deriver,omitempty"`
+	Verified     string `json:"verified,omitempty"`
 }
 
 // Skipped is a pin left out of the set, with the reason.
@@ -53,6 +56,9 @@ type Skipped struct {
 type Set struct {
 	Pins    []Pin
 	Skipped []Skipped
+	// Upstream are the upstream caches the closures were verified against
+	// besides the pins' own ([] for none); nil when not verified.
+	Upstream []string
 }
 
 // Policy says what to do with an invalid pin.

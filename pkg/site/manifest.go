@@ -35,6 +35,10 @@ func WriteManifest(w io.Writer, m ManifestData) error {
 	b = jsonw.Value(b, m.PublicKeys)
 	b = append(b, `,"systems":`...)
 	b = jsonw.Value(b, m.Systems)
+	if m.Verification != nil {
+		b = append(b, `,"verification":`...)
+		b = jsonw.Value(b, m.Verification)
+	}
 	if len(m.Bundles) > 0 {
 		b = append(b, `,"bundles":`...)
 		b = jsonw.Value(b, m.Bundles)
@@ -107,5 +111,6 @@ func appendPin(b []byte, p *pins.Pin) []byte {
 	str(`,"closure":`, p.Closure, true)
 	str(`,"ca":`, p.CA, true)
 	str(`,"deriver":`, p.Deriver, true)
+	str(`,"verified":`, p.Verified, true)
 	return append(b, '}')
 }

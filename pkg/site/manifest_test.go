@@ -54,10 +54,10 @@ func TestWriteManifestMatchesStd(t *testing.T) {
 		many = append(many, full(tricky[i%len(tricky)]+strconv.Itoa(i), i))
 	}
 	for name, m := range map[string]ManifestData{
-		"every field":     {Format: 1, Cache: "c<&>", Substituter: "https://c.cachix.org", Private: true, PublicKeys: []string{"c-1:k"}, Systems: []string{"x86_64-linux"}, Bundles: []BundleRef{{Path: "b/x.tar.gz", URL: "https://e/b/x.tar.gz", NarHash: "sha256-x"}, {Path: "b/y.tar.gz"}}, Pins: all, Skipped: []pins.Skipped{{PinName: "bad\xff", Reason: "r\n"}}},
+		"every field":     {Format: 1, Cache: "c<&>", Substituter: "https://c.cachix.org", Private: true, PublicKeys: []string{"c-1:k"}, Systems: []string{"x86_64-linux"}, Verification: &Verification{Upstream: []string{"https://u<&>"}}, Bundles: []BundleRef{{Path: "b/x.tar.gz", URL: "https://e/b/x.tar.gz", NarHash: "sha256-x"}, {Path: "b/y.tar.gz"}}, Pins: all, Skipped: []pins.Skipped{{PinName: "bad\xff", Reason: "r\n"}}},
 		"empty":           {Pins: []pins.Pin{}, PublicKeys: []string{}, Systems: []string{}},
 		"nil everywhere":  {},
-		"empty optionals": {Format: 1, Substituter: "s", Bundles: []BundleRef{}, Skipped: []pins.Skipped{}, Pins: all[:1]},
+		"empty optionals": {Format: 1, Substituter: "s", Verification: &Verification{Upstream: []string{}}, Bundles: []BundleRef{}, Skipped: []pins.Skipped{}, Pins: all[:1]},
 		"many pins":       {Format: 2, Pins: many, Skipped: []pins.Skipped{{PinName: "x", Reason: "y"}}},
 	} {
 		t.Run(name, func(t *testing.T) {

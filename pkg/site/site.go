@@ -35,6 +35,9 @@ type ManifestData struct {
 	Private    bool     `json:"private,omitempty"`
 	PublicKeys []string `json:"publicKeys"`
 	Systems    []string `json:"systems"`
+	// Verification says what the pins' closures were verified against,
+	// besides Substituter; nil when they were not (--verify off).
+	Verification *Verification `json:"verification,omitempty"`
 	// Bundles are the immutable bundles the site serves, this publish's first.
 	// They come before the pins, so that a reader can stop early.
 	Bundles []BundleRef    `json:"bundles,omitempty"`
@@ -42,18 +45,33 @@ type ManifestData struct {
 	Skipped []pins.Skipped `json:"skipped,omitempty"`
 }
 
+// Verification is what pins.json's verdicts (each pin's closure class and
+// sizes) were made against.
+type Verification struct {
+	// Upstream are the caches asked for the paths Substituter lacks.
+	Upstream []string `json:"upstream"`
+}
+
 // NewManifest describes set as published with meta.
 func NewManifest(set *pins.Set, meta bundle.Meta) ManifestData {
 	return ManifestData{
-		Format:      bundle.FormatVersion,
-		Cache:       meta.Cache,
-		Substituter: meta.Substituter,
-		Private:     meta.Private,
-		PublicKeys:  orEmpty(meta.PublicKeys),
-		Systems:     orEmpty(set.Systems()),
-		Pins:        orEmpty(set.Pins),
-		Skipped:     set.Skipped,
+		Format:       bundle.FormatVersion,
+		Cache:        meta.Cache,
+		Substituter:  meta.Substituter,
+		Private:      meta.Private,
+		PublicKeys:   orEmpty(meta.PublicKeys),
+		Systems:      orEmpty(set.Systems()),
+		Verification: verification(set),
+		Pins:         orEmpty(set.Pins),
+		Skipped:      set.Skipped,
 	}
+}
+
+func verification(set *pins.Set) *Verification {
+	if set.Upstream == nil {
+		return nil
+	}
+	return &Verification{Upstream: set.Upstream}
 }
 
 func orEmpty[T any](s []T) []T {

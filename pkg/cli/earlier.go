@@ -1,0 +1,189 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/kwbauson/create-pin-refs/pkg/bundle"
+	"github.com/kwbauson/create-pin-refs/pkg/config"
+	"github.com/kwbauson/create-pin-refs/pkg/kept"
+	"github.com/kwbauson/create-pin-refs/pkg/publish/pages"
+	"github.com/kwbauson/create-pin-refs/pkg/site"
+	"github.com/kwbauson/create-pin-refs/pkg/verdicts"
+	"github.com/kwbauson/create-pin-refs/pkg/verify"
+)
+
+// earlierSite is the previous publish's pins.json, read at most once per
+// round for both the verdicts on its pins (verifyPins) and the immutable
+// bundles it lists (keptBundles). Pages mode reads it from the live site,
+// since a deploy replaces the whole site; the other modes from --out. The
+// branch holds the bundle alone, which records no verdicts: keeping them
+// out of it keeps the branch's tree, and so its flake's narHash, a function
+// of the pins, and a verdict's age from making commits. Branch mode reuses
+// the verdicts of --out when the runner keeps it.
+type earlierSite struct {
+	src  kept.Source
+	read *kept.Earlier
+	// index is its index.html (nil: none), or indexErr why it could not
+	// be read; read by forChanged.
+	index    []byte
+	indexErr error
+}
+
+func newEarlierSite(cfg *config.Config, env Env, rep reporter) *earlierSite {
+	if cfg.Mode == config.ModePages {
+		// The URL of the tarball (URL/pins), under the site's base.
+		if u, err := pages.PagesURL(cfg.Repo, cfg.PagesURL); err == nil {
+			base := strings.TrimSuffix(u, site.Tarball)
+			hc := env.HTTPClient
+			if hc == nil {
+				// Each attempt is bounded by the retry policy.
+				hc = &http.Client{}
+			}
+			return &earlierSite{src: kept.HTTP{Client: hc, Base: base, Policy: retryPolicy(env, rep)}}
+		}
+	}
+	return &earlierSite{src: kept.Dir(cfg.Out)}
+}
+
+// get reads pins.json, whole for the verdicts or else its start, unless an
+// earlier call read enough of it.
+func (e *earlierSite) get(ctx context.Context, whole bool) *kept.Earlier {
+	if e.read == nil || whole && e.read.Limit < kept.DefaultLimits.Whole {
+		e.read = kept.Read(ctx, e.src, kept.DefaultLimits, whole)
+	}
+	return e.read
+}
+
+// indexLimit bounds the previous index.html read; the page is ~15 KB at any
+// pin count.
+const indexLimit = 1 << 20
+
+// forChanged reads, before this publish writes --out, what changed compares
+// with: the whole pins.json and, when withIndex, index.html.
+func (e *earlierSite) forChanged(ctx context.Context, withIndex bool) {
+	if e.get(ctx, true).Err != nil || !withIndex {
+		return
+	}
+	data, err := e.src.Get(ctx, site.Index, indexLimit)
+	switch {
+	case errors.Is(err, kept.ErrNotFound):
+	case err != nil:
+		e.indexErr = err
+	case len(data) > indexLimit:
+		e.indexErr = fmt.Errorf("%s: %w of %d bytes", site.Index, kept.ErrTooLarge, indexLimit)
+	default:
+		e.index = data
+	}
+}
+
+// changed reports whether the site written to out, listing bundles in its
+// pins.json and with index (nil: none written), differs from the previous
+// publish's, as forChanged read it: in pins.json (the pins, their verdicts,
+// and the bundle list: this publish's bundle, named by a hash of its
+// content, then the earlier ones the site keeps serving), or in index.html,
+// which shows the version, the URLs and whether the one-name bundles are
+// built. A pins.json too large to read whole is compared by its bundle list.
+// A previous site that cannot be read is a change. why says so in a few
+// words.
+func (e *earlierSite) changed(out string, bundles []site.BundleRef, index []byte) (changed bool, why string) {
+	at := " of the previous publish at " + e.src.String()
+	if e.read == nil || e.read.Err != nil {
+		err := errors.New("not read")
+		if e.read != nil {
+			err = e.read.Err
+		}
+		return true, fmt.Sprintf("nothing to compare with: %v", err)
+	}
+	if e.read.Whole() {
+		now, err := os.ReadFile(filepath.Join(out, site.Manifest))
+		if err != nil {
+			return true, fmt.Sprintf("this publish's %s cannot be compared: %v", site.Manifest, err)
+		}
+		if !bytes.Equal(now, e.read.Data) {
+			return true, site.Manifest + " (the pins, their verdicts or the bundles) differs from that" + at
+		}
+	} else if refs, err := e.read.List(); err != nil || !slices.Equal(refs, bundles) {
+		return true, "the bundle or the earlier bundles kept differ from those" + at
+	}
+	switch {
+	case index == nil:
+		// An index.html not written is not replaced.
+		return false, "the same " + site.Manifest + " as that" + at
+	case e.indexErr != nil:
+		return true, fmt.Sprintf("the previous %s could not be read: %v", site.Index, e.indexErr)
+	case !bytes.Equal(e.index, index):
+		return true, site.Index + " differs from that" + at
+	}
+	return false, "the same " + site.Manifest + " and " + site.Index + " as those" + at
+}
+
+// verifyClosures classifies the closures of paths, reusing the verdicts of
+// the previous publish that pkg/verdicts trusts unless --reverify. A
+// previous pins.json that is missing, damaged or not comparable is a
+// notice and a walk of every closure, never a failure.
+func verifyClosures(ctx context.Context, cfg *config.Config, env Env, rep reporter, prev *earlierSite, paths []string, opts verify.Options, meta bundle.Meta) (*verdicts.Outcome, error) {
+	now := env.Retry.WithDefaults().Now()
+	rule := verdicts.Rule{Substituter: meta.Substituter, Upstream: cfg.Upstream, MaxAge: cfg.ReverifyAfter, Now: now, Sample: verdicts.Sample}
+	from := prev.src.String()
+	earlier, err := earlierVerdicts(ctx, cfg, prev, rule)
+	switch {
+	case cfg.Reverify:
+		rep.Logf("verification: --reverify: walking every closure")
+	case err != nil:
+		rep.Logf("notice: verification: no verdicts to reuse from %s: %v; walking every closure", from, err)
+	}
+	plan := earlier.Plan(paths, rule)
+	out, err := verdicts.Verify(ctx, opts, plan, now)
+	if err != nil {
+		return nil, err
+	}
+	if len(out.Gone) > 0 {
+		rep.Warnf("verification: %d of the %d reused verdicts spot-checked name a path no longer where they say (such as %s): walked every closure again",
+			len(out.Gone), out.Checked, out.Gone[0])
+	}
+	more := ""
+	if out.Checked > 0 {
+		more += fmt.Sprintf("; %d reused paths spot-checked", out.Checked)
+	}
+	if plan.Expired > 0 {
+		more += fmt.Sprintf("; %d verdicts older than --reverify-after %s walked again", plan.Expired, cfg.ReverifyAfter)
+	}
+	rep.Logf("verification: reused %d verdicts from %s, walked %d closures (%d narinfo requests)%s",
+		out.Reused, from, out.Walked, out.Requests, more)
+	return out, nil
+}
+
+// earlierVerdicts are the previous publish's verdicts, nil with --reverify
+// or with an error saying why there are none.
+func earlierVerdicts(ctx context.Context, cfg *config.Config, prev *earlierSite, rule verdicts.Rule) (*verdicts.Earlier, error) {
+	if cfg.Reverify {
+		return nil, nil
+	}
+	read := prev.get(ctx, true)
+	if read.Err != nil {
+		var nse *kept.NoSiteError
+		if errors.As(read.Err, &nse) {
+			return nil, nse.Err
+		}
+		return nil, read.Err
+	}
+	if !read.Whole() {
+		return nil, fmt.Errorf("%s is larger than %d bytes", site.Manifest, read.Limit)
+	}
+	e, err := verdicts.Parse(read.Data)
+	if err == nil {
+		err = e.Match(rule)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", site.Manifest, err)
+	}
+	return e, nil
+}
