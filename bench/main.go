@@ -5,7 +5,8 @@
 //
 // Both tools run as whole processes against a loopback Cachix stand-in serving
 // the same synthetic pins (bench/pinset), in turn, so that both meet the same
-// machine; wall time, CPU time and peak RSS come from the kernel.
+// machine; wall time, CPU time and peak RSS come from the kernel. -rtt and
+// -bandwidth put every loopback server behind test/netem.
 package main
 
 import (
@@ -23,6 +24,7 @@ import (
 
 	"github.com/kwbauson/create-pin-refs/test/chrome"
 	"github.com/kwbauson/create-pin-refs/test/fakegithub"
+	"github.com/kwbauson/create-pin-refs/test/netem"
 )
 
 func main() {
@@ -36,6 +38,9 @@ func main() {
 	flag.IntVar(&o.evalRuns, "evalcost-runs", 7, "runs per case for bench/evalcost")
 	flag.StringVar(&o.verifySizes, "verify-n", "1000,10000", "pin counts for the producer with verification on (bench/closures' pins and cache); empty to skip")
 	flag.IntVar(&o.branchRuns, "branch-runs", 1, "rounds of branch publishes (first, update, unchanged) per pin count, each on a new repository (0: none)")
+	flag.DurationVar(&o.rtt, "rtt", 0, "round-trip time every loopback server adds (Cachix, binary cache, live site, GitHub, the index page's server), e.g. 50ms")
+	flag.Var(&o.bandwidth, "bandwidth", "bandwidth of each loopback server, each way (e.g. 100Mbit, 12.5MB/s; 0: unlimited)")
+	flag.IntVar(&o.handshakes, "handshakes", 2, "round trips a new connection costs before its first request (2: TCP and TLS 1.3, as HTTPS; 1: TCP)")
 	flag.Parse()
 	if err := run(context.Background(), o, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -48,6 +53,14 @@ type options struct {
 	verifySizes                  string
 	runs, pageRuns, evalRuns     int
 	branchRuns                   int
+	rtt                          time.Duration
+	bandwidth                    netem.Bandwidth
+	handshakes                   int
+}
+
+// link is the path every loopback server is behind, as the flags say.
+func (o options) link() netem.Link {
+	return netem.Link{RTT: o.rtt, Bandwidth: o.bandwidth, Handshakes: o.handshakes}
 }
 
 func run(ctx context.Context, o options, stdout io.Writer) error {
@@ -63,6 +76,12 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 		if verifySizes, err = parseSizes("-verify-n", o.verifySizes); err != nil {
 			return err
 		}
+	}
+	switch {
+	case o.rtt < 0:
+		return errors.New("-rtt must not be negative")
+	case o.handshakes < 1:
+		return errors.New("-handshakes must be at least 1 (TCP's)")
 	}
 	for _, tool := range []string{"curl", "jq", "tar", "gzip", "time", "dd"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -89,8 +108,8 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 			o.pageRuns = 0
 		}
 	}
-	r := &report{command: "go run ./bench " + strings.Join(os.Args[1:], " "), started: time.Now(), loadStart: loadAverage()}
-	if r.producers, err = measureProducers(ctx, bin, sizes, strings.Split(o.modes, ","), o.runs, work, o.pageRuns); err != nil {
+	r := &report{command: "go run ./bench " + strings.Join(os.Args[1:], " "), started: time.Now(), loadStart: loadAverage(), link: o.link()}
+	if r.producers, err = measureProducers(ctx, bin, sizes, strings.Split(o.modes, ","), o.runs, work, o.pageRuns, r.link); err != nil {
 		return err
 	}
 	for _, p := range r.producers {
@@ -103,7 +122,7 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 		}
 	}
 	r.verifySkipped = len(verifySizes) == 0
-	if r.verified, err = measureVerified(ctx, bin, verifySizes, o.runs, work); err != nil {
+	if r.verified, err = measureVerified(ctx, bin, verifySizes, o.runs, work, r.link); err != nil {
 		return err
 	}
 	if o.branchRuns > 0 {
@@ -111,7 +130,7 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 			return errors.New("the branch publish benchmark needs git (or -branch-runs 0)")
 		}
 		r.branchRuns = o.branchRuns
-		if r.branch, err = measureBranch(ctx, bin, sizes, o.branchRuns, work); err != nil {
+		if r.branch, err = measureBranch(ctx, bin, sizes, o.branchRuns, work, r.link); err != nil {
 			return err
 		}
 	}
