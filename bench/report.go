@@ -35,6 +35,7 @@ type report struct {
 	branchRuns         int
 	consumer           string // evalcost's tables, or why they are missing
 	link               netem.Link
+	latency            latencyReport
 }
 
 // perPinRow is the one-name bundles (URL/p/NAME and URL/p/NAME.tar.gz) of
@@ -107,7 +108,7 @@ func (r *report) write(w io.Writer) {
 		"Wall times on a loaded machine mostly measure the wait for a core: compare CPU times there.\n\n",
 		cpuModel(), runtime.NumCPU(), memTotal(), runtime.Version(), r.loadStart, r.loadEnd)
 	if r.link.RTT > 0 || r.link.Bandwidth > 0 {
-		fmt.Fprintf(w, "Every loopback server is behind `test/netem` (`-rtt`, `-bandwidth`, `-handshakes`): %s.\n\n", r.link)
+		fmt.Fprintf(w, "Every loopback server is behind `test/netem` (`-rtt`, `-bandwidth`, `-handshakes`): %s; the Latency section sets its own RTTs.\n\n", r.link)
 	}
 
 	fmt.Fprintln(w, "## Producer")
@@ -180,6 +181,7 @@ func (r *report) write(w io.Writer) {
 	fmt.Fprintln(w)
 
 	r.writeBranch(w)
+	r.latency.write(w)
 
 	fmt.Fprintln(w, "## Consumer")
 	fmt.Fprintln(w)

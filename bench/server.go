@@ -222,6 +222,9 @@ func (s *pinServer) setPins(raw []cachix.Pin) error {
 	return nil
 }
 
+// publishSite makes the live site serve dir, as a deploy of it would.
+func (s *pinServer) publishSite(dir string) { s.site.Store(&dir) }
+
 func serveJSON(w http.ResponseWriter, body []byte) {
 	w.Header().Set("Content-Type", "application/json;charset=utf-8")
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
