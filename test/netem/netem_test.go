@@ -13,11 +13,13 @@ import (
 	"time"
 )
 
-// fakeClock stands still but for waits: waiting for t moves it to t at once,
-// so a test reads when each byte was due from the clock, never from timing.
+// fakeClock moves only when the test moves it, and records the latest time
+// anything waited for: that is when the last byte was due, read from the
+// clock, never from timing. Waits return at once, so nothing a connection's
+// own goroutine does moves the time a test's next write is stamped with.
 type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
+	mu          sync.Mutex
+	now, latest time.Time
 }
 
 var epoch = time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -30,8 +32,8 @@ func (f *fakeClock) Now() time.Time {
 
 func (f *fakeClock) At(t time.Time) <-chan struct{} {
 	f.mu.Lock()
-	if t.After(f.now) {
-		f.now = t
+	if t.After(f.latest) {
+		f.latest = t
 	}
 	f.mu.Unlock()
 	ch := make(chan struct{})
@@ -39,7 +41,20 @@ func (f *fakeClock) At(t time.Time) <-chan struct{} {
 	return ch
 }
 
-func (f *fakeClock) since() time.Duration { return f.Now().Sub(epoch) }
+// waited is the latest time waited for, since the epoch.
+func (f *fakeClock) waited() time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.latest.Sub(epoch)
+}
+
+// catchUp moves the clock to the latest time waited for: what was due has
+// happened.
+func (f *fakeClock) catchUp() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.now = f.latest
+}
 
 // pair returns a listener over link on a fake clock, a client connection
 // and the server's side of it.
@@ -103,9 +118,10 @@ func TestExchange(t *testing.T) {
 				if got := string(readN(t, server, 3)); got != "GET" {
 					t.Fatalf("server read %q", got)
 				}
-				if round == 0 && clk.since() != want {
-					t.Errorf("the server read the first request at %s, want %s (the handshake)", clk.since(), want)
+				if round == 0 && clk.waited() != want {
+					t.Errorf("the server read the first request at %s, want %s (the handshake)", clk.waited(), want)
 				}
+				clk.catchUp()
 				// Head and body, as an HTTP server writes them: the
 				// answer takes one RTT, not one per write.
 				for _, part := range []string{"head", "body"} {
@@ -116,9 +132,10 @@ func TestExchange(t *testing.T) {
 				if got := string(readN(t, client, 8)); got != "headbody" {
 					t.Fatalf("client read %q", got)
 				}
-				if got := clk.since(); got != want+rtt {
+				if got := clk.waited(); got != want+rtt {
 					t.Errorf("round %d: the answer arrived at %s, want %s", round, got, want+rtt)
 				}
+				clk.catchUp()
 			}
 			if l.Conns() != 1 {
 				t.Errorf("%d connections counted, want 1", l.Conns())
@@ -140,6 +157,7 @@ func TestBandwidth(t *testing.T) {
 	c1, s1 := pair(t, l)
 	c2, s2 := pair(t, l)
 	clk.At(epoch.Add(rtt)) // both handshakes are over
+	clk.catchUp()
 	data := make([]byte, size)
 	for _, s := range []net.Conn{s1, s2} {
 		if _, err := s.Write(data); err != nil {
@@ -148,16 +166,17 @@ func TestBandwidth(t *testing.T) {
 	}
 	readN(t, c1, size)
 	readN(t, c2, size)
-	if got, want := clk.since(), rtt+2*transfer+rtt; got != want {
+	if got, want := clk.waited(), rtt+2*transfer+rtt; got != want {
 		t.Errorf("two answers of %d bytes at %s arrived by %s, want %s (one after the other, then the RTT)", size, bw, got, want)
 	}
 
-	start := clk.since()
+	clk.catchUp()
+	start := clk.waited()
 	go func() { _, _ = c1.Write(data) }()
 	readN(t, s1, size)
 	// The link was busy until the answers were through; the upload's last
 	// bytes may be up to readSlack early.
-	if got := clk.since() - start; got < transfer-readSlack || got > transfer {
+	if got := clk.waited() - start; got < transfer-readSlack || got > transfer {
 		t.Errorf("reading %d bytes at %s took %s, want %s", size, bw, got, transfer)
 	}
 }
@@ -184,8 +203,8 @@ func TestCloseDelivers(t *testing.T) {
 	if err != nil || string(got) != "bye" {
 		t.Errorf("client read %q, %v; want \"bye\" and the end", got, err)
 	}
-	if clk.since() != 2*rtt {
-		t.Errorf("delivered at %s, want %s", clk.since(), 2*rtt)
+	if clk.waited() != 2*rtt {
+		t.Errorf("delivered at %s, want %s", clk.waited(), 2*rtt)
 	}
 }
 
