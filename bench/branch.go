@@ -14,6 +14,7 @@ import (
 	"github.com/kwbauson/create-pin-refs/bench/pinset"
 	"github.com/kwbauson/create-pin-refs/pkg/cachix"
 	"github.com/kwbauson/create-pin-refs/test/fakegithub"
+	"github.com/kwbauson/create-pin-refs/test/netem"
 )
 
 // branchChanged is how many pins an update changes.
@@ -40,25 +41,19 @@ type branchRow struct {
 // measureBranch publishes n synthetic pins to a new branch, then the same pins
 // with branchChanged of them moved to other store paths, then those again; runs
 // times each on a fresh repository, and returns the medians.
-func measureBranch(ctx context.Context, bin string, sizes []int, runs int, work string) ([]branchRow, error) {
+func measureBranch(ctx context.Context, bin string, sizes []int, runs int, work string, link netem.Link) ([]branchRow, error) {
 	var rows []branchRow
 	for _, n := range sizes {
 		raw := pinset.Synthetic(n)
-		first, err := startPinServer(raw)
+		srv, err := startPinServer(raw, serverOptions{link: link})
 		if err != nil {
-			return nil, err
-		}
-		updated, err := startPinServer(changePins(raw, branchChanged))
-		if err != nil {
-			first.Close()
 			return nil, err
 		}
 		samples := make([][]branchRow, len(branchCases))
 		for r := range runs {
-			got, err := branchRound(ctx, bin, filepath.Join(work, fmt.Sprintf("github-%d-%d", n, r)), first, updated)
+			got, err := branchRound(ctx, bin, filepath.Join(work, fmt.Sprintf("github-%d-%d", n, r)), srv, raw, changePins(raw, branchChanged))
 			if err != nil {
-				first.Close()
-				updated.Close()
+				srv.Close()
 				return nil, fmt.Errorf("%d pins, branch mode: %w", n, err)
 			}
 			for i, row := range got {
@@ -66,8 +61,7 @@ func measureBranch(ctx context.Context, bin string, sizes []int, runs int, work 
 				samples[i] = append(samples[i], row)
 			}
 		}
-		first.Close()
-		updated.Close()
+		srv.Close()
 		for _, s := range samples {
 			rows = append(rows, medianBranch(s))
 		}
@@ -75,22 +69,53 @@ func measureBranch(ctx context.Context, bin string, sizes []int, runs int, work 
 	return rows, nil
 }
 
-// branchRound runs the three publishes against a new fake GitHub in dir.
-func branchRound(ctx context.Context, bin, dir string, first, updated *pinServer) ([]branchRow, error) {
-	defer os.RemoveAll(dir)
+// github is test/fakegithub served as one more of srv's hosts: over its link,
+// its requests counted with the others.
+type github struct {
+	*fakegithub.Server
+	host *host
+}
+
+func startGitHub(dir string, srv *pinServer) (*github, error) {
 	gh, err := fakegithub.Start(dir, fakegithub.Options{Owner: "bench", Repo: "pins"})
+	if err != nil {
+		return nil, err
+	}
+	h, err := startHost(gh, srv.link, srv.counts, githubKind)
+	if err != nil {
+		gh.Close()
+		return nil, err
+	}
+	return &github{Server: gh, host: h}, nil
+}
+
+func (g *github) apiURL() string { return g.host.url + "/api/v3" }
+
+func (g *github) Close() {
+	g.host.Close()
+	g.Server.Close()
+}
+
+// branchRound runs the three publishes against a new fake GitHub in dir:
+// srv listing first, then updated twice.
+func branchRound(ctx context.Context, bin, dir string, srv *pinServer, first, updated []cachix.Pin) ([]branchRow, error) {
+	defer os.RemoveAll(dir)
+	gh, err := startGitHub(dir, srv)
 	if err != nil {
 		return nil, err
 	}
 	defer gh.Close()
 	var rows []branchRow
-	for i, srv := range []*pinServer{first, updated, updated} {
+	for i, raw := range [][]cachix.Pin{first, updated, updated} {
+		if err := srv.setPins(raw); err != nil {
+			return nil, err
+		}
 		before := len(gh.Requests())
 		args := []string{"--cache", cacheName, "--cachix-url", srv.url, "--out", filepath.Join(dir, "out"),
-			"--mode", "branch", "--repo", "bench/pins", "--github-api-url", gh.APIURL(), "--verify", "off"}
+			"--mode", "branch", "--repo", "bench/pins", "--github-api-url", gh.apiURL(), "--verify", "off"}
 		cmd := exec.CommandContext(ctx, bin, args...)
 		cmd.Env = []string{"GITHUB_TOKEN=" + gh.Token}
-		s, err := runMeasured(ctx, srv, cmd)
+		s, err := runMeasured(ctx, srv.counts, cmd)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", branchCases[i], err)
 		}
@@ -108,10 +133,19 @@ func branchRound(ctx context.Context, bin, dir string, first, updated *pinServer
 	}
 	// Each publish did what its case says: a new branch, a new commit on it,
 	// then none.
-	if log, err := gh.Git("rev-list", "--count", "refs/heads/pins"); err != nil || log != "2" {
-		return nil, fmt.Errorf("the branch has %q commits (%v), want 2: a first publish and an update", log, err)
+	if err := checkBranchCommits(gh); err != nil {
+		return nil, err
 	}
 	return rows, nil
+}
+
+// checkBranchCommits makes sure the branch holds a first publish and an
+// update, and no commit of the unchanged publish.
+func checkBranchCommits(gh *github) error {
+	if log, err := gh.Git("rev-list", "--count", "refs/heads/pins"); err != nil || log != "2" {
+		return fmt.Errorf("the branch has %q commits (%v), want 2: a first publish and an update", log, err)
+	}
+	return nil
 }
 
 // changePins returns raw with k pins, spread over the list, pointing at other

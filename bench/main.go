@@ -5,7 +5,13 @@
 //
 // Both tools run as whole processes against a loopback Cachix stand-in serving
 // the same synthetic pins (bench/pinset), in turn, so that both meet the same
-// machine; wall time, CPU time and peak RSS come from the kernel.
+// machine; wall time, CPU time and peak RSS come from the kernel. -rtt and
+// -bandwidth put every loopback server behind test/netem; the Latency
+// section runs at the RTTs of -latency-rtt, and
+//
+//	go run ./bench -only latency -o BENCHMARKS.md
+//
+// rewrites that section alone.
 package main
 
 import (
@@ -23,6 +29,7 @@ import (
 
 	"github.com/kwbauson/create-pin-refs/test/chrome"
 	"github.com/kwbauson/create-pin-refs/test/fakegithub"
+	"github.com/kwbauson/create-pin-refs/test/netem"
 )
 
 func main() {
@@ -36,6 +43,13 @@ func main() {
 	flag.IntVar(&o.evalRuns, "evalcost-runs", 7, "runs per case for bench/evalcost")
 	flag.StringVar(&o.verifySizes, "verify-n", "1000,10000", "pin counts for the producer with verification on (bench/closures' pins and cache); empty to skip")
 	flag.IntVar(&o.branchRuns, "branch-runs", 1, "rounds of branch publishes (first, update, unchanged) per pin count, each on a new repository (0: none)")
+	flag.DurationVar(&o.rtt, "rtt", 0, "round-trip time every loopback server adds (Cachix, binary cache, live site, GitHub, the index page's server), e.g. 50ms")
+	flag.Var(&o.bandwidth, "bandwidth", "bandwidth of each loopback server, each way (e.g. 100Mbit, 12.5MB/s; 0: unlimited), the Latency section's too")
+	flag.IntVar(&o.handshakes, "handshakes", 2, "round trips a new connection costs before its first request (2: TCP and TLS 1.3, as HTTPS; 1: TCP)")
+	flag.StringVar(&o.latencySizes, "latency-n", "100,1000", "pin counts for the Latency section (pages, branch and dir publishes at each -latency-rtt); empty to skip")
+	flag.StringVar(&o.latencyRTTs, "latency-rtt", "0,50ms", "round-trip times for the Latency section")
+	flag.IntVar(&o.latencyRuns, "latency-runs", 1, "runs of each publish in the Latency section (the median)")
+	flag.StringVar(&o.only, "only", "", "latency: measure only the Latency section and rewrite it in the -o file, leaving the rest")
 	flag.Parse()
 	if err := run(context.Background(), o, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -48,6 +62,20 @@ type options struct {
 	verifySizes                  string
 	runs, pageRuns, evalRuns     int
 	branchRuns                   int
+	rtt                          time.Duration
+	bandwidth                    netem.Bandwidth
+	handshakes                   int
+	latencySizes, latencyRTTs    string
+	latencyRuns                  int
+	only                         string
+}
+
+// onlyLatency is -only's one value.
+const onlyLatency = "latency"
+
+// link is the path every loopback server is behind, as the flags say.
+func (o options) link() netem.Link {
+	return netem.Link{RTT: o.rtt, Bandwidth: o.bandwidth, Handshakes: o.handshakes}
 }
 
 func run(ctx context.Context, o options, stdout io.Writer) error {
@@ -63,6 +91,28 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 		if verifySizes, err = parseSizes("-verify-n", o.verifySizes); err != nil {
 			return err
 		}
+	}
+	var latencySizes []int
+	var latencyRTTs []time.Duration
+	if o.latencySizes != "" {
+		if latencySizes, err = parseSizes("-latency-n", o.latencySizes); err != nil {
+			return err
+		}
+		if latencyRTTs, err = parseDurations("-latency-rtt", o.latencyRTTs); err != nil {
+			return err
+		}
+	}
+	switch {
+	case o.rtt < 0:
+		return errors.New("-rtt must not be negative")
+	case o.handshakes < 1:
+		return errors.New("-handshakes must be at least 1 (TCP's)")
+	case o.latencyRuns < 1:
+		return errors.New("-latency-runs must be at least 1")
+	case o.only != "" && o.only != onlyLatency:
+		return fmt.Errorf("-only %q: the only section measured alone is %q", o.only, onlyLatency)
+	case o.only == onlyLatency && (o.out == "" || len(latencySizes) == 0):
+		return errors.New("-only latency rewrites the Latency section of the -o file: give -o (such as BENCHMARKS.md) and -latency-n")
 	}
 	for _, tool := range []string{"curl", "jq", "tar", "gzip", "time", "dd"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -89,8 +139,28 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 			o.pageRuns = 0
 		}
 	}
-	r := &report{command: "go run ./bench " + strings.Join(os.Args[1:], " "), started: time.Now(), loadStart: loadAverage()}
-	if r.producers, err = measureProducers(ctx, bin, sizes, strings.Split(o.modes, ","), o.runs, work, o.pageRuns); err != nil {
+	r := &report{command: "go run ./bench " + strings.Join(os.Args[1:], " "), started: time.Now(), loadStart: loadAverage(), link: o.link()}
+	measureLatencySection := func() error {
+		lat := latencyReport{link: o.link(), runs: o.latencyRuns, skipped: len(latencySizes) == 0}
+		if !lat.skipped {
+			if !fakegithub.HaveGit() {
+				return errors.New("the latency benchmark's branch mode needs git (or -latency-n '')")
+			}
+			if lat.rows, err = measureLatency(ctx, bin, latencySizes, latencyRTTs, o.latencyRuns, o.link(), work); err != nil {
+				return fmt.Errorf("latency: %w", err)
+			}
+		}
+		r.latency = lat
+		return nil
+	}
+	if o.only == onlyLatency {
+		if err := measureLatencySection(); err != nil {
+			return err
+		}
+		r.finished, r.loadEnd = time.Now(), loadAverage()
+		return rewriteLatency(o.out, r)
+	}
+	if r.producers, err = measureProducers(ctx, bin, sizes, strings.Split(o.modes, ","), o.runs, work, o.pageRuns, r.link); err != nil {
 		return err
 	}
 	for _, p := range r.producers {
@@ -103,7 +173,7 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 		}
 	}
 	r.verifySkipped = len(verifySizes) == 0
-	if r.verified, err = measureVerified(ctx, bin, verifySizes, o.runs, work); err != nil {
+	if r.verified, err = measureVerified(ctx, bin, verifySizes, o.runs, work, r.link); err != nil {
 		return err
 	}
 	if o.branchRuns > 0 {
@@ -111,9 +181,12 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 			return errors.New("the branch publish benchmark needs git (or -branch-runs 0)")
 		}
 		r.branchRuns = o.branchRuns
-		if r.branch, err = measureBranch(ctx, bin, sizes, o.branchRuns, work); err != nil {
+		if r.branch, err = measureBranch(ctx, bin, sizes, o.branchRuns, work, r.link); err != nil {
 			return err
 		}
+	}
+	if err := measureLatencySection(); err != nil {
+		return err
 	}
 	r.consumer = consumerTables(ctx, o.evalSizes, o.evalRuns)
 	r.finished, r.loadEnd = time.Now(), loadAverage()
@@ -140,6 +213,18 @@ func parseSizes(flagName, s string) ([]int, error) {
 		sizes = append(sizes, n)
 	}
 	return sizes, nil
+}
+
+func parseDurations(flagName, s string) ([]time.Duration, error) {
+	var out []time.Duration
+	for _, f := range strings.Split(s, ",") {
+		d, err := time.ParseDuration(strings.TrimSpace(f))
+		if err != nil || d < 0 {
+			return nil, fmt.Errorf("%s: %q is not a duration such as 0 or 50ms", flagName, f)
+		}
+		out = append(out, d)
+	}
+	return out, nil
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond)) }

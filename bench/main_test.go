@@ -28,7 +28,7 @@ func TestReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = os.Chdir("bench") })
-	o := options{sizes: "8", modes: "dir:all-pins,dir,pages", out: out, runs: 1, branchRuns: 1}
+	o := options{sizes: "8", modes: "dir:all-pins,dir,pages", out: out, runs: 1, branchRuns: 1, handshakes: 2, latencyRuns: 1}
 	if err := run(context.Background(), o, nil); err != nil {
 		t.Fatal(err)
 	}

@@ -7,16 +7,18 @@ import (
 	"time"
 
 	"github.com/kwbauson/create-pin-refs/test/chrome"
+	"github.com/kwbauson/create-pin-refs/test/netem"
 )
 
 // pageLoad opens the index page of siteDir, served on 127.0.0.1, in headless
 // Chromium and returns the time until the finder had every name (the median of
-// runs, each in a fresh browser so that nothing is cached).
-func pageLoad(ctx context.Context, siteDir string, runs int) (time.Duration, error) {
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
+// runs, each in a fresh browser so that nothing is cached), over link.
+func pageLoad(ctx context.Context, siteDir string, runs int, link netem.Link) (time.Duration, error) {
+	inner, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
 		return 0, err
 	}
+	l := netem.Listen(inner, link)
 	srv := &http.Server{Handler: http.FileServer(http.Dir(siteDir))}
 	go func() { _ = srv.Serve(l) }()
 	defer srv.Close()

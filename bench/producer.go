@@ -16,6 +16,7 @@ import (
 	"github.com/kwbauson/create-pin-refs/bench/pinset"
 	"github.com/kwbauson/create-pin-refs/pkg/cachix"
 	"github.com/kwbauson/create-pin-refs/pkg/site"
+	"github.com/kwbauson/create-pin-refs/test/netem"
 )
 
 // originalJQ is the original pipeline's jq program: one line per pin, the name
@@ -55,6 +56,7 @@ type sample struct {
 	rssKiB    int64 // peak resident set of the largest process
 	requests  int64
 	narinfos  int64 // of the requests, those for narinfo files
+	served    tally // the requests by kind, and the connections
 	log       string
 }
 
@@ -79,11 +81,11 @@ type producerRow struct {
 
 // measureProducers times create-pin-refs (each mode) and the original pipeline
 // in turn on the same loopback server, runs times each, and returns the medians.
-func measureProducers(ctx context.Context, bin string, sizes []int, modes []string, runs int, work string, pageRuns int) ([]producerRow, error) {
+func measureProducers(ctx context.Context, bin string, sizes []int, modes []string, runs int, work string, pageRuns int, link netem.Link) ([]producerRow, error) {
 	var rows []producerRow
 	for _, n := range sizes {
 		raw := pinset.Synthetic(n)
-		srv, err := startPinServer(raw)
+		srv, err := startPinServer(raw, serverOptions{link: link})
 		if err != nil {
 			return nil, err
 		}
@@ -148,7 +150,7 @@ func measureProducers(ctx context.Context, bin string, sizes []int, modes []stri
 					}
 				}
 				if job.mode == "pages" && pageRuns > 0 {
-					if row.pageLoad, err = pageLoad(ctx, out, pageRuns); err != nil {
+					if row.pageLoad, err = pageLoad(ctx, out, pageRuns, link); err != nil {
 						srv.Close()
 						return nil, fmt.Errorf("%d pins, index page: %w", n, err)
 					}
@@ -167,11 +169,11 @@ func runOurs(ctx context.Context, bin string, srv *pinServer, mode, out string) 
 	}
 	_ = os.RemoveAll(out + "-artifact")
 	mode, variant, _ := strings.Cut(mode, ":")
-	args := []string{"--cache", cacheName, "--cachix-url", srv.url, "--out", out, "--mode", mode, "--pages-url", srv.url + "/site/", "--verify", "off"}
+	args := []string{"--cache", cacheName, "--cachix-url", srv.url, "--out", out, "--mode", mode, "--pages-url", srv.siteURL, "--verify", "off"}
 	if variant == allPinsOnly {
 		args = append(args, "--per-pin-urls", "off")
 	}
-	return runMeasured(ctx, srv, exec.CommandContext(ctx, bin, args...))
+	return runMeasured(ctx, srv.counts, exec.CommandContext(ctx, bin, args...))
 }
 
 func runOriginal(ctx context.Context, srv *pinServer, dir string) (sample, error) {
@@ -184,13 +186,14 @@ func runOriginal(ctx context.Context, srv *pinServer, dir string) (sample, error
 	script := `curl -sSf "$1" | jq -r "$2" > pins.nix && tar czf pins.tar.gz default.nix pins.nix`
 	cmd := exec.CommandContext(ctx, "sh", "-c", script, "sh", srv.pinsURL(), originalJQ)
 	cmd.Dir = dir
-	return runMeasured(ctx, srv, cmd)
+	return runMeasured(ctx, srv.counts, cmd)
 }
 
 // runMeasured runs cmd with PATH, HOME and cmd.Env as its environment, and
-// reads its wall time, from the kernel its CPU time, children included, and
-// from GNU time its peak RSS (the largest process's; see throughTime).
-func runMeasured(_ context.Context, srv *pinServer, cmd *exec.Cmd) (sample, error) {
+// reads its wall time, from the kernel its CPU time, children included, from
+// GNU time its peak RSS (the largest process's; see throughTime), and from
+// counts what the loopback servers answered it.
+func runMeasured(_ context.Context, counts *requestCounts, cmd *exec.Cmd) (sample, error) {
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.TempDir()}, cmd.Env...)
 	name := cmd.Args[:min(3, len(cmd.Args))]
 	rss, err := os.CreateTemp("", "cpr-bench-rss-*")
@@ -204,7 +207,7 @@ func runMeasured(_ context.Context, srv *pinServer, cmd *exec.Cmd) (sample, erro
 	}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	before, beforeNarinfos := srv.requests.Load(), srv.narinfos.Load()
+	before := counts.snapshot()
 	start := time.Now()
 	err = cmd.Run()
 	wall := time.Since(start)
@@ -215,12 +218,14 @@ func runMeasured(_ context.Context, srv *pinServer, cmd *exec.Cmd) (sample, erro
 	if err != nil {
 		return sample{}, fmt.Errorf("%v: %w", name, err)
 	}
+	served := counts.snapshot().minus(before)
 	return sample{
 		wall:     wall,
 		cpu:      cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(),
 		rssKiB:   kib,
-		requests: srv.requests.Load() - before,
-		narinfos: srv.narinfos.Load() - beforeNarinfos,
+		requests: served.total(),
+		narinfos: served.byKind[kindNarinfo],
+		served:   served,
 		phases:   readPhases(stderr.String()),
 		log:      stderr.String(),
 	}, nil
@@ -260,6 +265,12 @@ func median(s []sample) sample {
 		rssKiB:   pick(func(x sample) int64 { return x.rssKiB }),
 		requests: pick(func(x sample) int64 { return x.requests }),
 		narinfos: pick(func(x sample) int64 { return x.narinfos }),
+		served:   tally{byKind: map[string]int64{}, conns: pick(func(x sample) int64 { return x.served.conns })},
+	}
+	for _, x := range s {
+		for k := range x.served.byKind {
+			m.served.byKind[k] = pick(func(x sample) int64 { return x.served.byKind[k] })
+		}
 	}
 	for i, ph := range s[0].phases {
 		m.phases = append(m.phases, phase{ph.name, time.Duration(pick(func(x sample) int64 {

@@ -16,6 +16,7 @@ import (
 	"github.com/kwbauson/create-pin-refs/bench/pinset"
 	"github.com/kwbauson/create-pin-refs/pkg/bundle"
 	"github.com/kwbauson/create-pin-refs/pkg/pins"
+	"github.com/kwbauson/create-pin-refs/test/netem"
 )
 
 // artifactBudget is the Pages artifact size the project aims to stay under.
@@ -33,6 +34,8 @@ type report struct {
 	branch             []branchRow
 	branchRuns         int
 	consumer           string // evalcost's tables, or why they are missing
+	link               netem.Link
+	latency            latencyReport
 }
 
 // perPinRow is the one-name bundles (URL/p/NAME and URL/p/NAME.tar.gz) of
@@ -104,6 +107,9 @@ func (r *report) write(w io.Writer) {
 	fmt.Fprintf(w, "Machine: %s, %d cores, %s, %s. Load average (1, 5, 15 min) at the start: %s; at the end: %s. "+
 		"Wall times on a loaded machine mostly measure the wait for a core: compare CPU times there.\n\n",
 		cpuModel(), runtime.NumCPU(), memTotal(), runtime.Version(), r.loadStart, r.loadEnd)
+	if r.link.RTT > 0 || r.link.Bandwidth > 0 {
+		fmt.Fprintf(w, "Every loopback server is behind `test/netem` (`-rtt`, `-bandwidth`, `-handshakes`): %s; the Latency section sets its own RTTs.\n\n", r.link)
+	}
 
 	fmt.Fprintln(w, "## Producer")
 	fmt.Fprintln(w)
@@ -175,6 +181,7 @@ func (r *report) write(w io.Writer) {
 	fmt.Fprintln(w)
 
 	r.writeBranch(w)
+	r.latency.write(w)
 
 	fmt.Fprintln(w, "## Consumer")
 	fmt.Fprintln(w)

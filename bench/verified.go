@@ -14,6 +14,7 @@ import (
 
 	"github.com/kwbauson/create-pin-refs/bench/closures"
 	"github.com/kwbauson/create-pin-refs/pkg/cachix"
+	"github.com/kwbauson/create-pin-refs/test/netem"
 )
 
 // verifyGoal is issue 11's bound for a run with verification on, at
@@ -47,8 +48,13 @@ func (r verifiedRow) verifying() time.Duration {
 // bench/closures cache, as Cachix reports them, and the cache.
 func verifiedPins(n int) ([]cachix.Pin, *closures.Cache) {
 	c := closures.New(n)
-	raw := make([]cachix.Pin, n)
-	for i, p := range c.Pins {
+	return closurePins(c.Pins), c
+}
+
+// closurePins returns a pin for each store path, as Cachix reports them.
+func closurePins(paths []string) []cachix.Pin {
+	raw := make([]cachix.Pin, len(paths))
+	for i, p := range paths {
 		name := "pin-" + strconv.Itoa(i)
 		raw[i] = cachix.Pin{
 			Name:      name + ".x86_64-linux",
@@ -61,22 +67,21 @@ func verifiedPins(n int) ([]cachix.Pin, *closures.Cache) {
 			},
 		}
 	}
-	return raw, c
+	return raw
 }
 
 // measureVerified runs create-pin-refs with --verify fail and --verify off in
 // turn, runs times each after a warm-up round, on pins whose closures the
 // loopback server's binary cache holds, and checks that every verifying run
 // read every narinfo and published every pin as complete.
-func measureVerified(ctx context.Context, bin string, sizes []int, runs int, work string) ([]verifiedRow, error) {
+func measureVerified(ctx context.Context, bin string, sizes []int, runs int, work string, link netem.Link) ([]verifiedRow, error) {
 	var rows []verifiedRow
 	for _, n := range sizes {
 		raw, cache := verifiedPins(n)
-		srv, err := startPinServer(raw)
+		srv, err := startPinServer(raw, serverOptions{link: link, cache: cache})
 		if err != nil {
 			return nil, err
 		}
-		srv.serveCache(cache)
 		row := verifiedRow{pins: n, narinfos: cache.Reachable(cache.Pins)}
 		out := filepath.Join(work, "site-verified")
 		var on, off []sample
@@ -114,8 +119,8 @@ func runVerify(ctx context.Context, bin string, srv *pinServer, mode, out string
 	// --upstream none: every path is in the cache, and the bench asks
 	// nothing of any host but loopback.
 	args := []string{"--cache", cacheName, "--cachix-url", srv.url, "--out", out, "--mode", "dir",
-		"--per-pin-urls", "off", "--pages-url", srv.url + "/site/", "--upstream", "none", "--verify", mode}
-	return runMeasured(ctx, srv, exec.CommandContext(ctx, bin, args...))
+		"--per-pin-urls", "off", "--pages-url", srv.siteURL, "--upstream", "none", "--verify", mode}
+	return runMeasured(ctx, srv.counts, exec.CommandContext(ctx, bin, args...))
 }
 
 // checkVerified makes sure a run did what its mode says, so that the table

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/kwbauson/create-pin-refs/bench/closures"
+	"github.com/kwbauson/create-pin-refs/test/netem"
 )
 
 // buildProgram builds create-pin-refs (the module's root) into a temporary folder.
@@ -36,7 +37,7 @@ func TestMeasureVerified(t *testing.T) {
 	}
 	bin := buildProgram(t)
 	const n = 50
-	rows, err := measureVerified(context.Background(), bin, []int{n}, 3, t.TempDir())
+	rows, err := measureVerified(context.Background(), bin, []int{n}, 3, t.TempDir(), netem.Link{})
 	if err != nil {
 		t.Fatal(err)
 	}
