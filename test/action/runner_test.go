@@ -71,6 +71,9 @@ type runner struct {
 	apiURL string // ${{ github.api_url }}, also GITHUB_API_URL
 	token  string // ${{ github.token }}
 	steps  int
+	// offsite stands for every host but loopback: the steps never leave the
+	// machine.
+	offsite *offsite
 }
 
 func newRunner(t *testing.T, apiURL, token string) *runner {
@@ -85,6 +88,7 @@ func newRunner(t *testing.T, apiURL, token string) *runner {
 		home:         filepath.Join(base, "home"),
 		apiURL:       apiURL,
 		token:        token,
+		offsite:      startOffsite(t),
 	}
 	for _, d := range []string{r.workspace, r.runnerTemp, r.fileCommands, r.home} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -170,6 +174,7 @@ func (r *runner) run(with map[string]string) stepResult {
 		"GITHUB_OUTPUT=" + output,
 		"GITHUB_STEP_SUMMARY=" + summary,
 	}
+	env = append(env, r.offsite.env()...)
 	env = append(env, r.inputEnv(with)...)
 	res := execute(r.t, r.bin, nil, r.workspace, env)
 	res.passed = secretsIn(env)
@@ -546,6 +551,11 @@ func TestRunnerPagesMode(t *testing.T) {
 		"flake-ref":  "",
 		"commit-sha": "",
 	})
+	// A first publish looks for the earlier site where the URL says, and
+	// goes on without it.
+	if host := owner + ".github.io:443"; !r.offsite.asked(host) {
+		t.Errorf("the run did not look for the live site at %s", host)
+	}
 	art := res.outputs["artifact-path"]
 	switch {
 	case art == "":
