@@ -102,6 +102,9 @@ func writeSite(ctx context.Context, cfg *config.Config, env Env, rep reporter, s
 		return nil, nil, nil, fmt.Errorf("writing the site to %s: %w", cfg.Out, err)
 	}
 	res.Files, res.PerPin, res.written = out.Files, out.PerPin, out.Written
+	for _, name := range out.Stale {
+		rep.Logf("notice: removed %s from %s: a staging folder left by a run that did not finish", name, cfg.Out)
+	}
 	if pub == nil {
 		res.Changed = true
 		var why string

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/kwbauson/create-pin-refs/pkg/bundle"
 	"github.com/kwbauson/create-pin-refs/pkg/pins"
@@ -101,6 +102,8 @@ type Output struct {
 	// site folder (pins.json aside: it is written as it is encoded), for the
 	// Pages artifact (pages.WriteArtifactFrom).
 	Written map[string][]byte
+	// Stale are the staging folders of killed runs that the write removed.
+	Stale []string
 }
 
 // Write puts the site into dir: the immutable bundles, the bundle, pins.json,
@@ -225,6 +228,9 @@ func stage(dir string, in Input, ops fsOps) (out Output, sw *swap, err error) {
 		tgz, tgzErr = b.Tarball()
 	}()
 	defer func() { <-packed }() // never left running
+	if out.Stale, err = removeStale(dir, time.Now()); err != nil {
+		return out, nil, err
+	}
 	if sw, err = newSwap(dir, ops); err != nil {
 		return out, nil, fmt.Errorf("staging the site: %w", err)
 	}

@@ -2,11 +2,14 @@ package site
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kwbauson/create-pin-refs/pkg/bundle"
 	"github.com/kwbauson/create-pin-refs/pkg/cachix"
@@ -157,5 +160,37 @@ func TestReadmeSaysWhenTheCacheIsPrivate(t *testing.T) {
 		if got := strings.Contains(readme, "The cache is private") && strings.Contains(readme, "`machine HOST password TOKEN`"); got != private {
 			t.Errorf("private %v: the README says so: %v", private, got)
 		}
+	}
+}
+
+// TestWriteRemovesStaleStaging: a staging folder left by a killed run is
+// removed by the next write, and reported, so that no later artifact packs
+// it; one younger than staleAfter may be another run's and stays.
+func TestWriteRemovesStaleStaging(t *testing.T) {
+	dir := t.TempDir()
+	stale := filepath.Join(dir, ".staging-111")
+	recent := filepath.Join(dir, ".staging-222")
+	for _, d := range []string{stale, recent} {
+		if err := os.MkdirAll(filepath.Join(d, "old", BundleDir), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := time.Now().Add(-2 * staleAfter)
+	if err := os.Chtimes(stale, old, old); err != nil {
+		t.Fatal(err)
+	}
+	b, m := render(t, storePath)
+	out, err := WriteSite(dir, Input{Bundle: b, Manifest: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Stale) != 1 || out.Stale[0] != ".staging-111" {
+		t.Errorf("Stale = %q, want the stale folder alone", out.Stale)
+	}
+	if _, err := os.Stat(stale); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the stale staging folder: %v, want it gone", err)
+	}
+	if _, err := os.Stat(recent); err != nil {
+		t.Errorf("a recent staging folder was removed: %v", err)
 	}
 }

@@ -2,10 +2,12 @@ package site
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/kwbauson/create-pin-refs/pkg/bundle"
 )
@@ -53,7 +55,7 @@ type swap struct {
 }
 
 func newSwap(dir string, ops fsOps) (*swap, error) {
-	stage, err := os.MkdirTemp(dir, ".staging-*")
+	stage, err := os.MkdirTemp(dir, stagingPattern)
 	if err != nil {
 		return nil, err
 	}
@@ -65,6 +67,38 @@ func newSwap(dir string, ops fsOps) (*swap, error) {
 		}
 	}
 	return s, nil
+}
+
+// stagingPattern names staging folders (os.MkdirTemp, filepath.Match).
+const stagingPattern = ".staging-*"
+
+// staleAfter is how old a staging folder must be before a later write takes
+// it for one left by a run that was killed: far longer than any write
+// takes, so that two runs writing one folder at once never remove each
+// other's.
+const staleAfter = time.Hour
+
+// removeStale removes the staging folders of dir last changed before
+// now-staleAfter and returns their names. Their content is the new or the
+// previous version of entries that the write about to start replaces
+// anyway; left in place they would be packed into every later artifact.
+func removeStale(dir string, now time.Time) ([]string, error) {
+	matches, err := filepath.Glob(filepath.Join(dir, stagingPattern))
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	for _, m := range matches {
+		st, err := os.Lstat(m)
+		if err != nil || !st.IsDir() || now.Sub(st.ModTime()) < staleAfter {
+			continue
+		}
+		if err := os.RemoveAll(m); err != nil {
+			return removed, fmt.Errorf("removing %s, left by a run that did not finish: %w", m, err)
+		}
+		removed = append(removed, filepath.Base(m))
+	}
+	return removed, nil
 }
 
 // file stages the file name (a direct entry of the site folder).
