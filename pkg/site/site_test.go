@@ -165,19 +165,39 @@ func TestReadmeSaysWhenTheCacheIsPrivate(t *testing.T) {
 
 // TestWriteRemovesStaleStaging: a staging folder left by a killed run is
 // removed by the next write, and reported, so that no later artifact packs
-// it; one younger than staleAfter may be another run's and stays.
+// it; one younger than staleAfter may be another run's and stays, and
+// folders of the user's that share the prefix, however old, are left alone.
 func TestWriteRemovesStaleStaging(t *testing.T) {
 	dir := t.TempDir()
 	stale := filepath.Join(dir, ".staging-111")
 	recent := filepath.Join(dir, ".staging-222")
+	mine := []string{
+		filepath.Join(dir, ".staging-notes", "my.txt"),   // not MkdirTemp's name
+		filepath.Join(dir, ".staging-333", "my.txt"),     // a file beside new/ and old/
+		filepath.Join(dir, ".staging-444", "new", "x"),   // a plain file, kept for its name
+		filepath.Join(dir, ".staging-555", "other", "y"), // a folder that is not new/ or old/
+	}
 	for _, d := range []string{stale, recent} {
 		if err := os.MkdirAll(filepath.Join(d, "old", BundleDir), 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
-	old := time.Now().Add(-2 * staleAfter)
-	if err := os.Chtimes(stale, old, old); err != nil {
+	if err := os.MkdirAll(filepath.Join(dir, ".staging-333", "old"), 0o755); err != nil {
 		t.Fatal(err)
+	}
+	old := time.Now().Add(-2 * staleAfter)
+	for _, f := range mine {
+		if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(f, []byte("mine"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, d := range append([]string{stale}, filepath.Join(dir, ".staging-notes"), filepath.Join(dir, ".staging-333"), filepath.Join(dir, ".staging-555")) {
+		if err := os.Chtimes(d, old, old); err != nil {
+			t.Fatal(err)
+		}
 	}
 	b, m := render(t, storePath)
 	out, err := WriteSite(dir, Input{Bundle: b, Manifest: m})
@@ -192,5 +212,10 @@ func TestWriteRemovesStaleStaging(t *testing.T) {
 	}
 	if _, err := os.Stat(recent); err != nil {
 		t.Errorf("a recent staging folder was removed: %v", err)
+	}
+	for _, f := range mine {
+		if _, err := os.Stat(f); err != nil {
+			t.Errorf("a file of the user's was removed: %v", err)
+		}
 	}
 }

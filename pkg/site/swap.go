@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/kwbauson/create-pin-refs/pkg/bundle"
@@ -90,7 +91,7 @@ func removeStale(dir string, now time.Time) ([]string, error) {
 	var removed []string
 	for _, m := range matches {
 		st, err := os.Lstat(m)
-		if err != nil || !st.IsDir() || now.Sub(st.ModTime()) < staleAfter {
+		if err != nil || !st.IsDir() || now.Sub(st.ModTime()) < staleAfter || !isStaging(m) {
 			continue
 		}
 		if err := os.RemoveAll(m); err != nil {
@@ -99,6 +100,26 @@ func removeStale(dir string, now time.Time) ([]string, error) {
 		removed = append(removed, filepath.Base(m))
 	}
 	return removed, nil
+}
+
+// isStaging reports whether dir is a staging folder as newSwap makes them:
+// named by os.MkdirTemp's digits and holding new/ and old/ folders and
+// nothing else. A folder of the user's that shares the prefix is not one.
+func isStaging(dir string) bool {
+	digits := strings.TrimPrefix(filepath.Base(dir), strings.TrimSuffix(stagingPattern, "*"))
+	if digits == "" || strings.Trim(digits, "0123456789") != "" {
+		return false
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil || len(entries) > 2 {
+		return false
+	}
+	for _, e := range entries {
+		if !e.IsDir() || e.Name() != "new" && e.Name() != "old" {
+			return false
+		}
+	}
+	return true
 }
 
 // file stages the file name (a direct entry of the site folder).
