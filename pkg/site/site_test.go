@@ -174,7 +174,6 @@ func TestWriteRemovesStaleStaging(t *testing.T) {
 	mine := []string{
 		filepath.Join(dir, ".staging-notes", "my.txt"),   // not MkdirTemp's name
 		filepath.Join(dir, ".staging-333", "my.txt"),     // a file beside new/ and old/
-		filepath.Join(dir, ".staging-444", "new", "x"),   // a plain file, kept for its name
 		filepath.Join(dir, ".staging-555", "other", "y"), // a folder that is not new/ or old/
 	}
 	for _, d := range []string{stale, recent} {
