@@ -220,7 +220,7 @@ func (c *Client) attempt(ctx context.Context, method, cache string, u *url.URL, 
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		apiErr := c.checkResponse(resp, cache)
-		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
+		if retry.TransientStatus(resp.StatusCode) {
 			if d, reason, ok := retry.ServerWait(resp.Header, c.policy.Now()); ok {
 				return retry.AfterWait(apiErr, d, reason)
 			}

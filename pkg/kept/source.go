@@ -66,7 +66,7 @@ func (h HTTP) Get(ctx context.Context, name string, limit int64) ([]byte, error)
 			return nil
 		case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
 			return fmt.Errorf("%s: %s: %w", u, resp.Status, ErrNotFound)
-		case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
+		case retry.TransientStatus(resp.StatusCode):
 			return retry.Again(fmt.Errorf("GET %s: %s", u, resp.Status))
 		}
 		return fmt.Errorf("GET %s: %s", u, resp.Status)

@@ -196,7 +196,7 @@ func (c *Client) attempt(ctx context.Context, u, hash string) (*NarInfo, error) 
 	if resp.StatusCode != http.StatusOK {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 		se := &StatusError{URL: u, StatusCode: resp.StatusCode, Auth: c.auth}
-		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
+		if retry.TransientStatus(resp.StatusCode) {
 			if d, reason, ok := retry.ServerWait(resp.Header, time.Now()); ok {
 				return nil, retry.AfterWait(se, d, reason)
 			}

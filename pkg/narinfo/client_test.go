@@ -172,6 +172,7 @@ func TestGetRetries(t *testing.T) {
 		{"dropped connection", 1, fakecachix.Disconnect, "", func(w []time.Duration) bool { return len(w) == 1 }, false},
 		{"always 500", 99, 500, "", func(w []time.Duration) bool { return len(w) == retry.DefaultAttempts-1 }, true},
 		{"a wait longer than allowed fails at once", 1, 429, "3600", func(w []time.Duration) bool { return len(w) == 0 }, true},
+		{"501 does not heal: one attempt", 99, 501, "", func(w []time.Duration) bool { return len(w) == 0 }, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

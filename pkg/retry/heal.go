@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 )
 
 // PermanentError is a failure marked worth another attempt that cannot heal
@@ -42,4 +43,16 @@ func cannotHeal(err error) string {
 		return "a certificate that does not verify"
 	}
 	return ""
+}
+
+// TransientStatus reports whether an HTTP status may heal within a run: too
+// many requests, and the server errors but those that say the server cannot
+// do the request at all (501 Not Implemented, 505 HTTP Version Not
+// Supported), which a wrong URL or a proxy that is not the API answer.
+func TransientStatus(code int) bool {
+	switch code {
+	case http.StatusNotImplemented, http.StatusHTTPVersionNotSupported:
+		return false
+	}
+	return code == http.StatusTooManyRequests || code >= 500 && code <= 599
 }

@@ -89,3 +89,17 @@ func TestDoDeclinesAnUntrustedCertificate(t *testing.T) {
 		t.Errorf("%d attempts, err = %v; want 1 attempt and a *PermanentError for the certificate", n, err)
 	}
 }
+
+// TestTransientStatus: which statuses are retried.
+func TestTransientStatus(t *testing.T) {
+	for code, want := range map[int]bool{
+		http.StatusTooManyRequests: true, http.StatusInternalServerError: true, http.StatusBadGateway: true,
+		http.StatusServiceUnavailable: true, http.StatusGatewayTimeout: true,
+		http.StatusNotImplemented: false, http.StatusHTTPVersionNotSupported: false,
+		http.StatusNotFound: false, http.StatusForbidden: false, http.StatusOK: false, 600: false,
+	} {
+		if got := TransientStatus(code); got != want {
+			t.Errorf("TransientStatus(%d) = %v, want %v", code, got, want)
+		}
+	}
+}

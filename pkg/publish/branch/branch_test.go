@@ -450,8 +450,12 @@ func TestPublishErrors(t *testing.T) {
 	}
 }
 
-// errExhausted stands for a *retry.ExhaustedError in a table.
-var errExhausted = errors.New("exhausted")
+// errExhausted stands for a *retry.ExhaustedError in a table, errPermanent
+// for any other error.
+var (
+	errExhausted = errors.New("exhausted")
+	errPermanent = errors.New("a failure that is not retried")
+)
 
 func TestPublishRetries(t *testing.T) {
 	tests := []struct {
@@ -467,6 +471,9 @@ func TestPublishRetries(t *testing.T) {
 		{name: "500 once", failures: 1, status: http.StatusInternalServerError, wantSleeps: 1},
 		{name: "429 with Retry-After", failures: 1, status: http.StatusTooManyRequests, wantSleeps: 1, minSleep: time.Second},
 		{name: "503 forever", failures: 1000, status: http.StatusServiceUnavailable, maxAttempts: 3, wantErr: errExhausted, wantSleeps: 2},
+		// A URL that is not the API (a proxy, another server) may answer
+		// 501: retrying it only delays the error.
+		{name: "501 at once", failures: 1000, status: http.StatusNotImplemented, wantErr: errPermanent, wantSleeps: 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -101,7 +101,7 @@ func (p *publisher) fail(op string, write bool, resp *github.Response, err error
 		// saw used up has not reset.
 		reset := rle.Rate.Reset.Time
 		return retry.AfterWait(e, reset.Sub(now), "rate limit used up until "+reset.UTC().Format(time.RFC3339))
-	case code == http.StatusForbidden || code == http.StatusTooManyRequests || code >= 500:
+	case code == http.StatusForbidden || retry.TransientStatus(code):
 		if wait, reason, ok := retry.ServerWait(resp.Header, now); ok {
 			return retry.AfterWait(e, wait, reason)
 		}
