@@ -315,6 +315,8 @@ func TestDangerousPaths(t *testing.T) {
 		{"input inside out through a link", []string{"--pins-file", filepath.Join(link, "pins.json"), "--substituter", "https://c.cachix.org", "--out", site}, "--pins-file"},
 		{"cache info inside out", []string{"--cache", "c", "--cache-info-file", pinsFile, "--out", link}, "--cache-info-file"},
 		{"netrc file inside out, which would publish its passwords", []string{"--cache", "c", "--netrc-file", pinsFile, "--out", site}, "--netrc-file"},
+		{"out is a file", []string{"--cache", "c", "--out", pinsFile}, `--out: "` + pinsFile + `" is a file; give the folder`},
+		{"out below a file", []string{"--cache", "c", "--out", filepath.Join(pinsFile, "site")}, `--out: "` + filepath.Join(pinsFile, "site") + `": a part of it is a file`},
 		{"artifact inside out", []string{"--cache", "c", "--mode", "pages", "--repo", "o/r", "--out", site, "--artifact", filepath.Join(site, "a.tar")}, "--artifact"},
 		{"artifact inside out through a link", []string{"--cache", "c", "--mode", "pages", "--repo", "o/r", "--out", site, "--artifact", filepath.Join(link, "new", "a.tar")}, "--artifact"},
 		{"artifact is a folder", []string{"--cache", "c", "--mode", "pages", "--repo", "o/r", "--out", filepath.Join(dir, "out"), "--artifact", ws}, `--artifact: "` + ws + `" is a folder; give the path of the tar file to write, such as ` + filepath.Join(ws, "artifact.tar")},

@@ -138,7 +138,13 @@ func hasControl(s string) bool { return strings.ContainsFunc(s, unicode.IsContro
 // artifact that the site would hold or that overwrites an input. All of it is
 // decided before anything is written.
 func (c *Config) checkPaths(getenv func(string) string) error {
+	if fi, err := os.Stat(c.Out); err == nil && !fi.IsDir() {
+		return bad("out", "%q is a file; give the folder to write the site to, one of its own such as _site", c.Out)
+	}
 	out, err := paths.Real(c.Out)
+	if errors.Is(err, syscall.ENOTDIR) {
+		return bad("out", "%q: a part of it is a file, not a folder; choose a path whose folders are folders or do not exist yet", c.Out)
+	}
 	if err != nil {
 		return bad("out", "%v", err)
 	}
