@@ -4,7 +4,7 @@
   # Pure evaluation (a flake importing the bundle) has no currentSystem.
   system ?
     builtins.currentSystem
-      or (throw "create-pin-refs: pure evaluation has no builtins.currentSystem; import the bundle with { system = \"x86_64-linux\"; } (your system), or use it as a flake input"),
+      or (throw "create-pin-refs: pure evaluation has no builtins.currentSystem; import the bundle with { system = \"SYSTEM\"; }, SYSTEM being yours (such as x86_64-linux or aarch64-darwin), or use it as a flake input"),
   storePath ? null,
 }:
 (import ./lib.nix { inherit system storePath; }).packages

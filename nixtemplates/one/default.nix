@@ -22,7 +22,7 @@ let
     {
       system ?
         b.currentSystem
-          or (throw "create-pin-refs: pure evaluation has no builtins.currentSystem; call the bundle with { system = \"x86_64-linux\"; } (your system), or use it as a flake"),
+          or (throw "create-pin-refs: pure evaluation has no builtins.currentSystem; call the bundle with { system = \"SYSTEM\"; }, SYSTEM being yours (such as x86_64-linux or aarch64-darwin), or use it as a flake"),
       storePath ? null,
     }:
     package system storePath;
@@ -32,5 +32,5 @@ if b ? currentSystem then
 else
   {
     __functor = call;
-    outPath = throw "create-pin-refs: pure evaluation has no builtins.currentSystem; call the bundle with { system = \"x86_64-linux\"; } (your system)";
+    outPath = throw "create-pin-refs: pure evaluation has no builtins.currentSystem; call the bundle with { system = \"SYSTEM\"; }, SYSTEM being yours (such as x86_64-linux or aarch64-darwin)";
   }
