@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -102,6 +103,20 @@ func verifyPins(ctx context.Context, cfg *config.Config, env Env, rep reporter, 
 		kept = append(kept, p)
 	}
 	set.Pins = kept
+	if extra := notNixDefault(cfg.Upstream); counts[verify.Split] > 0 && len(extra) > 0 {
+		// The bundle names the pins' own cache alone: consumers have Nix's
+		// default cache, not these.
+		what := fmt.Sprintf("%d pins' closures are", counts[verify.Split])
+		if counts[verify.Split] == 1 {
+			what = "1 pin's closure is"
+		}
+		are, them, their := "are", "them", "their"
+		if len(extra) == 1 {
+			are, them, their = "is", "it", "its"
+		}
+		rep.Warnf("%s complete only with the upstream caches, and %s %s not Nix's default substituter: consumers must add %s to their substituters, with %s public key, or Nix fails with \"path … does not exist\"; pushing the whole closures to the pins' cache (cachix push %s PATH) spares them that",
+			what, strings.Join(extra, " and "), are, them, their, cmp.Or(meta.Cache, "CACHE"))
+	}
 	rep.Logf("verified %d pins against %s and %d upstream caches in %s: %d complete, %d split, %d incomplete, %d missing",
 		len(paths), meta.Substituter, len(opts.Upstream), retry.Round(time.Since(start)),
 		counts[verify.Complete], counts[verify.Split], counts[verify.Incomplete], counts[verify.Missing])
@@ -112,6 +127,20 @@ func verifyPins(ctx context.Context, cfg *config.Config, env Env, rep reporter, 
 		return fmt.Errorf("%w: no pin is left once the ones no binary cache holds are left out; refusing to publish an empty bundle (pass --allow-empty to publish one anyway)", pins.ErrEmpty)
 	}
 	return nil
+}
+
+// nixDefault is the substituter Nix is configured with by default.
+const nixDefault = "https://cache.nixos.org"
+
+// notNixDefault are the caches of upstream other than Nix's default one.
+func notNixDefault(upstream []string) []string {
+	var extra []string
+	for _, u := range upstream {
+		if strings.TrimSuffix(u, "/") != nixDefault {
+			extra = append(extra, u)
+		}
+	}
+	return extra
 }
 
 // unverified says what is missing for one pin and how to fix it.

@@ -282,3 +282,12 @@ func TestSummaryShowsPinDetails(t *testing.T) {
 		}
 	}
 }
+
+// TestNotNixDefault: Nix's default cache, however spelled, needs no word to
+// consumers; any other upstream cache does.
+func TestNotNixDefault(t *testing.T) {
+	got := notNixDefault([]string{"https://cache.nixos.org", "https://cache.nixos.org/", "https://nix-community.cachix.org"})
+	if len(got) != 1 || got[0] != "https://nix-community.cachix.org" {
+		t.Errorf("notNixDefault = %q, want the community cache alone", got)
+	}
+}
