@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/kwbauson/create-pin-refs/test/ghoutput"
 )
 
 func runner(t *testing.T) (*Runner, *strings.Builder, string) {
@@ -23,18 +25,9 @@ func readOutputs(t *testing.T, file string) map[string]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := map[string]string{}
-	lines := strings.Split(string(data), "\n")
-	for i := 0; i < len(lines); i++ {
-		name, delim, ok := strings.Cut(lines[i], "<<")
-		if !ok {
-			continue
-		}
-		var value []string
-		for i++; i < len(lines) && lines[i] != delim; i++ {
-			value = append(value, lines[i])
-		}
-		got[name] = strings.Join(value, "\n")
+	got, err := ghoutput.Parse(string(data))
+	if err != nil {
+		t.Fatalf("%s: %v", file, err)
 	}
 	return got
 }

@@ -17,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/kwbauson/create-pin-refs/pkg/site"
+	"github.com/kwbauson/create-pin-refs/test/ghoutput"
 )
 
 // liveSite plays GitHub Pages: it serves the folder of the last deployed
@@ -287,18 +288,9 @@ func readOutputs(t *testing.T, file string) map[string]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := map[string]string{}
-	lines := strings.Split(string(data), "\n")
-	for i := 0; i < len(lines); i++ {
-		name, delim, ok := strings.Cut(lines[i], "<<")
-		if !ok {
-			continue
-		}
-		var value []string
-		for i++; i < len(lines) && lines[i] != delim; i++ {
-			value = append(value, lines[i])
-		}
-		got[name] = strings.Join(value, "\n")
+	got, err := ghoutput.Parse(string(data))
+	if err != nil {
+		t.Fatalf("%s: %v", file, err)
 	}
 	return got
 }

@@ -1,7 +1,6 @@
 package action_test
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -22,6 +21,7 @@ import (
 	"github.com/kwbauson/create-pin-refs/pkg/cachix"
 	"github.com/kwbauson/create-pin-refs/test/fakecachix"
 	"github.com/kwbauson/create-pin-refs/test/fakegithub"
+	"github.com/kwbauson/create-pin-refs/test/ghoutput"
 )
 
 // This file runs the binary built like the image exactly as the GitHub Actions
@@ -183,7 +183,7 @@ func (r *runner) run(with map[string]string) stepResult {
 		r.t.Fatal(err)
 	}
 	res.outputFile = string(data)
-	if res.outputs, err = parseOutputFile(res.outputFile); err != nil {
+	if res.outputs, err = ghoutput.Parse(res.outputFile); err != nil {
 		r.t.Errorf("GITHUB_OUTPUT: %v\n%s", err, res.outputFile)
 	}
 	if data, err = os.ReadFile(summary); err != nil {
@@ -227,50 +227,6 @@ func execute(t *testing.T, bin string, args []string, dir string, env []string) 
 		t.Fatalf("running %s: %v\nstdout:\n%s\nstderr:\n%s", bin, err, res.stdout, res.stderr)
 	}
 	return res
-}
-
-// parseOutputFile reads a GITHUB_OUTPUT file as the runner does: NAME=VALUE
-// lines and NAME<<DELIMITER heredocs, empty lines skipped, a later value
-// replacing an earlier one.
-func parseOutputFile(data string) (map[string]string, error) {
-	out := map[string]string{}
-	sc := bufio.NewScanner(strings.NewReader(data))
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" {
-			continue
-		}
-		eq, heredoc := strings.Index(line, "="), strings.Index(line, "<<")
-		switch {
-		case eq >= 0 && (heredoc < 0 || eq < heredoc):
-			if eq == 0 {
-				return nil, fmt.Errorf("line %q: empty name", line)
-			}
-			out[line[:eq]] = line[eq+1:]
-		case heredoc > 0:
-			name, delim := line[:heredoc], line[heredoc+2:]
-			if delim == "" {
-				return nil, fmt.Errorf("line %q: empty delimiter", line)
-			}
-			var value []string
-			closed := false
-			for sc.Scan() {
-				if sc.Text() == delim {
-					closed = true
-					break
-				}
-				value = append(value, sc.Text())
-			}
-			if !closed {
-				return nil, fmt.Errorf("output %s: matching delimiter %q not found", name, delim)
-			}
-			out[name] = strings.Join(value, "\n")
-		default:
-			return nil, fmt.Errorf("line %q: neither NAME=VALUE nor NAME<<DELIMITER", line)
-		}
-	}
-	return out, sc.Err()
 }
 
 // checkMasking: every token passed is masked by the first line of stdout that
