@@ -64,7 +64,8 @@ func storePaths(raw []cachix.Pin) []string {
 // measureLatency runs, for each pin count and each RTT, the original
 // pipeline and the three publishes of every latency mode, runs times each,
 // every server over base with that RTT.
-func measureLatency(ctx context.Context, bin string, sizes []int, rtts []time.Duration, runs int, base netem.Link, work string) ([]latencyRow, error) {
+// With trace, each publish's timeline is written there as it ends.
+func measureLatency(ctx context.Context, bin string, sizes []int, rtts []time.Duration, runs int, base netem.Link, work string, trace io.Writer) ([]latencyRow, error) {
 	var rows []latencyRow
 	for _, n := range sizes {
 		first, moved, cache := latencyPins(n)
@@ -72,7 +73,7 @@ func measureLatency(ctx context.Context, bin string, sizes []int, rtts []time.Du
 		for _, rtt := range rtts {
 			link := base
 			link.RTT = rtt
-			got, err := latencyAt(ctx, bin, first, moved, cache, paths, runs, link, work)
+			got, err := latencyAt(ctx, bin, first, moved, cache, paths, runs, link, work, trace)
 			if err != nil {
 				return nil, fmt.Errorf("%d pins, RTT %s: %w", n, rtt, err)
 			}
@@ -85,7 +86,7 @@ func measureLatency(ctx context.Context, bin string, sizes []int, rtts []time.Du
 	return rows, nil
 }
 
-func latencyAt(ctx context.Context, bin string, first, moved []cachix.Pin, cache *closures.Cache, paths []int, runs int, link netem.Link, work string) ([]latencyRow, error) {
+func latencyAt(ctx context.Context, bin string, first, moved []cachix.Pin, cache *closures.Cache, paths []int, runs int, link netem.Link, work string, trace io.Writer) ([]latencyRow, error) {
 	srv, err := startPinServer(first, serverOptions{link: link, cache: cache})
 	if err != nil {
 		return nil, err
@@ -103,7 +104,7 @@ func latencyAt(ctx context.Context, bin string, first, moved []cachix.Pin, cache
 	for _, mode := range latencyModes {
 		samples := make([][]sample, len(latencyCases))
 		for r := range runs {
-			got, err := latencyRound(ctx, bin, mode, srv, [][]cachix.Pin{first, moved, moved}, paths, filepath.Join(work, fmt.Sprintf("latency-%s-%d", mode, r)))
+			got, err := latencyRound(ctx, bin, mode, srv, [][]cachix.Pin{first, moved, moved}, paths, filepath.Join(work, fmt.Sprintf("latency-%s-%d", mode, r)), trace)
 			if err != nil {
 				return nil, fmt.Errorf("%s mode: %w", mode, err)
 			}
@@ -123,7 +124,7 @@ func latencyAt(ctx context.Context, bin string, first, moved []cachix.Pin, cache
 // the live site serving the last publish's; branch mode to a new fake
 // GitHub repository, from a new --out each time; dir mode into the same
 // --out.
-func latencyRound(ctx context.Context, bin, mode string, srv *pinServer, lists [][]cachix.Pin, paths []int, dir string) ([]sample, error) {
+func latencyRound(ctx context.Context, bin, mode string, srv *pinServer, lists [][]cachix.Pin, paths []int, dir string, trace io.Writer) ([]sample, error) {
 	if err := os.RemoveAll(dir); err != nil {
 		return nil, err
 	}
@@ -171,6 +172,10 @@ func latencyRound(ctx context.Context, bin, mode string, srv *pinServer, lists [
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", latencyCases[i], err)
+		}
+		if trace != nil {
+			fmt.Fprintf(trace, "\n# %d pins, RTT %s, %s mode, %s: %s wall, %d connections\n\n", len(raw), ms(srv.link.RTT), mode, latencyCases[i], ms(s.wall), s.served.conns)
+			s.timeline.write(trace)
 		}
 		if mode == "pages" {
 			srv.publishSite(site)

@@ -26,7 +26,7 @@ func TestMeasureLatency(t *testing.T) {
 	bin := buildProgram(t)
 	const n = 8
 	rtts := []time.Duration{0, 2 * time.Millisecond}
-	rows, err := measureLatency(context.Background(), bin, []int{n}, rtts, 1, netem.Link{Handshakes: 2}, t.TempDir())
+	rows, err := measureLatency(context.Background(), bin, []int{n}, rtts, 1, netem.Link{Handshakes: 2}, t.TempDir(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,6 +49,7 @@ func main() {
 	flag.StringVar(&o.latencySizes, "latency-n", "100,1000", "pin counts for the Latency section (pages, branch and dir publishes at each -latency-rtt); empty to skip")
 	flag.StringVar(&o.latencyRTTs, "latency-rtt", "0,50ms", "round-trip times for the Latency section")
 	flag.IntVar(&o.latencyRuns, "latency-runs", 1, "runs of each publish in the Latency section (the median)")
+	flag.StringVar(&o.timeline, "timeline", "", "write each Latency publish's timeline to this file: its log lines and its requests by kind, when they were sent and answered, how many in flight")
 	flag.StringVar(&o.only, "only", "", "latency: measure only the Latency section and rewrite it in the -o file, leaving the rest")
 	flag.Parse()
 	if err := run(context.Background(), o, os.Stdout); err != nil {
@@ -68,6 +69,7 @@ type options struct {
 	latencySizes, latencyRTTs    string
 	latencyRuns                  int
 	only                         string
+	timeline                     string
 }
 
 // onlyLatency is -only's one value.
@@ -146,7 +148,16 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 			if !fakegithub.HaveGit() {
 				return errors.New("the latency benchmark's branch mode needs git (or -latency-n '')")
 			}
-			if lat.rows, err = measureLatency(ctx, bin, latencySizes, latencyRTTs, o.latencyRuns, o.link(), work); err != nil {
+			var trace io.Writer
+			if o.timeline != "" {
+				f, err := os.Create(o.timeline)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				trace = f
+			}
+			if lat.rows, err = measureLatency(ctx, bin, latencySizes, latencyRTTs, o.latencyRuns, o.link(), work, trace); err != nil {
 				return fmt.Errorf("latency: %w", err)
 			}
 		}

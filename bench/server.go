@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/kwbauson/create-pin-refs/pkg/cachix"
 	"github.com/kwbauson/create-pin-refs/test/netem"
@@ -34,6 +35,7 @@ type requestCounts struct {
 	mu        sync.Mutex
 	n         map[string]int64
 	listeners []*netem.Listener
+	exchanges []exchange // every request, for a run's timeline
 }
 
 func (c *requestCounts) add(kind string) {
@@ -45,16 +47,23 @@ func (c *requestCounts) add(kind string) {
 	c.n[kind]++
 }
 
+func (c *requestCounts) answered(e exchange) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.exchanges = append(c.exchanges, e)
+}
+
 // tally is what the servers answered so far.
 type tally struct {
-	byKind map[string]int64
-	conns  int64
+	byKind    map[string]int64
+	conns     int64
+	exchanges int // the requests answered so far (of requestCounts.exchanges)
 }
 
 func (c *requestCounts) snapshot() tally {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	t := tally{byKind: maps.Clone(c.n)}
+	t := tally{byKind: maps.Clone(c.n), exchanges: len(c.exchanges)}
 	for _, l := range c.listeners {
 		t.conns += l.Conns()
 	}
@@ -63,7 +72,7 @@ func (c *requestCounts) snapshot() tally {
 
 // minus is what was answered between before and t.
 func (t tally) minus(before tally) tally {
-	d := tally{byKind: map[string]int64{}, conns: t.conns - before.conns}
+	d := tally{byKind: map[string]int64{}, conns: t.conns - before.conns, exchanges: t.exchanges - before.exchanges}
 	for k, v := range t.byKind {
 		if v -= before.byKind[k]; v != 0 {
 			d.byKind[k] = v
@@ -100,8 +109,10 @@ func startHost(h http.Handler, link netem.Link, counts *requestCounts, kind func
 	counts.listeners = append(counts.listeners, l)
 	counts.mu.Unlock()
 	s := &host{url: "http://" + l.Addr().String(), srv: &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		counts.add(kind(r))
+		k, start := kind(r), time.Now()
+		counts.add(k)
 		h.ServeHTTP(w, r)
+		counts.answered(exchange{kind: k, start: start, end: time.Now().Add(link.RTT)})
 	})}}
 	go func() { _ = s.srv.Serve(l) }()
 	return s, nil
