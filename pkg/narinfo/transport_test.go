@@ -1,0 +1,137 @@
+package narinfo_test
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/kwbauson/create-pin-refs/pkg/narinfo"
+	"github.com/kwbauson/create-pin-refs/test/tlscert"
+)
+
+// TestMain makes the process trust httptest's HTTPS servers, so that the
+// transport under test is the program's own, not one given their
+// certificate.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "narinfo-test-")
+	if err == nil {
+		err = tlscert.TrustInProcess(dir)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// connServer is a binary cache that serves testdata's narinfo for every
+// hash and records the protocol of each request and the connections it
+// accepted.
+type connServer struct {
+	*httptest.Server
+	conns  atomic.Int64
+	mu     sync.Mutex
+	protos map[string]int
+}
+
+func startConnServer(t *testing.T, tls, h2 bool) *connServer {
+	t.Helper()
+	text, err := os.ReadFile(filepath.Join("testdata", "cachix.narinfo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &connServer{protos: map[string]int{}}
+	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.protos[r.Proto]++
+		s.mu.Unlock()
+		if strings.HasPrefix(r.URL.Path, "/"+absentHash) {
+			http.NotFound(w, r)
+			return
+		}
+		_, _ = w.Write(text)
+	}))
+	s.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			s.conns.Add(1)
+		}
+	}
+	s.EnableHTTP2 = h2
+	if tls {
+		s.StartTLS()
+	} else {
+		s.Start()
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// getMany reads n narinfo files through one client of NewTransport(c),
+// c at a time, a fifth of them absent.
+func getMany(t *testing.T, url string, c, n int) {
+	t.Helper()
+	client, err := narinfo.New(url, narinfo.Options{Transport: narinfo.NewTransport(c)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g errgroup.Group
+	g.SetLimit(c)
+	for i := range n {
+		g.Go(func() error {
+			hash := cachixHash
+			if i%5 == 0 {
+				hash = absentHash
+			}
+			_, err := client.Get(t.Context(), hash)
+			if hash == absentHash && err != nil {
+				return nil
+			}
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestTransportConnections: the narinfo transport speaks HTTP/2 to a server
+// that offers it, over one connection however many requests start at once
+// (the first goes alone until its connection is up), and over HTTP/1.1 keeps
+// at most its concurrency of connections, reused, 404s included.
+func TestTransportConnections(t *testing.T) {
+	const concurrency, requests = 16, 400
+	for _, tc := range []struct {
+		name     string
+		tls, h2  bool
+		proto    string
+		maxConns int64
+	}{
+		{"https, HTTP/2 offered", true, true, "HTTP/2.0", 1},
+		{"https, HTTP/1.1 only", true, false, "HTTP/1.1", concurrency},
+		{"http", false, false, "HTTP/1.1", concurrency},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := startConnServer(t, tc.tls, tc.h2)
+			getMany(t, s.URL, concurrency, requests)
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if len(s.protos) != 1 || s.protos[tc.proto] != requests {
+				t.Errorf("requests by protocol %v, want all %d over %s", s.protos, requests, tc.proto)
+			}
+			if got := s.conns.Load(); got < 1 || got > tc.maxConns {
+				t.Errorf("%d connections accepted for %d requests, %d at a time; want at most %d", got, requests, concurrency, tc.maxConns)
+			}
+		})
+	}
+}
