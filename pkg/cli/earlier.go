@@ -36,13 +36,13 @@ type earlierSite struct {
 	index     []byte
 	indexErr  error
 	indexRead bool
-	// prefetched is closed when what prefetch reads is in; nil when no
-	// prefetch is under way. It reads through ahead, which is src with the
-	// lines of its retries held in log.
-	prefetched chan struct{}
-	ahead      kept.Source
-	log        heldLog
-	rep        reporter
+	// manifestIn and indexIn are closed when prefetch has read pins.json
+	// and index.html; nil when no prefetch is under way. It reads through
+	// ahead, which is src with the lines of its retries held in log.
+	manifestIn, indexIn chan struct{}
+	ahead               kept.Source
+	log                 heldLog
+	rep                 reporter
 }
 
 func newEarlierSite(cfg *config.Config, env Env, rep reporter) *earlierSite {
@@ -81,24 +81,38 @@ func earlierNeeds(cfg *config.Config, branchMode bool) (whole, start, index bool
 // later waits for these reads, and reads itself what they did not; wait
 // must be called before the round writes --out and before it ends.
 func (e *earlierSite) prefetch(ctx context.Context, whole, withIndex bool) {
-	done := make(chan struct{})
-	e.prefetched = done
+	manifest, index := make(chan struct{}), make(chan struct{})
+	e.manifestIn, e.indexIn = manifest, index
 	go func() {
-		defer close(done) // publishes the fields to the round's goroutine
-		e.read = kept.Read(ctx, e.ahead, kept.DefaultLimits, whole)
-		if withIndex && e.read.Err == nil {
+		// Each close publishes the fields set before it to the round's
+		// goroutine.
+		defer close(index)
+		read := kept.Read(ctx, e.ahead, kept.DefaultLimits, whole)
+		e.read = read
+		close(manifest)
+		if withIndex && read.Err == nil {
 			e.index, e.indexErr = getIndex(ctx, e.ahead)
 			e.indexRead = true
 		}
 	}()
 }
 
-// wait returns once a prefetch under way is done, and logs its lines:
-// where it would have logged them had it read then.
+// waitManifest returns once a prefetch under way has read pins.json, and
+// logs its lines so far: where it would have logged them had it read then.
+func (e *earlierSite) waitManifest() {
+	if e.manifestIn != nil {
+		<-e.manifestIn
+		e.manifestIn = nil
+	}
+	e.log.flush(e.rep)
+}
+
+// wait returns once a prefetch under way is done, and logs its lines.
 func (e *earlierSite) wait() {
-	if e.prefetched != nil {
-		<-e.prefetched
-		e.prefetched = nil
+	e.waitManifest()
+	if e.indexIn != nil {
+		<-e.indexIn
+		e.indexIn = nil
 	}
 	e.log.flush(e.rep)
 }
@@ -106,7 +120,7 @@ func (e *earlierSite) wait() {
 // get reads pins.json, whole for the verdicts or else its start, unless an
 // earlier call or the prefetch read enough of it.
 func (e *earlierSite) get(ctx context.Context, whole bool) *kept.Earlier {
-	e.wait()
+	e.waitManifest()
 	if e.read == nil || whole && e.read.Limit < kept.DefaultLimits.Whole {
 		e.read = kept.Read(ctx, e.src, kept.DefaultLimits, whole)
 	}
@@ -120,6 +134,7 @@ const indexLimit = 1 << 20
 // forChanged reads, before this publish writes --out, what changed compares
 // with: the whole pins.json and, when withIndex, index.html.
 func (e *earlierSite) forChanged(ctx context.Context, withIndex bool) {
+	e.wait()
 	if e.get(ctx, true).Err != nil || !withIndex || e.indexRead {
 		return
 	}

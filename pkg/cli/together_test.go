@@ -3,9 +3,12 @@ package cli
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -197,5 +200,60 @@ func TestHeldRetryLines(t *testing.T) {
 	want := []string{"reading cache demo from " + cx.URL(), "reading pins of demo", "retry " + cx.URL() + "/api/v1/cache/demo/pin:", "retry " + cx.URL() + "/api/v1/cache/demo:", "read 7 pins"}
 	if strings.Join(order, "\n") != strings.Join(want, "\n") {
 		t.Errorf("log lines in the order\n%s\nwant\n%s\nlog:\n%s", strings.Join(order, "\n"), strings.Join(want, "\n"), &stderr)
+	}
+}
+
+// TestWalkDoesNotWaitForTheEarlierIndex: the closures are walked while the
+// previous site's index.html, which only the changed output needs, is
+// still being read: the site answers it only once a narinfo file has been
+// asked for.
+func TestWalkDoesNotWaitForTheEarlierIndex(t *testing.T) {
+	path := storePathN(1)
+	narinfoAsked := make(chan struct{})
+	var once sync.Once
+	cache := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		once.Do(func() { close(narinfoAsked) })
+		if r.URL.Path == "/"+strings.TrimPrefix(path, "/nix/store/")[:32]+".narinfo" {
+			_, _ = w.Write([]byte(fakecachix.NarInfo{StorePath: path, NarSize: 1}.Text()))
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	defer cache.Close()
+	var indexAnswered atomic.Bool
+	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/site/pins.json":
+			_, _ = w.Write([]byte(`{"bundles": []}`))
+		case "/site/index.html":
+			select {
+			case <-narinfoAsked:
+				indexAnswered.Store(true)
+				_, _ = w.Write([]byte("<html></html>"))
+			case <-r.Context().Done():
+			}
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer site.Close()
+	work := t.TempDir()
+	pinsFile := filepath.Join(work, "pins.json")
+	if err := os.WriteFile(pinsFile, []byte(`[{"name": "hello", "lastRevision": {"storePath": "`+path+`"}}]`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	code := Main(context.Background(), []string{"--pins-file", pinsFile, "--substituter", cache.URL, "--public-keys", "demo-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=",
+		"--upstream", "none", "--mode", "pages", "--pages-url", site.URL + "/site/", "--out", filepath.Join(work, "site")}, Env{
+		Getenv:  func(string) string { return "" },
+		Stdout:  &strings.Builder{},
+		Stderr:  &stderr,
+		Version: "test",
+		// A run that walks only once index.html is in gives up on it at
+		// its first attempt's end.
+		Retry: retry.Policy{Attempts: 1, AttemptTimeout: 10 * time.Second},
+	})
+	if code != ExitOK || !indexAnswered.Load() {
+		t.Fatalf("exit %d, index.html answered: %v; the walk waited for index.html:\n%s", code, indexAnswered.Load(), &stderr)
 	}
 }
