@@ -187,6 +187,7 @@ func runOriginal(ctx context.Context, srv *pinServer, dir string) (sample, error
 	script := `curl -sSf "$1" | jq -r "$2" > pins.nix && tar czf pins.tar.gz default.nix pins.nix`
 	cmd := exec.CommandContext(ctx, "sh", "-c", script, "sh", srv.pinsURL(), originalJQ)
 	cmd.Dir = dir
+	cmd.Env = srv.clientEnv()
 	return runMeasured(ctx, srv.counts, cmd)
 }
 

@@ -6,6 +6,8 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/kwbauson/create-pin-refs/pkg/cachix"
 	"github.com/kwbauson/create-pin-refs/test/netem"
+	"github.com/kwbauson/create-pin-refs/test/tlscert"
 )
 
 // cacheName is the name of the cache the loopback server offers.
@@ -93,13 +96,25 @@ func (t tally) total() int64 {
 // of its own (Cachix's API, the binary cache, the live site, GitHub), with
 // connections of its own, as a client has them.
 type host struct {
-	srv *http.Server
+	srv *httptest.Server
 	url string
 }
 
-// startHost serves h on a free loopback port over link, counting each
-// request in counts as kind says.
-func startHost(h http.Handler, link netem.Link, counts *requestCounts, kind func(*http.Request) string) (*host, error) {
+// The protocols the hosts can speak (serverOptions.proto).
+const (
+	protoHTTP = "http" // cleartext HTTP/1.1; netem charges TLS's round trip
+	protoH1   = "h1"   // HTTPS, HTTP/1.1 only
+	protoH2   = "h2"   // HTTPS, offering HTTP/2
+)
+
+// startHost serves h on a free loopback port over link, in proto (""
+// is protoHTTP), counting each request in counts as kind says. Over
+// HTTPS the TLS handshake is real: netem charges TCP's round trip alone.
+func startHost(h http.Handler, link netem.Link, proto string, counts *requestCounts, kind func(*http.Request) string) (*host, error) {
+	tls := proto == protoH1 || proto == protoH2
+	if tls {
+		link.Handshakes = max(link.Handshakes-1, 1)
+	}
 	inner, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -108,17 +123,30 @@ func startHost(h http.Handler, link netem.Link, counts *requestCounts, kind func
 	counts.mu.Lock()
 	counts.listeners = append(counts.listeners, l)
 	counts.mu.Unlock()
-	s := &host{url: "http://" + l.Addr().String(), srv: &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		k, start := kind(r), time.Now()
 		counts.add(k)
 		h.ServeHTTP(w, r)
 		counts.answered(exchange{kind: k, start: start, end: time.Now().Add(link.RTT)})
-	})}}
-	go func() { _ = s.srv.Serve(l) }()
-	return s, nil
+	}))
+	ts.Listener.Close()
+	ts.Listener = l
+	if tls {
+		ts.EnableHTTP2 = proto == protoH2
+		ts.StartTLS()
+	} else {
+		ts.Start()
+	}
+	return &host{srv: ts, url: ts.URL}, nil
 }
 
-func (h *host) Close() error { return h.srv.Close() }
+func (h *host) Close() error {
+	// Not httptest's Close, which waits for idle connections to be
+	// closed by their clients: the bench's clients are gone by then.
+	h.srv.CloseClientConnections()
+	h.srv.Close()
+	return nil
+}
 
 // pinServer is the loopback stand-ins a publish talks to but GitHub: the
 // Cachix API, which answers with bytes encoded once, so that what is
@@ -134,23 +162,35 @@ type pinServer struct {
 	// there yet, every file is missing.
 	site   atomic.Pointer[string]
 	link   netem.Link
+	proto  string
 	counts *requestCounts
 	hosts  []*host
+	// caDir holds caFile, the certificate a client trusts over HTTPS.
+	caDir, caFile string
 }
 
 // serverOptions are how startPinServer's hosts behave.
 type serverOptions struct {
 	link  netem.Link   // between the servers and the client
+	proto string       // protoHTTP (""), protoH1 or protoH2
 	cache http.Handler // the binary cache (GET /HASH.narinfo); nil for none
 }
 
 func startPinServer(raw []cachix.Pin, o serverOptions) (s *pinServer, err error) {
-	s = &pinServer{link: o.link, counts: &requestCounts{}}
+	s = &pinServer{link: o.link, proto: o.proto, counts: &requestCounts{}}
 	defer func() {
 		if err != nil {
 			s.Close()
 		}
 	}()
+	if o.proto == protoH1 || o.proto == protoH2 {
+		if s.caDir, err = os.MkdirTemp("", "cpr-bench-ca-"); err != nil {
+			return nil, err
+		}
+		if s.caFile, err = tlscert.WriteCA(s.caDir); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.setPins(raw); err != nil {
 		return nil, err
 	}
@@ -209,7 +249,7 @@ func startPinServer(raw []cachix.Pin, o serverOptions) (s *pinServer, err error)
 }
 
 func (s *pinServer) start(h http.Handler, kind func(*http.Request) string) (*host, error) {
-	hs, err := startHost(h, s.link, s.counts, kind)
+	hs, err := startHost(h, s.link, s.proto, s.counts, kind)
 	if err == nil {
 		s.hosts = append(s.hosts, hs)
 	}
@@ -250,7 +290,19 @@ func (s *pinServer) Close() error {
 	for _, h := range s.hosts {
 		h.Close()
 	}
+	if s.caDir != "" {
+		os.RemoveAll(s.caDir)
+	}
 	return nil
+}
+
+// clientEnv is the environment a client of the hosts needs: over HTTPS,
+// the certificate to trust, for Go (SSL_CERT_FILE) and curl.
+func (s *pinServer) clientEnv() []string {
+	if s.caFile == "" {
+		return nil
+	}
+	return []string{"SSL_CERT_FILE=" + s.caFile, "CURL_CA_BUNDLE=" + s.caFile}
 }
 
 // githubKind names a GitHub API request by method and what it reads or
