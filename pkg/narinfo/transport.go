@@ -1,16 +1,20 @@
 package narinfo
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptrace"
 	"sync"
 )
 
-// NewTransport is a transport for narinfo reads with concurrency requests in
-// flight: HTTP/2 where the server offers it (a clone of Go's default
+// NewTransport is a transport for narinfo reads with at most concurrency
+// requests in flight, whoever makes them (a walk and the spot checks
+// beside it): HTTP/2 where the server offers it (a clone of Go's default
 // transport, which asks for it), else as many kept-alive HTTP/1.1
 // connections per host, never more, so that a request waiting for one
-// that is about to be free does not dial another.
+// that is about to be free does not dial another. Up to 100, the streams
+// Go opens on a connection before the server has said how many it takes,
+// they fit on one.
 //
 // Before the first connection to an https host is up, the protocol is not
 // known, and Go would dial once per waiting request, then drop all but one
@@ -25,18 +29,51 @@ func NewTransport(concurrency int) http.RoundTripper {
 	t.MaxIdleConnsPerHost = n
 	t.MaxConnsPerHost = n
 	t.MaxIdleConns = 4 * n
-	return &pipeWait{next: t, hosts: map[string]chan struct{}{}}
+	return &pipeWait{next: t, hosts: map[string]chan struct{}{}, slots: make(chan struct{}, n)}
 }
 
 // pipeWait holds back the requests to an https host until the first one
-// to it has a connection.
+// to it has a connection, and any request while slots are all taken.
 type pipeWait struct {
 	next  http.RoundTripper
 	mu    sync.Mutex
 	hosts map[string]chan struct{} // closed once the host's first request has a connection
+	// slots holds a token for each request in flight, until its answer's
+	// body is closed.
+	slots chan struct{}
 }
 
 func (p *pipeWait) RoundTrip(req *http.Request) (*http.Response, error) {
+	select {
+	case p.slots <- struct{}{}:
+	case <-req.Context().Done():
+		return nil, req.Context().Err()
+	}
+	var once sync.Once
+	free := func() { once.Do(func() { <-p.slots }) }
+	resp, err := p.roundTrip(req)
+	if err != nil {
+		free()
+		return nil, err
+	}
+	resp.Body = &freeOnClose{ReadCloser: resp.Body, free: free}
+	return resp, nil
+}
+
+// freeOnClose is an answer's body that frees its request's slot when
+// closed.
+type freeOnClose struct {
+	io.ReadCloser
+	free func()
+}
+
+func (b *freeOnClose) Close() error {
+	err := b.ReadCloser.Close()
+	b.free()
+	return err
+}
+
+func (p *pipeWait) roundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL.Scheme != "https" {
 		return p.next.RoundTrip(req)
 	}

@@ -78,15 +78,15 @@ func startConnServer(t *testing.T, tls, h2 bool) *connServer {
 }
 
 // getMany reads n narinfo files through one client of NewTransport(c),
-// c at a time, a fifth of them absent.
-func getMany(t *testing.T, url string, c, n int) {
+// asking for at most at of them at once, a fifth of them absent.
+func getMany(t *testing.T, url string, c, at, n int) {
 	t.Helper()
 	client, err := narinfo.New(url, narinfo.Options{Transport: narinfo.NewTransport(c)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var g errgroup.Group
-	g.SetLimit(c)
+	g.SetLimit(at)
 	for i := range n {
 		g.Go(func() error {
 			hash := cachixHash
@@ -107,30 +107,35 @@ func getMany(t *testing.T, url string, c, n int) {
 
 // TestTransportConnections: the narinfo transport speaks HTTP/2 to a server
 // that offers it, over one connection however many requests start at once
-// (the first goes alone until its connection is up), and over HTTP/1.1 keeps
-// at most its concurrency of connections, reused, 404s included.
+// (the first goes alone until its connection is up; no more than its
+// concurrency are in flight, which fit on one before the server says how
+// many it takes), and over HTTP/1.1 keeps at most its concurrency of
+// connections, reused, 404s included.
 func TestTransportConnections(t *testing.T) {
-	const concurrency, requests = 16, 400
+	const requests = 400
 	for _, tc := range []struct {
-		name     string
-		tls, h2  bool
-		proto    string
-		maxConns int64
+		name            string
+		tls, h2         bool
+		concurrency, at int // of the transport, and requests asked for at once
+		proto           string
+		maxConns        int64
 	}{
-		{"https, HTTP/2 offered", true, true, "HTTP/2.0", 1},
-		{"https, HTTP/1.1 only", true, false, "HTTP/1.1", concurrency},
-		{"http", false, false, "HTTP/1.1", concurrency},
+		{"https, HTTP/2 offered", true, true, 16, 16, "HTTP/2.0", 1},
+		{"https, HTTP/2 offered, more asked than in flight", true, true, 100, 150, "HTTP/2.0", 1},
+		{"https, HTTP/1.1 only", true, false, 16, 16, "HTTP/1.1", 16},
+		{"http", false, false, 16, 16, "HTTP/1.1", 16},
+		{"http, more asked than in flight", false, false, 16, 40, "HTTP/1.1", 16},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := startConnServer(t, tc.tls, tc.h2)
-			getMany(t, s.URL, concurrency, requests)
+			getMany(t, s.URL, tc.concurrency, tc.at, requests)
 			s.mu.Lock()
 			defer s.mu.Unlock()
 			if len(s.protos) != 1 || s.protos[tc.proto] != requests {
 				t.Errorf("requests by protocol %v, want all %d over %s", s.protos, requests, tc.proto)
 			}
 			if got := s.conns.Load(); got < 1 || got > tc.maxConns {
-				t.Errorf("%d connections accepted for %d requests, %d at a time; want at most %d", got, requests, concurrency, tc.maxConns)
+				t.Errorf("%d connections accepted for %d requests, %d at a time; want at most %d", got, requests, tc.at, tc.maxConns)
 			}
 		})
 	}
