@@ -81,7 +81,7 @@ func startGitHub(dir string, srv *pinServer) (*github, error) {
 	if err != nil {
 		return nil, err
 	}
-	h, err := startHost(gh, srv.link, srv.counts, githubKind)
+	h, err := startHost(gh, srv.link, srv.proto, srv.counts, githubKind)
 	if err != nil {
 		gh.Close()
 		return nil, err

@@ -63,8 +63,9 @@ func storePaths(raw []cachix.Pin) []string {
 
 // measureLatency runs, for each pin count and each RTT, the original
 // pipeline and the three publishes of every latency mode, runs times each,
-// every server over base with that RTT.
-func measureLatency(ctx context.Context, bin string, sizes []int, rtts []time.Duration, runs int, base netem.Link, work string) ([]latencyRow, error) {
+// every server over base with that RTT, speaking proto. With trace, each
+// publish's timeline is written there as it ends.
+func measureLatency(ctx context.Context, bin string, sizes []int, rtts []time.Duration, runs int, base netem.Link, proto, work string, trace io.Writer) ([]latencyRow, error) {
 	var rows []latencyRow
 	for _, n := range sizes {
 		first, moved, cache := latencyPins(n)
@@ -72,7 +73,7 @@ func measureLatency(ctx context.Context, bin string, sizes []int, rtts []time.Du
 		for _, rtt := range rtts {
 			link := base
 			link.RTT = rtt
-			got, err := latencyAt(ctx, bin, first, moved, cache, paths, runs, link, work)
+			got, err := latencyAt(ctx, bin, first, moved, cache, paths, runs, link, proto, work, trace)
 			if err != nil {
 				return nil, fmt.Errorf("%d pins, RTT %s: %w", n, rtt, err)
 			}
@@ -85,8 +86,8 @@ func measureLatency(ctx context.Context, bin string, sizes []int, rtts []time.Du
 	return rows, nil
 }
 
-func latencyAt(ctx context.Context, bin string, first, moved []cachix.Pin, cache *closures.Cache, paths []int, runs int, link netem.Link, work string) ([]latencyRow, error) {
-	srv, err := startPinServer(first, serverOptions{link: link, cache: cache})
+func latencyAt(ctx context.Context, bin string, first, moved []cachix.Pin, cache *closures.Cache, paths []int, runs int, link netem.Link, proto, work string, trace io.Writer) ([]latencyRow, error) {
+	srv, err := startPinServer(first, serverOptions{link: link, proto: proto, cache: cache})
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +104,7 @@ func latencyAt(ctx context.Context, bin string, first, moved []cachix.Pin, cache
 	for _, mode := range latencyModes {
 		samples := make([][]sample, len(latencyCases))
 		for r := range runs {
-			got, err := latencyRound(ctx, bin, mode, srv, [][]cachix.Pin{first, moved, moved}, paths, filepath.Join(work, fmt.Sprintf("latency-%s-%d", mode, r)))
+			got, err := latencyRound(ctx, bin, mode, srv, [][]cachix.Pin{first, moved, moved}, paths, filepath.Join(work, fmt.Sprintf("latency-%s-%d", mode, r)), trace)
 			if err != nil {
 				return nil, fmt.Errorf("%s mode: %w", mode, err)
 			}
@@ -123,7 +124,7 @@ func latencyAt(ctx context.Context, bin string, first, moved []cachix.Pin, cache
 // the live site serving the last publish's; branch mode to a new fake
 // GitHub repository, from a new --out each time; dir mode into the same
 // --out.
-func latencyRound(ctx context.Context, bin, mode string, srv *pinServer, lists [][]cachix.Pin, paths []int, dir string) ([]sample, error) {
+func latencyRound(ctx context.Context, bin, mode string, srv *pinServer, lists [][]cachix.Pin, paths []int, dir string, trace io.Writer) ([]sample, error) {
 	if err := os.RemoveAll(dir); err != nil {
 		return nil, err
 	}
@@ -152,8 +153,9 @@ func latencyRound(ctx context.Context, bin, mode string, srv *pinServer, lists [
 			args = append(args, "--repo", "bench/pins", "--github-api-url", gh.apiURL())
 		}
 		cmd := exec.CommandContext(ctx, bin, args...)
+		cmd.Env = srv.clientEnv()
 		if gh != nil {
-			cmd.Env = []string{"GITHUB_TOKEN=" + gh.Token}
+			cmd.Env = append(cmd.Env, "GITHUB_TOKEN="+gh.Token)
 		}
 		s, err := runMeasured(ctx, srv.counts, cmd)
 		if err == nil {
@@ -172,6 +174,10 @@ func latencyRound(ctx context.Context, bin, mode string, srv *pinServer, lists [
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", latencyCases[i], err)
 		}
+		if trace != nil {
+			fmt.Fprintf(trace, "\n# %d pins, RTT %s, %s mode, %s: %s wall, %d connections\n\n", len(raw), ms(srv.link.RTT), mode, latencyCases[i], ms(s.wall), s.served.conns)
+			s.timeline.write(trace)
+		}
 		if mode == "pages" {
 			srv.publishSite(site)
 		}
@@ -189,6 +195,7 @@ func latencyRound(ctx context.Context, bin, mode string, srv *pinServer, lists [
 type latencyReport struct {
 	rows    []latencyRow
 	link    netem.Link // RTT aside
+	proto   string     // what the servers speak (-latency-proto)
 	runs    int
 	skipped bool
 }
@@ -207,13 +214,13 @@ func (l latencyReport) write(w io.Writer) {
 	fmt.Fprintf(w, "In CI the time goes to round trips, not to the CPU: a runner is 10–150 ms from Cachix, cache.nixos.org and GitHub. "+
 		"Every loopback server here (the Cachix API, the binary cache, the live site, GitHub) is a host of its own behind `test/netem`, "+
 		"which makes each exchange cost the RTT and each new connection %d round trips more before its first request (TCP and TLS 1.3, `-handshakes`); "+
-		"bandwidth %s (`-bandwidth`). Pins and cache as in \"Producer with verification\" (`bench/closures`), published as whole processes of the "+
+		"bandwidth %s (`-bandwidth`). %s Pins and cache as in \"Producer with verification\" (`bench/closures`), published as whole processes of the "+
 		"CLI with verification on (`--verify fail --upstream none`, `--concurrency` default): the first publish, a publish with 1 %% of the pins "+
 		"(at least one) moved to other store paths the cache holds with their closures, then the same pins again. Pages mode writes a new "+
 		"`--out` each time, as a new runner does, and reads the earlier bundles from the live site, which serves the last publish's site; "+
 		"branch mode publishes to a new `test/fakegithub` repository; dir mode writes into the same `--out`. The original pipeline "+
 		"(`curl | jq > pins.nix; tar czf`) reads the same pins from the same server. Requests by kind as the servers counted them; "+
-		"connections are those the servers accepted, each a handshake. %s.\n\n", max(l.link.Handshakes, 1), bw, runsText(l.runs))
+		"connections are those the servers accepted, each a handshake. %s.\n\n", max(l.link.Handshakes, 1), bw, protoText(l.proto), runsText(l.runs))
 	fmt.Fprintln(w, "| pins | RTT | mode | publish | wall | ÷ original's | CPU | cache info + pins | narinfo (closure paths) | live site | GitHub API | connections |")
 	fmt.Fprintln(w, "|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---|---:|")
 	var orig latencyRow
@@ -235,6 +242,18 @@ func (l latencyReport) write(w io.Writer) {
 			githubCalls(k), r.served.conns)
 	}
 	fmt.Fprintln(w)
+}
+
+// protoText says what the servers speak.
+func protoText(proto string) string {
+	switch proto {
+	case protoH2:
+		return "The servers speak HTTPS and offer HTTP/2, as GitHub's and the caches' do (`-latency-proto h2`): " +
+			"the TLS handshake is real, the CLI trusting their certificate, netem charging TCP's round trip."
+	case protoH1:
+		return "The servers speak HTTPS, HTTP/1.1 only (`-latency-proto h1`): the TLS handshake is real, netem charging TCP's round trip."
+	}
+	return "The servers speak cleartext HTTP/1.1 (`-latency-proto http`), netem charging the TLS handshake's round trip too."
 }
 
 func runsText(runs int) string {

@@ -15,7 +15,8 @@ import (
 // TestMeasureLatency runs the latency scenario end to end at a small size,
 // at no RTT and at a small one, and checks each publish's requests by kind:
 // every publish verifies, pages mode reads the live site once there is one,
-// branch mode calls GitHub, and every server was reached.
+// branch mode calls GitHub, and every server was reached, over HTTPS with
+// HTTP/2, one connection a host.
 func TestMeasureLatency(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: builds the program and runs it")
@@ -26,7 +27,7 @@ func TestMeasureLatency(t *testing.T) {
 	bin := buildProgram(t)
 	const n = 8
 	rtts := []time.Duration{0, 2 * time.Millisecond}
-	rows, err := measureLatency(context.Background(), bin, []int{n}, rtts, 1, netem.Link{Handshakes: 2}, t.TempDir())
+	rows, err := measureLatency(context.Background(), bin, []int{n}, rtts, 1, netem.Link{Handshakes: 2}, protoH2, t.TempDir(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,14 +61,21 @@ func TestMeasureLatency(t *testing.T) {
 		if got := githubCalls(k) != ""; got != (r.mode == "branch") {
 			t.Errorf("%s: GitHub API calls %q", name, githubCalls(k))
 		}
+		// Over HTTP/2 one connection a host: the Cachix API, asked for the
+		// description and the pins at once, may take two; the binary cache,
+		// the live site and GitHub one each.
+		if r.served.conns > 4 {
+			t.Errorf("%s: %d connections over HTTP/2, want one a host", name, r.served.conns)
+		}
 	}
 	var b strings.Builder
-	latencyReport{rows: rows, link: netem.Link{Handshakes: 2}, runs: 1}.write(&b)
+	latencyReport{rows: rows, link: netem.Link{Handshakes: 2}, proto: protoH2, runs: 1}.write(&b)
 	for _, want := range []*regexp.Regexp{
 		regexp.MustCompile(`(?m)^\| 8 \| 2 ms \| original: curl \\\| jq; tar czf \| any \| \d+ ms \|  \| \d+ ms \| 0 \+ 1 \| 0 \| 0 \|  \| 1 \|$`),
 		regexp.MustCompile(`(?m)^\| 8 \| 2 ms \| pages \| 1 % moved \| \d+ ms \| [\d.]+× \| \d+ ms \| 1 \+ 1 \| [\d,]+ \([\d,]+\) \| [1-9]\d* \|  \| \d+ \|$`),
 		regexp.MustCompile(`(?m)^\| 8 \| 0 ms \| branch \| first publish \| .* \| \d+: GET ref 1, .*POST commit 1, .* \| \d+ \|$`),
 		regexp.MustCompile(`(?m)^\| 8 \| 0 ms \| dir \| unchanged \| `),
+		regexp.MustCompile("The servers speak HTTPS and offer HTTP/2"),
 	} {
 		if !want.MatchString(b.String()) {
 			t.Errorf("section lacks %s:\n%s", want, b.String())

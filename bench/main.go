@@ -49,6 +49,8 @@ func main() {
 	flag.StringVar(&o.latencySizes, "latency-n", "100,1000", "pin counts for the Latency section (pages, branch and dir publishes at each -latency-rtt); empty to skip")
 	flag.StringVar(&o.latencyRTTs, "latency-rtt", "0,50ms", "round-trip times for the Latency section")
 	flag.IntVar(&o.latencyRuns, "latency-runs", 1, "runs of each publish in the Latency section (the median)")
+	flag.StringVar(&o.latencyProto, "latency-proto", protoH2, "what the Latency section's servers speak: h2 (HTTPS offering HTTP/2, as GitHub's and the caches' do), h1 (HTTPS, HTTP/1.1 only) or http (cleartext HTTP/1.1, TLS's round trip charged by netem)")
+	flag.StringVar(&o.timeline, "timeline", "", "write each Latency publish's timeline to this file: its log lines and its requests by kind, when they were sent and answered, how many in flight")
 	flag.StringVar(&o.only, "only", "", "latency: measure only the Latency section and rewrite it in the -o file, leaving the rest")
 	flag.Parse()
 	if err := run(context.Background(), o, os.Stdout); err != nil {
@@ -67,7 +69,9 @@ type options struct {
 	handshakes                   int
 	latencySizes, latencyRTTs    string
 	latencyRuns                  int
+	latencyProto                 string
 	only                         string
+	timeline                     string
 }
 
 // onlyLatency is -only's one value.
@@ -102,6 +106,9 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 			return err
 		}
 	}
+	if o.latencyProto == "" {
+		o.latencyProto = protoH2
+	}
 	switch {
 	case o.rtt < 0:
 		return errors.New("-rtt must not be negative")
@@ -109,6 +116,8 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 		return errors.New("-handshakes must be at least 1 (TCP's)")
 	case o.latencyRuns < 1:
 		return errors.New("-latency-runs must be at least 1")
+	case o.latencyProto != protoH2 && o.latencyProto != protoH1 && o.latencyProto != protoHTTP:
+		return fmt.Errorf("-latency-proto %q: want h2, h1 or http", o.latencyProto)
 	case o.only != "" && o.only != onlyLatency:
 		return fmt.Errorf("-only %q: the only section measured alone is %q", o.only, onlyLatency)
 	case o.only == onlyLatency && (o.out == "" || len(latencySizes) == 0):
@@ -141,12 +150,21 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 	}
 	r := &report{command: "go run ./bench " + strings.Join(os.Args[1:], " "), started: time.Now(), loadStart: loadAverage(), link: o.link()}
 	measureLatencySection := func() error {
-		lat := latencyReport{link: o.link(), runs: o.latencyRuns, skipped: len(latencySizes) == 0}
+		lat := latencyReport{link: o.link(), proto: o.latencyProto, runs: o.latencyRuns, skipped: len(latencySizes) == 0}
 		if !lat.skipped {
 			if !fakegithub.HaveGit() {
 				return errors.New("the latency benchmark's branch mode needs git (or -latency-n '')")
 			}
-			if lat.rows, err = measureLatency(ctx, bin, latencySizes, latencyRTTs, o.latencyRuns, o.link(), work); err != nil {
+			var trace io.Writer
+			if o.timeline != "" {
+				f, err := os.Create(o.timeline)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				trace = f
+			}
+			if lat.rows, err = measureLatency(ctx, bin, latencySizes, latencyRTTs, o.latencyRuns, o.link(), o.latencyProto, work, trace); err != nil {
 				return fmt.Errorf("latency: %w", err)
 			}
 		}

@@ -58,6 +58,7 @@ type sample struct {
 	narinfos  int64 // of the requests, those for narinfo files
 	served    tally // the requests by kind, and the connections
 	log       string
+	timeline  timeline
 }
 
 // producerRow is the median of the runs of one tool at one size.
@@ -186,6 +187,7 @@ func runOriginal(ctx context.Context, srv *pinServer, dir string) (sample, error
 	script := `curl -sSf "$1" | jq -r "$2" > pins.nix && tar czf pins.tar.gz default.nix pins.nix`
 	cmd := exec.CommandContext(ctx, "sh", "-c", script, "sh", srv.pinsURL(), originalJQ)
 	cmd.Dir = dir
+	cmd.Env = srv.clientEnv()
 	return runMeasured(ctx, srv.counts, cmd)
 }
 
@@ -205,21 +207,26 @@ func runMeasured(_ context.Context, counts *requestCounts, cmd *exec.Cmd) (sampl
 	if err := throughTime(cmd, rss.Name()); err != nil {
 		return sample{}, err
 	}
-	var stderr bytes.Buffer
+	var stderr stampedLog
 	cmd.Stderr = &stderr
 	before := counts.snapshot()
 	start := time.Now()
 	err = cmd.Run()
 	wall := time.Since(start)
 	if err != nil {
-		return sample{}, fmt.Errorf("%v: %w\n%s", name, err, stderr.Bytes())
+		return sample{}, fmt.Errorf("%v: %w\n%s", name, err, stderr.String())
 	}
 	kib, err := readPeakRSS(rss.Name())
 	if err != nil {
 		return sample{}, fmt.Errorf("%v: %w", name, err)
 	}
-	served := counts.snapshot().minus(before)
+	now := counts.snapshot()
+	served := now.minus(before)
+	counts.mu.Lock()
+	tl := timeline{start: start, lines: stderr.lines, exchanges: slices.Clone(counts.exchanges[before.exchanges:now.exchanges])}
+	counts.mu.Unlock()
 	return sample{
+		timeline: tl,
 		wall:     wall,
 		cpu:      cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(),
 		rssKiB:   kib,

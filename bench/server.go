@@ -6,13 +6,17 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/kwbauson/create-pin-refs/pkg/cachix"
 	"github.com/kwbauson/create-pin-refs/test/netem"
+	"github.com/kwbauson/create-pin-refs/test/tlscert"
 )
 
 // cacheName is the name of the cache the loopback server offers.
@@ -34,6 +38,7 @@ type requestCounts struct {
 	mu        sync.Mutex
 	n         map[string]int64
 	listeners []*netem.Listener
+	exchanges []exchange // every request, for a run's timeline
 }
 
 func (c *requestCounts) add(kind string) {
@@ -45,16 +50,23 @@ func (c *requestCounts) add(kind string) {
 	c.n[kind]++
 }
 
+func (c *requestCounts) answered(e exchange) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.exchanges = append(c.exchanges, e)
+}
+
 // tally is what the servers answered so far.
 type tally struct {
-	byKind map[string]int64
-	conns  int64
+	byKind    map[string]int64
+	conns     int64
+	exchanges int // the requests answered so far (of requestCounts.exchanges)
 }
 
 func (c *requestCounts) snapshot() tally {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	t := tally{byKind: maps.Clone(c.n)}
+	t := tally{byKind: maps.Clone(c.n), exchanges: len(c.exchanges)}
 	for _, l := range c.listeners {
 		t.conns += l.Conns()
 	}
@@ -63,7 +75,7 @@ func (c *requestCounts) snapshot() tally {
 
 // minus is what was answered between before and t.
 func (t tally) minus(before tally) tally {
-	d := tally{byKind: map[string]int64{}, conns: t.conns - before.conns}
+	d := tally{byKind: map[string]int64{}, conns: t.conns - before.conns, exchanges: t.exchanges - before.exchanges}
 	for k, v := range t.byKind {
 		if v -= before.byKind[k]; v != 0 {
 			d.byKind[k] = v
@@ -84,13 +96,25 @@ func (t tally) total() int64 {
 // of its own (Cachix's API, the binary cache, the live site, GitHub), with
 // connections of its own, as a client has them.
 type host struct {
-	srv *http.Server
+	srv *httptest.Server
 	url string
 }
 
-// startHost serves h on a free loopback port over link, counting each
-// request in counts as kind says.
-func startHost(h http.Handler, link netem.Link, counts *requestCounts, kind func(*http.Request) string) (*host, error) {
+// The protocols the hosts can speak (serverOptions.proto).
+const (
+	protoHTTP = "http" // cleartext HTTP/1.1; netem charges TLS's round trip
+	protoH1   = "h1"   // HTTPS, HTTP/1.1 only
+	protoH2   = "h2"   // HTTPS, offering HTTP/2
+)
+
+// startHost serves h on a free loopback port over link, in proto (""
+// is protoHTTP), counting each request in counts as kind says. Over
+// HTTPS the TLS handshake is real: netem charges TCP's round trip alone.
+func startHost(h http.Handler, link netem.Link, proto string, counts *requestCounts, kind func(*http.Request) string) (*host, error) {
+	tls := proto == protoH1 || proto == protoH2
+	if tls {
+		link.Handshakes = max(link.Handshakes-1, 1)
+	}
 	inner, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -99,15 +123,30 @@ func startHost(h http.Handler, link netem.Link, counts *requestCounts, kind func
 	counts.mu.Lock()
 	counts.listeners = append(counts.listeners, l)
 	counts.mu.Unlock()
-	s := &host{url: "http://" + l.Addr().String(), srv: &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		counts.add(kind(r))
+	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		k, start := kind(r), time.Now()
+		counts.add(k)
 		h.ServeHTTP(w, r)
-	})}}
-	go func() { _ = s.srv.Serve(l) }()
-	return s, nil
+		counts.answered(exchange{kind: k, start: start, end: time.Now().Add(link.RTT)})
+	}))
+	ts.Listener.Close()
+	ts.Listener = l
+	if tls {
+		ts.EnableHTTP2 = proto == protoH2
+		ts.StartTLS()
+	} else {
+		ts.Start()
+	}
+	return &host{srv: ts, url: ts.URL}, nil
 }
 
-func (h *host) Close() error { return h.srv.Close() }
+func (h *host) Close() error {
+	// Not httptest's Close, which waits for idle connections to be
+	// closed by their clients: the bench's clients are gone by then.
+	h.srv.CloseClientConnections()
+	h.srv.Close()
+	return nil
+}
 
 // pinServer is the loopback stand-ins a publish talks to but GitHub: the
 // Cachix API, which answers with bytes encoded once, so that what is
@@ -123,23 +162,35 @@ type pinServer struct {
 	// there yet, every file is missing.
 	site   atomic.Pointer[string]
 	link   netem.Link
+	proto  string
 	counts *requestCounts
 	hosts  []*host
+	// caDir holds caFile, the certificate a client trusts over HTTPS.
+	caDir, caFile string
 }
 
 // serverOptions are how startPinServer's hosts behave.
 type serverOptions struct {
 	link  netem.Link   // between the servers and the client
+	proto string       // protoHTTP (""), protoH1 or protoH2
 	cache http.Handler // the binary cache (GET /HASH.narinfo); nil for none
 }
 
 func startPinServer(raw []cachix.Pin, o serverOptions) (s *pinServer, err error) {
-	s = &pinServer{link: o.link, counts: &requestCounts{}}
+	s = &pinServer{link: o.link, proto: o.proto, counts: &requestCounts{}}
 	defer func() {
 		if err != nil {
 			s.Close()
 		}
 	}()
+	if o.proto == protoH1 || o.proto == protoH2 {
+		if s.caDir, err = os.MkdirTemp("", "cpr-bench-ca-"); err != nil {
+			return nil, err
+		}
+		if s.caFile, err = tlscert.WriteCA(s.caDir); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.setPins(raw); err != nil {
 		return nil, err
 	}
@@ -198,7 +249,7 @@ func startPinServer(raw []cachix.Pin, o serverOptions) (s *pinServer, err error)
 }
 
 func (s *pinServer) start(h http.Handler, kind func(*http.Request) string) (*host, error) {
-	hs, err := startHost(h, s.link, s.counts, kind)
+	hs, err := startHost(h, s.link, s.proto, s.counts, kind)
 	if err == nil {
 		s.hosts = append(s.hosts, hs)
 	}
@@ -239,7 +290,19 @@ func (s *pinServer) Close() error {
 	for _, h := range s.hosts {
 		h.Close()
 	}
+	if s.caDir != "" {
+		os.RemoveAll(s.caDir)
+	}
 	return nil
+}
+
+// clientEnv is the environment a client of the hosts needs: over HTTPS,
+// the certificate to trust, for Go (SSL_CERT_FILE) and curl.
+func (s *pinServer) clientEnv() []string {
+	if s.caFile == "" {
+		return nil
+	}
+	return []string{"SSL_CERT_FILE=" + s.caFile, "CURL_CA_BUNDLE=" + s.caFile}
 }
 
 // githubKind names a GitHub API request by method and what it reads or

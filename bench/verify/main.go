@@ -27,7 +27,7 @@ import (
 
 func main() {
 	pins := flag.Int("pins", 10000, "number of pins")
-	concurrency := flag.Int("concurrency", 25, "narinfo requests in flight (the CLI's default)")
+	concurrency := flag.Int("concurrency", 25, "narinfo requests in flight (README's figures: 25)")
 	runs := flag.Int("runs", 3, "runs, each with fresh connections and no shared answers")
 	serve := flag.Bool("serve", false, "serve the binary cache and print its URL (the child process)")
 	profile := flag.String("cpuprofile", "", "write the verifier's CPU profile to this file")

@@ -241,7 +241,10 @@ func Run(ctx context.Context, cfg *config.Config, env Env, rep reporter) (*Resul
 }
 
 // runRound reads the pins (in branch mode after the branch's head), verifies
-// them, renders the bundle and the site and publishes it.
+// them, renders the bundle and the site and publishes it. Requests that
+// need nothing of each other go out together: the cache's description with
+// the branch's head, then the pins; the previous publish's pins.json and
+// index.html with all of these and the closures' narinfo files.
 func runRound(ctx context.Context, cfg *config.Config, env Env, rep reporter, pub *branchPublisher, creds *netrc.File) (*Result, error) {
 	var (
 		set     *pins.Set
@@ -253,11 +256,16 @@ func runRound(ctx context.Context, cfg *config.Config, env Env, rep reporter, pu
 		// Read before this round writes --out.
 		prev = newEarlierSite(cfg, env, rep)
 	)
+	ctx, cancel := context.WithCancel(ctx)
+	if whole, start, index := earlierNeeds(cfg, pub != nil); whole || start {
+		prev.prefetch(ctx, whole, index)
+	}
+	defer func() {
+		cancel()
+		prev.wait() // no request of the round outlives it
+	}()
 	err := inGroup(rep, "Reading pins", func() error {
-		if err := pub.readBase(ctx); err != nil {
-			return err
-		}
-		raw, info, err := readPins(ctx, cfg, env, rep)
+		raw, info, err := readPins(ctx, cfg, env, rep, pub.readBase)
 		if err != nil {
 			return err
 		}
@@ -273,6 +281,7 @@ func runRound(ctx context.Context, cfg *config.Config, env Env, rep reporter, pu
 	}
 	if err == nil {
 		err = inGroup(rep, "Rendering the bundle", func() (err error) {
+			prev.wait() // read whole before --out is written
 			res, b, pending, err = writeSite(ctx, cfg, env, rep, set, meta, pub, prev)
 			return err
 		})

@@ -32,12 +32,21 @@ type earlierSite struct {
 	src  kept.Source
 	read *kept.Earlier
 	// index is its index.html (nil: none), or indexErr why it could not
-	// be read; read by forChanged.
-	index    []byte
-	indexErr error
+	// be read, once indexRead; read by forChanged.
+	index     []byte
+	indexErr  error
+	indexRead bool
+	// manifestIn and indexIn are closed when prefetch has read pins.json
+	// and index.html; nil when no prefetch is under way. It reads through
+	// ahead, which is src with the lines of its retries held in log.
+	manifestIn, indexIn chan struct{}
+	ahead               kept.Source
+	log                 heldLog
+	rep                 reporter
 }
 
 func newEarlierSite(cfg *config.Config, env Env, rep reporter) *earlierSite {
+	e := &earlierSite{src: kept.Dir(cfg.Out), ahead: kept.Dir(cfg.Out), rep: rep}
 	if cfg.Mode == config.ModePages {
 		// The URL of the tarball (URL/pins), under the site's base.
 		if u, err := pages.PagesURL(cfg.Repo, cfg.PagesURL); err == nil {
@@ -47,15 +56,71 @@ func newEarlierSite(cfg *config.Config, env Env, rep reporter) *earlierSite {
 				// Each attempt is bounded by the retry policy.
 				hc = &http.Client{}
 			}
-			return &earlierSite{src: kept.HTTP{Client: hc, Base: base, Policy: retryPolicy(env, rep)}}
+			e.src = kept.HTTP{Client: hc, Base: base, Policy: retryPolicy(env, rep)}
+			e.ahead = kept.HTTP{Client: hc, Base: base, Policy: retryPolicy(env, heldReporter{rep, &e.log})}
 		}
 	}
-	return &earlierSite{src: kept.Dir(cfg.Out)}
+	return e
+}
+
+// earlierNeeds is what of the previous publish's site a round will read,
+// for prefetch: pins.json whole (the verdicts; in pages and dir modes
+// whether the site changed) or its start (the earlier bundles), and
+// index.html (whether the site changed, when it has a URL). A guess wrong
+// costs time only: whatever was not prefetched is read when asked for.
+func earlierNeeds(cfg *config.Config, branchMode bool) (whole, start, index bool) {
+	whole = !branchMode || cfg.Verify != verify.Off && !cfg.Reverify
+	start = cfg.KeepBundles > 1
+	index = !branchMode && (cfg.Mode == config.ModePages || cfg.Repo != "" || cfg.PagesURL != "")
+	return whole, start, index
+}
+
+// prefetch starts reading pins.json (whole, or its start) then, withIndex
+// and if there was a pins.json, index.html, while the round reads the pins
+// and walks closures: neither depends on the other. Whatever asks for them
+// later waits for these reads, and reads itself what they did not; wait
+// must be called before the round writes --out and before it ends.
+func (e *earlierSite) prefetch(ctx context.Context, whole, withIndex bool) {
+	manifest, index := make(chan struct{}), make(chan struct{})
+	e.manifestIn, e.indexIn = manifest, index
+	go func() {
+		// Each close publishes the fields set before it to the round's
+		// goroutine.
+		defer close(index)
+		read := kept.Read(ctx, e.ahead, kept.DefaultLimits, whole)
+		e.read = read
+		close(manifest)
+		if withIndex && read.Err == nil {
+			e.index, e.indexErr = getIndex(ctx, e.ahead)
+			e.indexRead = true
+		}
+	}()
+}
+
+// waitManifest returns once a prefetch under way has read pins.json, and
+// logs its lines so far: where it would have logged them had it read then.
+func (e *earlierSite) waitManifest() {
+	if e.manifestIn != nil {
+		<-e.manifestIn
+		e.manifestIn = nil
+	}
+	e.log.flush(e.rep)
+}
+
+// wait returns once a prefetch under way is done, and logs its lines.
+func (e *earlierSite) wait() {
+	e.waitManifest()
+	if e.indexIn != nil {
+		<-e.indexIn
+		e.indexIn = nil
+	}
+	e.log.flush(e.rep)
 }
 
 // get reads pins.json, whole for the verdicts or else its start, unless an
-// earlier call read enough of it.
+// earlier call or the prefetch read enough of it.
 func (e *earlierSite) get(ctx context.Context, whole bool) *kept.Earlier {
+	e.waitManifest()
 	if e.read == nil || whole && e.read.Limit < kept.DefaultLimits.Whole {
 		e.read = kept.Read(ctx, e.src, kept.DefaultLimits, whole)
 	}
@@ -69,19 +134,26 @@ const indexLimit = 1 << 20
 // forChanged reads, before this publish writes --out, what changed compares
 // with: the whole pins.json and, when withIndex, index.html.
 func (e *earlierSite) forChanged(ctx context.Context, withIndex bool) {
-	if e.get(ctx, true).Err != nil || !withIndex {
+	e.wait()
+	if e.get(ctx, true).Err != nil || !withIndex || e.indexRead {
 		return
 	}
-	data, err := e.src.Get(ctx, site.Index, indexLimit)
+	e.index, e.indexErr = getIndex(ctx, e.src)
+	e.indexRead = true
+}
+
+// getIndex reads index.html from src: nil when there is none.
+func getIndex(ctx context.Context, src kept.Source) ([]byte, error) {
+	data, err := src.Get(ctx, site.Index, indexLimit)
 	switch {
 	case errors.Is(err, kept.ErrNotFound):
+		return nil, nil
 	case err != nil:
-		e.indexErr = err
+		return nil, err
 	case len(data) > indexLimit:
-		e.indexErr = fmt.Errorf("%s: %w of %d bytes", site.Index, kept.ErrTooLarge, indexLimit)
-	default:
-		e.index = data
+		return nil, fmt.Errorf("%s: %w of %d bytes", site.Index, kept.ErrTooLarge, indexLimit)
 	}
+	return data, nil
 }
 
 // changed reports whether the site written to out, listing bundles in its

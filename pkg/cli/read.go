@@ -55,7 +55,13 @@ func warnNearSystems(rep reporter, set *pins.Set) {
 	}
 }
 
-func readPins(ctx context.Context, cfg *config.Config, env Env, rep reporter) ([]cachix.Pin, *cachix.CacheInfo, error) {
+// readPins reads the pins and, when it is needed, the cache's description.
+// first, when not nil, runs before the pins are requested (the branch's
+// head is read before them); the description is read meanwhile, as it
+// need not wait for either, and its retries are logged once it is in. An
+// error of first is the one returned, then the description's, as when they
+// ran in turn.
+func readPins(ctx context.Context, cfg *config.Config, env Env, rep reporter, first func(context.Context) error) ([]cachix.Pin, *cachix.CacheInfo, error) {
 	var info *cachix.CacheInfo
 	if cfg.CacheInfoFile != "" {
 		i, err := cachix.ReadCacheInfoFile(cfg.CacheInfoFile)
@@ -66,29 +72,48 @@ func readPins(ctx context.Context, cfg *config.Config, env Env, rep reporter) ([
 	}
 	needInfo := info == nil && cfg.Cache != "" && (cfg.Substituter == "" || len(cfg.PublicKeys) == 0)
 	var client *cachix.Client
-	if cfg.PinsFile == "" || needInfo {
+	if cfg.PinsFile == "" {
 		c, err := newCachixClient(env, rep, cfg.CachixURL, cfg.AuthToken)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%w: --cachix-url: %w", config.ErrUsage, err)
 		}
 		client = c
 	}
-	// The cache's description and its pins are read at the same time: one
-	// round trip to the API, not two.
-	var infoErr error
-	infoDone := make(chan struct{})
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	var (
+		infoErr  error
+		infoLog  heldLog
+		infoDone = make(chan struct{})
+	)
+	// first has ctx: an error of the description, reported after first's,
+	// does not cut it short; the pins, reported after the description's,
+	// have pinsCtx.
+	pinsCtx, cancel := context.WithCancel(ctx)
+	defer func() {
+		cancel()
+		<-infoDone
+	}()
 	if needInfo {
-		rep.Logf("reading cache %s from %s", cfg.Cache, weburl.Redacted(cfg.CachixURL))
+		c, err := newCachixClient(env, heldReporter{rep, &infoLog}, cfg.CachixURL, cfg.AuthToken)
+		if err != nil {
+			close(infoDone)
+			return nil, nil, fmt.Errorf("%w: --cachix-url: %w", config.ErrUsage, err)
+		}
 		go func() {
 			defer close(infoDone)
-			if info, infoErr = client.Cache(ctx, cfg.Cache); infoErr != nil {
+			if info, infoErr = c.Cache(pinsCtx, cfg.Cache); infoErr != nil {
 				cancel() // its error is the one reported
 			}
 		}()
 	} else {
 		close(infoDone)
+	}
+	if first != nil {
+		if err := first(ctx); err != nil {
+			return nil, nil, err
+		}
+	}
+	if needInfo {
+		rep.Logf("reading cache %s from %s", cfg.Cache, weburl.Redacted(cfg.CachixURL))
 	}
 	var raw []cachix.Pin
 	var err error
@@ -99,9 +124,10 @@ func readPins(ctx context.Context, cfg *config.Config, env Env, rep reporter) ([
 		}
 	} else {
 		rep.Logf("reading pins of %s", cfg.Cache)
-		raw, err = client.Pins(ctx, cfg.Cache)
+		raw, err = client.Pins(pinsCtx, cfg.Cache)
 	}
 	<-infoDone
+	infoLog.flush(rep)
 	if infoErr != nil {
 		return nil, nil, infoErr // the first request made, as when they ran in turn
 	}

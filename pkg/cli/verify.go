@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -39,6 +40,8 @@ func verifyPins(ctx context.Context, cfg *config.Config, env Env, rep reporter, 
 		return nil
 	}
 	transport := narinfo.NewTransport(cfg.Concurrency)
+	// Its connections serve this walk only: a round run again makes its own.
+	defer (&http.Client{Transport: transport}).CloseIdleConnections()
 	policy := retryPolicy(env, rep)
 	newSource := func(url string, upstream bool) (*narinfo.Client, error) {
 		opts := auth.options(url, upstream)

@@ -31,7 +31,7 @@ func withDefaults(c Config) Config {
 		c.Upstream = []string{"https://cache.nixos.org"}
 	}
 	if c.Concurrency == 0 {
-		c.Concurrency = 25
+		c.Concurrency = 100
 	}
 	if c.Artifact == "" {
 		c.Artifact = "_site-artifact/artifact.tar"

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/kwbauson/create-pin-refs/pkg/retry"
@@ -95,8 +96,17 @@ func Collect(ctx context.Context, src Source, lim Limits, keep int, current site
 
 // CollectFrom is Collect for the earlier site's bundle list refs, read once
 // (Read, Earlier.List) for the bundles, the verdicts and the changed output.
+// The bundles are read fetchers at a time: one round trip for the lot,
+// not one each; what is kept and skipped keeps the list's order.
 func CollectFrom(ctx context.Context, src Source, lim Limits, keep int, refs []site.BundleRef, current site.BundleRef, base string, unpublished ...string) (kept []Bundle, skipped []error) {
-	// Publishes are counted whether their bundle can be kept or not.
+	// Which publishes count is the list's doing, not the fetches': a
+	// publish counts whether its bundle can be kept or not.
+	type slot struct {
+		ref  site.BundleRef
+		data []byte
+		err  error
+	}
+	var slots []*slot
 	seen := []string{current.Path}
 	for _, ref := range refs {
 		if slices.Contains(seen, ref.Path) || slices.Contains(unpublished, ref.Path) {
@@ -106,26 +116,50 @@ func CollectFrom(ctx context.Context, src Source, lim Limits, keep int, refs []s
 			break
 		}
 		seen = append(seen, ref.Path)
+		s := &slot{ref: ref}
 		if !site.ValidBundlePath(ref.Path) {
-			skipped = append(skipped, fmt.Errorf("%s lists %q, which is not an immutable bundle's path (b/NAME.tar.gz)", site.Manifest, ref.Path))
+			s.err = fmt.Errorf("%s lists %q, which is not an immutable bundle's path (b/NAME.tar.gz)", site.Manifest, ref.Path)
+		}
+		slots = append(slots, s)
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, fetchers)
+	for _, s := range slots {
+		if s.err != nil {
 			continue
 		}
-		data, err := fetch(ctx, src, ref.Path, lim.Bundle)
-		if err == nil {
-			err = verify(data, ref.NarHash, lim.Unpacked)
-		}
-		if err != nil {
-			skipped = append(skipped, fmt.Errorf("%s: %w", ref.Path, err))
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			s.data, s.err = fetch(ctx, src, s.ref.Path, lim.Bundle)
+			if s.err == nil {
+				s.err = verify(s.data, s.ref.NarHash, lim.Unpacked)
+			}
+			if s.err != nil {
+				s.err = fmt.Errorf("%s: %w", s.ref.Path, s.err)
+			}
+		}()
+	}
+	wg.Wait()
+	for _, s := range slots {
+		if s.err != nil {
+			skipped = append(skipped, s.err)
 			continue
 		}
+		ref := s.ref
 		ref.URL = ""
 		if base != "" {
 			ref.URL = base + ref.Path
 		}
-		kept = append(kept, Bundle{BundleRef: ref, Data: data})
+		kept = append(kept, Bundle{BundleRef: ref, Data: s.data})
 	}
 	return kept, skipped
 }
+
+// fetchers bounds the bundles read at once from an earlier site: enough
+// for the default --keep-bundles in one round trip, few for a server.
+const fetchers = 10
 
 // Earlier is an earlier site's pins.json as read, once per run.
 type Earlier struct {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kwbauson/create-pin-refs/pkg/bundle"
 	"github.com/kwbauson/create-pin-refs/pkg/site"
@@ -155,5 +156,52 @@ func TestReadWhole(t *testing.T) {
 	var nse *NoSiteError
 	if !errors.As(missing.Err, &nse) || !errors.Is(missing.Err, ErrNotFound) || missing.Whole() {
 		t.Errorf("no pins.json: %v, want a NoSiteError wrapping ErrNotFound", missing.Err)
+	}
+}
+
+// heldSource is a Dir whose first bundle is read only once the last has
+// been asked for: bundles read in turn wait for it until ctx ends.
+type heldSource struct {
+	Dir
+	first, last string
+	asked       chan struct{}
+}
+
+func (h heldSource) Get(ctx context.Context, name string, limit int64) ([]byte, error) {
+	switch name {
+	case h.last:
+		close(h.asked)
+	case h.first:
+		select {
+		case <-h.asked:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	return h.Dir.Get(ctx, name, limit)
+}
+
+// TestCollectReadsBundlesAtOnce: the earlier bundles are asked for
+// together, one round trip for them all, and kept in the list's order.
+func TestCollectReadsBundlesAtOnce(t *testing.T) {
+	name := func(c byte) string { return "b/" + strings.Repeat(string(c), 32) + ".tar.gz" }
+	files := map[string][]byte{}
+	var refs []site.BundleRef
+	for _, c := range []byte("abcd") {
+		tgz, nh := tarball(t, string(c))
+		files[name(c)] = tgz
+		refs = append(refs, site.BundleRef{Path: name(c), NarHash: nh})
+	}
+	src := heldSource{Dir: earlierSite(t, refs, files), first: name('a'), last: name('d'), asked: make(chan struct{})}
+	// Read in turn, a would wait for d until this ends.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	kept, skipped := CollectFrom(ctx, src, Limits{Bundle: 1 << 20, Unpacked: 1 << 20}, 5, refs, site.BundleRef{Path: name('0')}, "")
+	var got []string
+	for _, k := range kept {
+		got = append(got, k.Path)
+	}
+	if len(skipped) != 0 || strings.Join(got, " ") != strings.Join([]string{name('a'), name('b'), name('c'), name('d')}, " ") {
+		t.Errorf("kept %v, skipped %v; want a, b, c, d in order", got, skipped)
 	}
 }

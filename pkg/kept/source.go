@@ -35,6 +35,10 @@ func (d Dir) Get(_ context.Context, name string, limit int64) ([]byte, error) {
 
 func (d Dir) String() string { return string(d) }
 
+// errorBodyLimit bounds what is read of an answer other than 200, only to
+// keep its connection.
+const errorBodyLimit = 64 << 10
+
 // HTTP is the live site at Base (ending in "/"), read with Client through the
 // project's retry Policy: network errors, 5xx and 429 are tried again.
 type HTTP struct {
@@ -57,6 +61,11 @@ func (h HTTP) Get(ctx context.Context, name string, limit int64) ([]byte, error)
 			return retry.Again(err)
 		}
 		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			// Read to its end, the connection serves the next request (an
+			// earlier site's pins.json is often a 404, then index.html is read).
+			defer func() { _, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, errorBodyLimit)) }()
+		}
 		switch {
 		case resp.StatusCode == http.StatusOK:
 			// The body is read within the attempt, which the policy bounds.

@@ -131,3 +131,40 @@ func TestCollectBudgetsOnlyTheList(t *testing.T) {
 		t.Errorf("reads with a deadline: %v, want only %s's", src.deadlines, site.Manifest)
 	}
 }
+
+// TestHTTPReusesItsConnection: reading an earlier site over HTTP/1.1 keeps
+// one connection for its requests, answers other than 200 included (a first
+// publish's site is all 404s), so that each costs a round trip, not a
+// handshake too.
+func TestHTTPReusesItsConnection(t *testing.T) {
+	var conns atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/site/pins.json":
+			_, _ = w.Write([]byte(`{"bundles":[]}`))
+		case "/site/gone":
+			http.Error(w, strings.Repeat("gone ", 1000), http.StatusGone)
+		case "/site/teapot":
+			http.Error(w, "short and stout", http.StatusTeapot)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	h := HTTP{Client: &http.Client{}, Base: srv.URL + "/site/"}
+	for _, name := range []string{site.Manifest, "index.html", "gone", "teapot", site.Manifest, "b/none.tar.gz"} {
+		_, err := h.Get(t.Context(), name, 1<<20)
+		if name != site.Manifest && err == nil {
+			t.Fatalf("%s: no error", name)
+		}
+	}
+	if n := conns.Load(); n != 1 {
+		t.Errorf("%d connections for 6 requests in turn, want 1", n)
+	}
+}

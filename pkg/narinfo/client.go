@@ -107,15 +107,6 @@ type Options struct {
 	Policy retry.Policy
 }
 
-// NewTransport is a transport for narinfo reads: keep-alive connections, as
-// many idle ones per host as there are concurrent readers.
-func NewTransport(concurrency int) *http.Transport {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConnsPerHost = max(concurrency, 2)
-	t.MaxIdleConns = 4 * t.MaxIdleConnsPerHost
-	return t
-}
-
 // New returns a client for the binary cache at cacheURL (http or https).
 func New(cacheURL string, opts Options) (*Client, error) {
 	u, err := url.Parse(cacheURL)
