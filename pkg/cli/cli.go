@@ -251,7 +251,7 @@ func runRound(ctx context.Context, cfg *config.Config, env Env, rep reporter, pu
 		b       *bundle.Bundle
 		pending *site.Pending
 		// Read before this round writes --out.
-		prev = newEarlierSite(cfg, env, rep)
+		prev = newEarlierSite(cfg, env, rep, pub)
 	)
 	err := inGroup(rep, "Reading pins", func() error {
 		if err := pub.readBase(ctx); err != nil {
