@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -10,8 +11,10 @@ import (
 	"github.com/google/go-github/v60/github"
 	"github.com/kwbauson/create-pin-refs/pkg/bundle"
 	"github.com/kwbauson/create-pin-refs/pkg/config"
+	"github.com/kwbauson/create-pin-refs/pkg/kept"
 	"github.com/kwbauson/create-pin-refs/pkg/publish/branch"
 	"github.com/kwbauson/create-pin-refs/pkg/retry"
+	"github.com/kwbauson/create-pin-refs/pkg/site"
 )
 
 // branchPublisher commits the bundle to a branch through the GitHub API.
@@ -139,10 +142,15 @@ func archiveURL(gh *github.Client, o branch.Options) string {
 const BranchMaxOneNames = 5000
 
 func (p *branchPublisher) publish(ctx context.Context, b *bundle.Bundle, res *Result, mode string) error {
-	files := make([]branch.File, 0, len(b.Files))
+	files := make([]branch.File, 0, len(b.Files)+1)
 	for _, f := range b.Files {
 		files = append(files, branch.File{Path: f.Path, Data: f.Data, Executable: f.Mode&0o111 != 0})
 	}
+	manifest, err := branchManifest(res)
+	if err != nil {
+		return err
+	}
+	files = append(files, branch.File{Path: site.Manifest, Data: manifest})
 	switch {
 	case branchOnes(mode, res.ones.Len()):
 		// Unpacked, so that FLAKEREF?dir=p/NAME is a flake.
@@ -175,6 +183,18 @@ func (p *branchPublisher) publish(ctx context.Context, b *bundle.Bundle, res *Re
 	return nil
 }
 
+// branchManifest is the pins.json at the branch's root: the site's, with
+// the pins and their verdicts, which the next publish reuses, less the
+// immutable bundles, which the branch does not serve (a lock pins its
+// commit). What --out kept of earlier publishes thus never makes a commit.
+func branchManifest(res *Result) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := site.WriteManifest(&buf, site.NewManifest(res.Set, res.Meta)); err != nil {
+		return nil, fmt.Errorf("rendering the branch's %s: %w", site.Manifest, err)
+	}
+	return buf.Bytes(), nil
+}
+
 // branchOnes reports whether a branch gets the one-name bundles of n names.
 func branchOnes(mode string, n int) bool {
 	return n > 0 && (mode == config.PerPinOn || mode == config.PerPinAuto && n <= BranchMaxOneNames)
@@ -189,3 +209,33 @@ func PerPinFlakeRef(flakeRef string) string {
 	}
 	return flakeRef + sep + "dir=" + bundle.OneDir + "/"
 }
+
+// branchSource reads the files of the branch's head that the round
+// publishes on top of (read before the pins): the previous publish's
+// pins.json, for its verdicts.
+type branchSource struct{ p *branchPublisher }
+
+func (s branchSource) Get(ctx context.Context, name string, limit int64) ([]byte, error) {
+	p := s.p
+	data, err := p.opts.Base.ReadFile(ctx, p.gh, p.opts, name, limit)
+	switch {
+	case errors.Is(err, branch.ErrNoFile):
+		return nil, alsoIs{err, kept.ErrNotFound}
+	case errors.Is(err, branch.ErrFileTooLarge):
+		return nil, alsoIs{err, kept.ErrTooLarge}
+	}
+	return data, err
+}
+
+func (s branchSource) String() string {
+	return "branch " + s.p.opts.Branch + " of " + s.p.opts.Owner + "/" + s.p.opts.Repo
+}
+
+// alsoIs is error, which errors.Is also takes for target: a branch's
+// error as what a kept.Source says.
+type alsoIs struct {
+	error
+	target error
+}
+
+func (e alsoIs) Unwrap() []error { return []error{e.error, e.target} }

@@ -254,7 +254,7 @@ func runRound(ctx context.Context, cfg *config.Config, env Env, rep reporter, pu
 		b       *bundle.Bundle
 		pending *site.Pending
 		// Read before this round writes --out.
-		prev = newEarlierSite(cfg, env, rep)
+		prev = newEarlierSite(cfg, env, rep, pub)
 	)
 	ctx, cancel := context.WithCancel(ctx)
 	if whole, start, index := earlierNeeds(cfg, pub != nil); whole || start {

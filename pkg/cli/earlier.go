@@ -23,14 +23,16 @@ import (
 // earlierSite is the previous publish's pins.json, read at most once per
 // round for both the verdicts on its pins (verifyPins) and the immutable
 // bundles it lists (keptBundles). Pages mode reads it from the live site,
-// since a deploy replaces the whole site; the other modes from --out. The
-// branch holds the bundle alone, which records no verdicts: keeping them
-// out of it keeps the branch's tree, and so its flake's narHash, a function
-// of the pins, and a verdict's age from making commits. Branch mode reuses
-// the verdicts of --out when the runner keeps it.
+// since a deploy replaces the whole site; the other modes from --out. Branch
+// mode reads the verdicts from the pins.json at the branch's root, the one
+// of the head this round publishes on top of, so that a fresh runner reuses
+// them, and those of --out when the branch has none that serve (a branch
+// written by an older version).
 type earlierSite struct {
 	src  kept.Source
 	read *kept.Earlier
+	// branch is the branch's head in branch mode (nil otherwise).
+	branch kept.Source
 	// index is its index.html (nil: none), or indexErr why it could not
 	// be read, once indexRead; read by forChanged.
 	index     []byte
@@ -45,8 +47,11 @@ type earlierSite struct {
 	rep                 reporter
 }
 
-func newEarlierSite(cfg *config.Config, env Env, rep reporter) *earlierSite {
+func newEarlierSite(cfg *config.Config, env Env, rep reporter, pub *branchPublisher) *earlierSite {
 	e := &earlierSite{src: kept.Dir(cfg.Out), ahead: kept.Dir(cfg.Out), rep: rep}
+	if pub != nil {
+		e.branch = branchSource{pub}
+	}
 	if cfg.Mode == config.ModePages {
 		// The URL of the tarball (URL/pins), under the site's base.
 		if u, err := pages.PagesURL(cfg.Repo, cfg.PagesURL); err == nil {
@@ -204,8 +209,7 @@ func (e *earlierSite) changed(out string, bundles []site.BundleRef, index []byte
 func verifyClosures(ctx context.Context, cfg *config.Config, env Env, rep reporter, prev *earlierSite, paths []string, opts verify.Options, meta bundle.Meta) (*verdicts.Outcome, error) {
 	now := env.Retry.WithDefaults().Now()
 	rule := verdicts.Rule{Substituter: meta.Substituter, Upstream: cfg.Upstream, MaxAge: cfg.ReverifyAfter, Now: now, Sample: verdicts.Sample}
-	from := prev.src.String()
-	earlier, err := earlierVerdicts(ctx, cfg, prev, rule)
+	earlier, from, err := earlierVerdicts(ctx, cfg, rep, prev, rule)
 	switch {
 	case cfg.Reverify:
 		rep.Logf("verification: --reverify: walking every closure")
@@ -233,13 +237,47 @@ func verifyClosures(ctx context.Context, cfg *config.Config, env Env, rep report
 	return out, nil
 }
 
-// earlierVerdicts are the previous publish's verdicts, nil with --reverify
-// or with an error saying why there are none.
-func earlierVerdicts(ctx context.Context, cfg *config.Config, prev *earlierSite, rule verdicts.Rule) (*verdicts.Earlier, error) {
-	if cfg.Reverify {
-		return nil, nil
+// branchLimits bound the read of the branch's pins.json: whole, as
+// kept.DefaultLimits.Whole bounds it, and within a budget of its own. It is
+// the publish's own repository, which has to answer for the publish anyway,
+// and the walk a lost read costs is long (some 35 s for 10,000 pins 50 ms
+// away), so the budget is ten times the live site's.
+func branchLimits() kept.Limits {
+	l := kept.DefaultLimits
+	l.List *= 10
+	return l
+}
+
+// earlierVerdicts are the previous publish's verdicts and where they were
+// read, nil with --reverify or with an error saying why there are none. In
+// branch mode they are the branch's, or else, with a notice saying why, those
+// of --out.
+func earlierVerdicts(ctx context.Context, cfg *config.Config, rep reporter, prev *earlierSite, rule verdicts.Rule) (*verdicts.Earlier, string, error) {
+	from := prev.src.String()
+	if prev.branch != nil {
+		from = prev.branch.String()
 	}
-	read := prev.get(ctx, true)
+	if cfg.Reverify {
+		return nil, from, nil
+	}
+	if prev.branch == nil {
+		e, err := parseVerdicts(prev.get(ctx, true), rule)
+		return e, from, err
+	}
+	e, err := parseVerdicts(kept.Read(ctx, prev.branch, branchLimits(), true), rule)
+	if err == nil {
+		return e, from, nil
+	}
+	e, outErr := parseVerdicts(prev.get(ctx, true), rule)
+	if outErr != nil {
+		return nil, from, fmt.Errorf("%w, nor from %s: %w", err, prev.src, outErr)
+	}
+	rep.Logf("notice: verification: no verdicts to reuse from %s: %v; reusing those of %s", from, err, prev.src)
+	return e, prev.src.String(), nil
+}
+
+// parseVerdicts are the verdicts of read that match rule.
+func parseVerdicts(read *kept.Earlier, rule verdicts.Rule) (*verdicts.Earlier, error) {
 	if read.Err != nil {
 		var nse *kept.NoSiteError
 		if errors.As(read.Err, &nse) {

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -216,6 +217,7 @@ func sameFiles(fa, fb map[string][]byte, a, b string) error {
 type branchPublish struct {
 	gh   *fakegithub.Server
 	args []string // the CLI's arguments
+	out  string   // its --out
 	git  string   // git+file:///REPO?ref=pins, as the installation's Nix names it
 }
 
@@ -242,10 +244,12 @@ func publishBranch(ctx context.Context, t *testing.T, in *install, srv *servers,
 	if err != nil {
 		return nil, err
 	}
+	out := filepath.Join(t.TempDir(), "site")
 	b := &branchPublish{
-		gh: gh,
+		gh:  gh,
+		out: out,
 		args: []string{
-			"--cache", cache, "--cachix-url", srv.cachix.URL(), "--out", filepath.Join(t.TempDir(), "site"),
+			"--cache", cache, "--cachix-url", srv.cachix.URL(), "--out", out,
 			"--mode", "branch", "--repo", gh.Owner + "/" + gh.Repo,
 			"--github-token", gh.Token, "--github-api-url", gh.APIURL(), "--upstream", upstream,
 		},
@@ -269,8 +273,9 @@ func publishBranch(ctx context.Context, t *testing.T, in *install, srv *servers,
 }
 
 // check checks the branch: one commit, whose tree is the bundle in bundleDir
-// plus the marker, and the one-name bundles that the site beside bundleDir
-// serves as p/NAME.tar.gz, unpacked at p/NAME/. Only README.md may differ from
+// plus the marker, the pins.json of the publish's --out less its bundle list,
+// and the one-name bundles that the site beside bundleDir serves as
+// p/NAME.tar.gz, unpacked at p/NAME/. Only README.md may differ from
 // bundleDir's, since it shows how the bundle is reached (the flake reference
 // here, the URL on the site).
 func (b *branchPublish) check(ctx context.Context, bundleDir string) error {
@@ -331,11 +336,41 @@ func (b *branchPublish) check(ctx context.Context, bundleDir string) error {
 	if len(branch["README.md"]) == 0 || len(want["README.md"]) == 0 {
 		return errors.New("branch pins or the site's bundle has no README.md")
 	}
+	if err := sameManifest(branch["pins.json"], filepath.Join(b.out, "pins.json")); err != nil {
+		return fmt.Errorf("branch pins: pins.json: %w", err)
+	}
 	delete(branch, marker)
+	delete(branch, "pins.json")
 	delete(branch, "README.md")
 	delete(want, "README.md")
 	if err := sameFiles(branch, want, "branch pins", bundleDir); err != nil {
 		return fmt.Errorf("branch pins is not the bundle: %w", err)
+	}
+	return nil
+}
+
+// sameManifest checks that data is the pins.json in file less its bundle
+// list, which the branch does not serve.
+func sameManifest(data []byte, file string) error {
+	var got, want map[string]json.RawMessage
+	if err := json.Unmarshal(data, &got); err != nil {
+		return err
+	}
+	site, err := os.ReadFile(file)
+	if err == nil {
+		err = json.Unmarshal(site, &want)
+	}
+	if err != nil {
+		return err
+	}
+	delete(want, "bundles")
+	for _, k := range slices.Sorted(maps.Keys(want)) {
+		if !bytes.Equal(got[k], want[k]) {
+			return fmt.Errorf("%s differs from %s's", k, file)
+		}
+	}
+	if len(got) != len(want) {
+		return fmt.Errorf("holds %d members, %s %d besides its bundles", len(got), file, len(want))
 	}
 	return nil
 }

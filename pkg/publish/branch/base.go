@@ -21,7 +21,13 @@ var ErrMoved = errors.New("branch moved since the files were made")
 type Base struct {
 	Commit string // "" when the branch did not exist
 	set    bool   // zero Base: Publish takes the head it first reads
-	calls  int    // API calls made reading it, counted in Result.APICalls
+	calls  int    // API calls made reading it (and its files), counted in Result.APICalls
+	// What ReadFile read of it, which Publish takes instead of reading
+	// again: its commit, the top of its tree by name, and the ids of the
+	// blobs listed there, which the publish may name instead of sending.
+	head  *github.Commit
+	top   map[string]*github.TreeEntry
+	known map[string]bool
 }
 
 // IsSet reports whether b was read (by ReadBase or MovedError.Next).

@@ -143,6 +143,12 @@ func Publish(ctx context.Context, gh *github.Client, opts Options, files []File)
 		base:    opts.Base,
 	}
 	p.res.APICalls = opts.Base.calls
+	if h := opts.Base.head; h != nil {
+		p.commits[opts.Base.Commit] = h
+	}
+	// Blob ids listed by ReadFile, of the base: reused only on top of it,
+	// since a moved head is not committed on.
+	p.known = opts.Base.known
 	p.knownRead = !worthListing(all)
 	p.res.TreeSHA = p.want
 	p.res.FlakeRef = FlakeRef(gh, opts)
@@ -214,8 +220,12 @@ func (p *publisher) attempt(ctx context.Context) error {
 			return err
 		}
 		if !p.treeMade && !p.knownRead {
-			if p.known, err = p.knownBlobs(ctx, c.GetTree().GetSHA()); err != nil {
+			known, err := p.knownBlobs(ctx, c.GetTree().GetSHA())
+			if err != nil {
 				return err
+			}
+			if known != nil { // else cut short: keep what the base listed
+				p.known = known
 			}
 			p.knownRead = true
 		}

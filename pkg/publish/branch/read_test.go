@@ -1,0 +1,129 @@
+package branch
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/kwbauson/create-pin-refs/test/fakegithub"
+)
+
+// withManifest is bundle(tag) and a top-level pins.json of about 1 KB,
+// small enough that reading the head's whole tree does not pay.
+func withManifest(tag string) ([]File, []byte) {
+	var m []byte
+	for i := range 15 {
+		m = fmt.Appendf(m, `{"pin":"p%02d","storePath":"/nix/store/%032d-p"},`, i, i)
+	}
+	m = []byte(`{"format":2,"pins":[` + string(m[:len(m)-1]) + `]}` + "\n")
+	return append(bundle(tag), File{Path: "pins.json", Data: m}), m
+}
+
+// TestReadFile: a file of the base is read in two requests besides the
+// ref, the commit and the top of the tree side by side, then its blob; the
+// publish on top of that base reads neither the commit again nor anything
+// else to find the branch unchanged.
+func TestReadFile(t *testing.T) {
+	fake, _ := setup(t, fakegithub.Options{})
+	gh, rec := recordingClient(t, fake)
+	files, manifest := withManifest("one")
+	first := mustPublish(t, gh, opts(fake), files)
+	rec.take()
+
+	o := opts(fake)
+	base, err := ReadBase(context.Background(), gh, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := base.ReadFile(context.Background(), gh, o, "pins.json", 1<<20)
+	if err != nil || !bytes.Equal(data, manifest) {
+		t.Fatalf("ReadFile = %q, %v; want the pins.json published", data, err)
+	}
+	calls, _ := rec.take()
+	head := first.CommitSHA
+	want := []string{getRef, "GET /repos/owner/repo/git/commits/" + head, "GET /repos/owner/repo/git/trees/" + head, "GET /repos/owner/repo/git/blobs/" + blobID(manifest)}
+	// The commit and the listing go out together, in either order.
+	if len(calls) == 4 {
+		slices.Sort(calls[1:3])
+	}
+	if diff := cmp.Diff(want, calls); diff != "" {
+		t.Errorf("calls (-want +got):\n%s", diff)
+	}
+
+	o.Base = base
+	res := mustPublish(t, gh, o, files)
+	if calls, _ := rec.take(); res.Changed || res.APICalls != 4 || len(calls) != 0 {
+		t.Errorf("unchanged on top of the base read: changed %v, APICalls %d, then %v; want unchanged, 4, no call", res.Changed, res.APICalls, calls)
+	}
+
+	for _, tt := range []struct {
+		name  string
+		limit int64
+		want  error
+	}{
+		{"nope.json", 1 << 20, ErrNoFile},
+		{"data", 1 << 20, ErrNoFile}, // a folder
+		{"pins.json", int64(len(manifest)) - 1, ErrFileTooLarge},
+	} {
+		if _, err := base.ReadFile(context.Background(), gh, o, tt.name, tt.limit); !errors.Is(err, tt.want) {
+			t.Errorf("ReadFile(%s, %d) = %v, want %v", tt.name, tt.limit, err, tt.want)
+		}
+		if calls, _ := rec.take(); len(calls) != 0 {
+			t.Errorf("ReadFile(%s, %d) sent %v, want nothing: the top was read already", tt.name, tt.limit, calls)
+		}
+	}
+
+	o.Branch = "none"
+	none, err := ReadBase(context.Background(), gh, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.take()
+	if _, err := none.ReadFile(context.Background(), gh, o, "pins.json", 1<<20); !errors.Is(err, ErrNoFile) {
+		t.Errorf("ReadFile of no branch = %v, want ErrNoFile", err)
+	}
+	if calls, _ := rec.take(); len(calls) != 0 {
+		t.Errorf("ReadFile of no branch sent %v", calls)
+	}
+}
+
+// TestReadFileNamesTheTopByID: the blobs that ReadFile saw listed at the top
+// of the base are named by id, not sent, even when reading the whole tree
+// would not pay: an unchanged pins.json does not travel again.
+func TestReadFileNamesTheTopByID(t *testing.T) {
+	fake, _ := setup(t, fakegithub.Options{})
+	gh, rec := recordingClient(t, fake)
+	one, manifest := withManifest("one")
+	mustPublish(t, gh, opts(fake), one)
+	two, _ := withManifest("two")
+	if worthListing(append(slices.Clone(two), File{Path: MarkerPath, Data: MarkerContent()})) {
+		t.Fatal("the fixture's tree is worth listing: the test shows nothing")
+	}
+	for _, read := range []bool{false, true} {
+		o := opts(fake)
+		base, err := ReadBase(context.Background(), gh, o)
+		if err == nil && read {
+			_, err = base.ReadFile(context.Background(), gh, o, "pins.json", 1<<20)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec.take()
+		o.Base = base
+		files := two
+		if read {
+			files = one // back, with pins.json as it was all along
+		}
+		mustPublish(t, gh, o, files)
+		calls, body := rec.take()
+		sent := bytes.Contains(body[createTree], jsonString(t, manifest))
+		if sent == read {
+			t.Errorf("ReadFile first %v: pins.json sent %v, want %v (calls %v)", read, sent, !read, calls)
+		}
+	}
+}
