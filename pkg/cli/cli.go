@@ -265,7 +265,13 @@ func runRound(ctx context.Context, cfg *config.Config, env Env, rep reporter, pu
 		prev.wait() // no request of the round outlives it
 	}()
 	err := inGroup(rep, "Reading pins", func() error {
-		raw, info, err := readPins(ctx, cfg, env, rep, pub.readBase)
+		raw, info, err := readPins(ctx, cfg, env, rep, func(ctx context.Context) error {
+			if err := pub.readBase(ctx); err != nil {
+				return err
+			}
+			prev.prefetchBranch(ctx, cfg) // beside the pins
+			return nil
+		})
 		if err != nil {
 			return err
 		}

@@ -31,8 +31,11 @@ import (
 type earlierSite struct {
 	src  kept.Source
 	read *kept.Earlier
-	// branch is the branch's head in branch mode (nil otherwise).
-	branch kept.Source
+	// branch is the branch's head in branch mode (nil otherwise), and
+	// branchRead its pins.json once branchIn is closed (prefetchBranch).
+	branch     kept.Source
+	branchRead *kept.Earlier
+	branchIn   chan struct{}
 	// index is its index.html (nil: none), or indexErr why it could not
 	// be read, once indexRead; read by forChanged.
 	index     []byte
@@ -112,9 +115,37 @@ func (e *earlierSite) waitManifest() {
 	e.log.flush(e.rep)
 }
 
+// prefetchBranch starts reading the pins.json of the branch's head, just
+// read, while the round reads the pins: the walk needs it before it can
+// start. Not in branch mode, or with no verdicts to reuse, it does nothing.
+func (e *earlierSite) prefetchBranch(ctx context.Context, cfg *config.Config) {
+	if e.branch == nil || cfg.Verify == verify.Off || cfg.Reverify || e.branchIn != nil {
+		return
+	}
+	in := make(chan struct{})
+	e.branchIn = in
+	go func() {
+		defer close(in) // publishes branchRead
+		e.branchRead = kept.Read(ctx, e.branch, branchLimits(), true)
+	}()
+}
+
+// getBranch is the branch's pins.json, as prefetchBranch read it or read now.
+func (e *earlierSite) getBranch(ctx context.Context) *kept.Earlier {
+	if e.branchIn != nil {
+		<-e.branchIn
+	} else if e.branchRead == nil {
+		e.branchRead = kept.Read(ctx, e.branch, branchLimits(), true)
+	}
+	return e.branchRead
+}
+
 // wait returns once a prefetch under way is done, and logs its lines.
 func (e *earlierSite) wait() {
 	e.waitManifest()
+	if e.branchIn != nil {
+		<-e.branchIn
+	}
 	if e.indexIn != nil {
 		<-e.indexIn
 		e.indexIn = nil
@@ -264,7 +295,7 @@ func earlierVerdicts(ctx context.Context, cfg *config.Config, rep reporter, prev
 		e, err := parseVerdicts(prev.get(ctx, true), rule)
 		return e, from, err
 	}
-	e, err := parseVerdicts(kept.Read(ctx, prev.branch, branchLimits(), true), rule)
+	e, err := parseVerdicts(prev.getBranch(ctx), rule)
 	if err == nil {
 		return e, from, nil
 	}
