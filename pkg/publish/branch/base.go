@@ -22,6 +22,9 @@ type Base struct {
 	Commit string // "" when the branch did not exist
 	set    bool   // zero Base: Publish takes the head it first reads
 	calls  int    // API calls made reading it (and its files), counted in Result.APICalls
+	// defaultBranch is the repository's, read by ReadFile beside the
+	// commit ("": not read).
+	defaultBranch string
 	// What ReadFile read of it, which Publish takes instead of reading
 	// again: its commit, the top of its tree by name, and the ids of the
 	// blobs listed there, which the publish may name instead of sending.

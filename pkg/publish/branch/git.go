@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/google/go-github/v60/github"
@@ -71,6 +72,7 @@ func (p *publisher) makeTree(ctx context.Context) error {
 		ids[i] = blobID(f.Data)
 		uses[ids[i]]++
 	}
+	var blobs []File // to send first, once each
 	made := map[string]bool{}
 	entries := make([]*github.TreeEntry, 0, len(p.files))
 	for i, f := range p.files {
@@ -86,14 +88,15 @@ func (p *publisher) makeTree(ctx context.Context) error {
 			e.Content = github.String(string(f.Data))
 		default:
 			if !made[id] {
-				if _, err := p.makeBlob(ctx, f); err != nil {
-					return err
-				}
+				blobs = append(blobs, f)
 				made[id] = true
 			}
 			e.SHA = github.String(id)
 		}
 		entries = append(entries, e)
+	}
+	if err := p.makeBlobs(ctx, blobs); err != nil {
+		return err
 	}
 	p.res.APICalls++
 	tree, resp, err := p.gh.Git.CreateTree(ctx, p.opts.Owner, p.opts.Repo, "", entries)
@@ -107,19 +110,47 @@ func (p *publisher) makeTree(ctx context.Context) error {
 	return nil
 }
 
-func (p *publisher) makeBlob(ctx context.Context, f File) (string, error) {
-	p.res.APICalls++
+// blobsAtOnce bounds the blobs sent together; they need nothing of each
+// other, and GitHub takes a few parallel writes of one client (its
+// secondary rate limits are about many more).
+const blobsAtOnce = 8
+
+// makeBlobs sends the blobs of files together, a few at a time: one round
+// trip for the few a bundle has. The first error is returned, once all
+// are answered.
+func (p *publisher) makeBlobs(ctx context.Context, files []File) error {
+	p.res.APICalls += len(files)
+	errs := make([]error, len(files))
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, blobsAtOnce)
+	for i, f := range files {
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			errs[i] = p.makeBlob(ctx, f)
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *publisher) makeBlob(ctx context.Context, f File) error {
 	blob, resp, err := p.gh.Git.CreateBlob(ctx, p.opts.Owner, p.opts.Repo, &github.Blob{
 		Content:  github.String(base64.StdEncoding.EncodeToString(f.Data)),
 		Encoding: github.String("base64"),
 	})
 	if err != nil {
-		return "", p.fail("create blob for "+f.Path, true, resp, err)
+		return p.fail("create blob for "+f.Path, true, resp, err)
 	}
 	if got, want := blob.GetSHA(), blobID(f.Data); got != want {
-		return "", fmt.Errorf("create blob for %s: %w: GitHub made %s, computed %s", f.Path, ErrTreeMismatch, got, want)
+		return fmt.Errorf("create blob for %s: %w: GitHub made %s, computed %s", f.Path, ErrTreeMismatch, got, want)
 	}
-	return blob.GetSHA(), nil
+	return nil
 }
 
 // readBlob returns a blob's content, up to limit bytes of it.

@@ -114,15 +114,9 @@ func (p *publisher) markerProblem(ctx context.Context, tree string) (string, err
 // pins branch merged into it brings the marker along).
 func (p *publisher) checkNotDefault(ctx context.Context) error {
 	if p.defaultBranch == "" {
-		p.res.APICalls++
-		repo, resp, err := p.gh.Repositories.Get(ctx, p.opts.Owner, p.opts.Repo)
-		if err != nil {
-			return p.fail("get repository", false, resp, err)
+		if err := p.readDefault(ctx); err != nil {
+			return err
 		}
-		if repo.GetDefaultBranch() == "" {
-			return fmt.Errorf("get repository: no default branch in the answer")
-		}
-		p.defaultBranch = repo.GetDefaultBranch()
 	}
 	if p.defaultBranch == p.opts.Branch {
 		return fmt.Errorf("%w: %q is the default branch of %s/%s, and the bundle would replace every file on it",
@@ -139,4 +133,18 @@ func trailerTree(msg string) string {
 		}
 	}
 	return ""
+}
+
+// readDefault reads the repository's default branch.
+func (p *publisher) readDefault(ctx context.Context) error {
+	p.res.APICalls++
+	repo, resp, err := p.gh.Repositories.Get(ctx, p.opts.Owner, p.opts.Repo)
+	if err != nil {
+		return p.fail("get repository", false, resp, err)
+	}
+	if repo.GetDefaultBranch() == "" {
+		return fmt.Errorf("get repository: no default branch in the answer")
+	}
+	p.defaultBranch = repo.GetDefaultBranch()
+	return nil
 }

@@ -141,6 +141,9 @@ func Publish(ctx context.Context, gh *github.Client, opts Options, files []File)
 		commits: map[string]*github.Commit{},
 		managed: map[string]bool{},
 		base:    opts.Base,
+		// The default branch does not depend on the head: kept if the
+		// head moves.
+		defaultBranch: opts.Base.defaultBranch,
 	}
 	p.res.APICalls = opts.Base.calls
 	if h := opts.Base.head; h != nil {

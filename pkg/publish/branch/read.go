@@ -76,9 +76,11 @@ func (b *Base) ReadFile(ctx context.Context, gh *github.Client, opts Options, na
 // readTop reads b's commit and the top of its tree, side by side: GitHub
 // lists the tree of a commit named by its id, so the listing need not wait
 // for the commit. (Its answer's sha may then be the commit's: only the
-// entries are taken from it.)
+// entries are taken from it.) The repository's default branch, which a
+// publish on top of b must know, comes in the same round trip; its
+// failure is left for Publish to meet and report.
 func (b *Base) readTop(ctx context.Context, gh *github.Client, opts Options) error {
-	pc, pt := b.reader(gh, opts), b.reader(gh, opts)
+	pc, pt, pr := b.reader(gh, opts), b.reader(gh, opts), b.reader(gh, opts)
 	var (
 		commit     *github.Commit
 		tree       *github.Tree
@@ -103,8 +105,12 @@ func (b *Base) readTop(ctx context.Context, gh *github.Client, opts Options) err
 			return nil
 		})
 	})
+	wg.Go(func() {
+		_, _ = opts.Retry.Do(ctx, "reading the repository", pr.readDefault)
+	})
 	wg.Wait()
-	b.calls += pc.res.APICalls + pt.res.APICalls
+	b.calls += pc.res.APICalls + pt.res.APICalls + pr.res.APICalls
+	b.defaultBranch = pr.defaultBranch
 	if err := cmp.Or(errC, errT); err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -46,10 +47,11 @@ func TestReadFile(t *testing.T) {
 	}
 	calls, _ := rec.take()
 	head := first.CommitSHA
-	want := []string{getRef, "GET /repos/owner/repo/git/commits/" + head, "GET /repos/owner/repo/git/trees/" + head, "GET /repos/owner/repo/git/blobs/" + blobID(manifest)}
-	// The commit and the listing go out together, in either order.
-	if len(calls) == 4 {
-		slices.Sort(calls[1:3])
+	want := []string{getRef, getRepo, "GET /repos/owner/repo/git/commits/" + head, "GET /repos/owner/repo/git/trees/" + head, "GET /repos/owner/repo/git/blobs/" + blobID(manifest)}
+	// The commit, the listing and the repository go out together, in any
+	// order.
+	if len(calls) == 5 {
+		slices.Sort(calls[1:4])
 	}
 	if diff := cmp.Diff(want, calls); diff != "" {
 		t.Errorf("calls (-want +got):\n%s", diff)
@@ -57,8 +59,8 @@ func TestReadFile(t *testing.T) {
 
 	o.Base = base
 	res := mustPublish(t, gh, o, files)
-	if calls, _ := rec.take(); res.Changed || res.APICalls != 4 || len(calls) != 0 {
-		t.Errorf("unchanged on top of the base read: changed %v, APICalls %d, then %v; want unchanged, 4, no call", res.Changed, res.APICalls, calls)
+	if calls, _ := rec.take(); res.Changed || res.APICalls != 5 || len(calls) != 0 {
+		t.Errorf("unchanged on top of the base read: changed %v, APICalls %d, then %v; want unchanged, 5, no call", res.Changed, res.APICalls, calls)
 	}
 
 	for _, tt := range []struct {
@@ -124,6 +126,36 @@ func TestReadFileNamesTheTopByID(t *testing.T) {
 		sent := bytes.Contains(body[createTree], jsonString(t, manifest))
 		if sent == read {
 			t.Errorf("ReadFile first %v: pins.json sent %v, want %v (calls %v)", read, sent, !read, calls)
+		}
+	}
+}
+
+// TestReadFileReadsTheDefaultBranch: the repository's default branch comes
+// with the base's commit and tree, so that a publish on top of a base read
+// by ReadFile asks nothing before it writes.
+func TestReadFileReadsTheDefaultBranch(t *testing.T) {
+	fake, _ := setup(t, fakegithub.Options{})
+	gh, rec := recordingClient(t, fake)
+	one, _ := withManifest("one")
+	mustPublish(t, gh, opts(fake), one)
+	o := opts(fake)
+	base, err := ReadBase(context.Background(), gh, o)
+	if err == nil {
+		_, err = base.ReadFile(context.Background(), gh, o, "pins.json", 1<<20)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.take()
+	o.Base = base
+	two, _ := withManifest("two")
+	if res := mustPublish(t, gh, o, two); !res.Changed {
+		t.Fatal("nothing committed: the test shows nothing")
+	}
+	calls, _ := rec.take()
+	for _, c := range calls {
+		if !strings.HasPrefix(c, "POST ") && !strings.HasPrefix(c, "PATCH ") {
+			t.Errorf("the publish on top of the base read %s; want writes only: %v", c, calls)
 		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-github/v60/github"
@@ -409,4 +410,46 @@ func namedBundle(names, changed int) []File {
 		files = append(files, File{Path: fmt.Sprintf("data/shards/%d.json", s), Data: data})
 	}
 	return files
+}
+
+// TestBlobsGoTogether: the blobs a tree names (content several files
+// share) are sent together, not one round trip each.
+func TestBlobsGoTogether(t *testing.T) {
+	fake, gh := setup(t, fakegithub.Options{})
+	var files []File
+	for i := range 3 {
+		data := fmt.Appendf(nil, "shared %d\n", i)
+		files = append(files, File{Path: fmt.Sprintf("a/%d", i), Data: data}, File{Path: fmt.Sprintf("b/%d", i), Data: data})
+	}
+	var (
+		mu       sync.Mutex
+		arrived  = 0
+		all      = make(chan struct{})
+		together = true
+	)
+	fake.OnRequest(func(method, path string) {
+		if method != http.MethodPost || !strings.HasSuffix(path, "/git/blobs") {
+			return
+		}
+		mu.Lock()
+		if arrived++; arrived == 3 {
+			close(all)
+		}
+		mu.Unlock()
+		// Each blob waits for the others: sent one after another, the
+		// first waits in vain, for a while.
+		select {
+		case <-all:
+		case <-time.After(2 * time.Second):
+			mu.Lock()
+			together = false
+			mu.Unlock()
+		}
+	})
+	mustPublish(t, gh, opts(fake), files)
+	mu.Lock()
+	defer mu.Unlock()
+	if arrived != 3 || !together {
+		t.Errorf("%d blobs sent, together %v; want 3, together", arrived, together)
+	}
 }
