@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/kwbauson/create-pin-refs/pkg/bundle"
@@ -65,6 +66,14 @@ func verifyPins(ctx context.Context, cfg *config.Config, env Env, rep reporter, 
 	for _, p := range set.Pins {
 		paths = append(paths, p.StorePath)
 	}
+	// While the earlier verdicts are awaited, the walk's connection is made.
+	var warm sync.WaitGroup
+	warmCtx, stopWarm := context.WithCancel(ctx)
+	defer func() { // before the connections are closed
+		stopWarm()
+		warm.Wait()
+	}()
+	warm.Go(func() { cache.Warm(warmCtx) })
 	start := time.Now()
 	found, err := verifyClosures(ctx, cfg, env, rep, prev, paths, opts, meta)
 	if err != nil {

@@ -151,6 +151,24 @@ func New(cacheURL string, opts Options) (*Client, error) {
 // URL is the cache's URL.
 func (c *Client) URL() string { return c.base }
 
+// Warm opens a connection to the cache, by asking for its nix-cache-info as
+// Nix does first, while the caller still waits for what the first narinfo
+// requests need: the handshakes (TCP, TLS, HTTP/2) are then behind it. The
+// answer and any failure are dropped; the requests that matter report
+// theirs.
+func (c *Client) Warm(ctx context.Context) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodHead, c.base+"/nix-cache-info", nil)
+	if err != nil {
+		return
+	}
+	if c.userAgent != "" {
+		req.Header.Set("User-Agent", c.userAgent)
+	}
+	if resp, err := c.hc.Do(req); err == nil {
+		resp.Body.Close()
+	}
+}
+
 // Get fetches and parses the narinfo of the store path with this hash. A path
 // the cache does not hold gives an error wrapping ErrNotFound.
 func (c *Client) Get(ctx context.Context, hash string) (*NarInfo, error) {

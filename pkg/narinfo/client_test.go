@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -266,5 +267,43 @@ func TestGetNameThatDoesNotResolve(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("err = %q, want it to hold %q", err, want)
 		}
+	}
+}
+
+// TestWarm: Warm asks for nix-cache-info, with the client's token, and
+// leaves its connection open for the narinfo requests after it.
+func TestWarm(t *testing.T) {
+	dir := cacheDir(t)
+	var (
+		mu    sync.Mutex
+		asked []string
+		conns int
+	)
+	files := http.FileServer(http.Dir(dir))
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		asked = append(asked, r.Method+" "+r.URL.Path+" "+r.Header.Get("Authorization"))
+		mu.Unlock()
+		files.ServeHTTP(w, r)
+	}))
+	srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			mu.Lock()
+			conns++
+			mu.Unlock()
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	c, _ := newClient(t, srv.URL, token)
+	c.Warm(context.Background())
+	if _, err := c.Get(context.Background(), cachixHash); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := []string{"HEAD /nix-cache-info Bearer " + token, "GET /" + cachixHash + ".narinfo Bearer " + token}
+	if !slices.Equal(asked, want) || conns != 1 {
+		t.Errorf("asked %q on %d connections, want %q on 1", asked, conns, want)
 	}
 }

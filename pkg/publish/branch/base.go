@@ -25,6 +25,8 @@ type Base struct {
 	// defaultBranch is the repository's, read by ReadFile beside the
 	// commit ("": not read).
 	defaultBranch string
+	// h2: the head came over HTTP/2, so requests may go in parallel.
+	h2 bool
 	// What ReadFile read of it, which Publish takes instead of reading
 	// again: its commit, the top of its tree by name, and the ids of the
 	// blobs listed there, which the publish may name instead of sending.
@@ -55,7 +57,7 @@ func ReadBase(ctx context.Context, gh *github.Client, opts Options) (Base, error
 	if err != nil {
 		return Base{}, err
 	}
-	return Base{Commit: head, set: true, calls: p.res.APICalls}, nil
+	return Base{Commit: head, set: true, calls: p.res.APICalls, h2: p.h2}, nil
 }
 
 // MovedError is ErrMoved with the heads: the branch was at Base when the

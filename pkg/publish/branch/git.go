@@ -22,6 +22,7 @@ import (
 func (p *publisher) head(ctx context.Context) (string, error) {
 	p.res.APICalls++
 	ref, resp, err := p.gh.Git.GetRef(ctx, p.opts.Owner, p.opts.Repo, p.ref)
+	p.h2 = resp != nil && resp.ProtoMajor == 2
 	if status(resp) == http.StatusNotFound {
 		// No branch, or no repository the token can see; a write will tell.
 		return "", nil
@@ -115,14 +116,18 @@ func (p *publisher) makeTree(ctx context.Context) error {
 // secondary rate limits are about many more).
 const blobsAtOnce = 8
 
-// makeBlobs sends the blobs of files together, a few at a time: one round
-// trip for the few a bundle has. The first error is returned, once all
+// makeBlobs sends the blobs of files together, a few at a time, over
+// HTTP/2: one round trip for the few a bundle has. The first error is returned, once all
 // are answered.
 func (p *publisher) makeBlobs(ctx context.Context, files []File) error {
 	p.res.APICalls += len(files)
 	errs := make([]error, len(files))
+	n := 1
+	if p.h2 {
+		n = blobsAtOnce
+	}
 	var wg sync.WaitGroup
-	slots := make(chan struct{}, blobsAtOnce)
+	slots := make(chan struct{}, n)
 	for i, f := range files {
 		slots <- struct{}{}
 		wg.Go(func() {
@@ -236,4 +241,22 @@ func (p *publisher) settle(ctx context.Context, head string, refused error) erro
 	default:
 		return retry.Again(refused)
 	}
+}
+
+// together runs fs at once over HTTP/2, where requests in parallel share
+// the connection, and else one after another: over HTTP/1.1 each would
+// dial a connection of its own, whose handshakes cost more than the round
+// trips saved.
+func together(h2 bool, fs ...func()) {
+	if !h2 {
+		for _, f := range fs {
+			f()
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	for _, f := range fs {
+		wg.Go(f)
+	}
+	wg.Wait()
 }

@@ -144,6 +144,7 @@ func Publish(ctx context.Context, gh *github.Client, opts Options, files []File)
 		// The default branch does not depend on the head: kept if the
 		// head moves.
 		defaultBranch: opts.Base.defaultBranch,
+		h2:            opts.Base.h2,
 	}
 	p.res.APICalls = opts.Base.calls
 	if h := opts.Base.head; h != nil {
@@ -179,6 +180,7 @@ type publisher struct {
 	commits       map[string]*github.Commit // by sha; commits never change
 	managed       map[string]bool           // heads found to hold our marker
 	defaultBranch string                    // the repository's, once read
+	h2            bool                      // the last head came over HTTP/2: requests may go in parallel
 	base          Base                      // the only head committed on top of
 	baseUsed      bool                      // the first attempt took base as the head
 	// ours is the commit made on top of the base: recognised if a

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/google/go-github/v60/github"
 )
@@ -73,7 +72,7 @@ func (b *Base) ReadFile(ctx context.Context, gh *github.Client, opts Options, na
 	return data, nil
 }
 
-// readTop reads b's commit and the top of its tree, side by side: GitHub
+// readTop reads b's commit and the top of its tree, side by side (over HTTP/2): GitHub
 // lists the tree of a commit named by its id, so the listing need not wait
 // for the commit. (Its answer's sha may then be the commit's: only the
 // entries are taken from it.) The repository's default branch, which a
@@ -85,16 +84,14 @@ func (b *Base) readTop(ctx context.Context, gh *github.Client, opts Options) err
 		commit     *github.Commit
 		tree       *github.Tree
 		errC, errT error
-		wg         sync.WaitGroup
 		at         = short(b.Commit)
 	)
-	wg.Go(func() {
+	together(b.h2, func() {
 		_, errC = opts.Retry.Do(ctx, "reading commit "+at, func(ctx context.Context) (err error) {
 			commit, err = pc.commit(ctx, b.Commit)
 			return err
 		})
-	})
-	wg.Go(func() {
+	}, func() {
 		_, errT = opts.Retry.Do(ctx, "listing the tree of "+at, func(ctx context.Context) error {
 			pt.res.APICalls++
 			t, resp, err := gh.Git.GetTree(ctx, opts.Owner, opts.Repo, b.Commit, false)
@@ -104,11 +101,9 @@ func (b *Base) readTop(ctx context.Context, gh *github.Client, opts Options) err
 			tree = t
 			return nil
 		})
-	})
-	wg.Go(func() {
+	}, func() {
 		_, _ = opts.Retry.Do(ctx, "reading the repository", pr.readDefault)
 	})
-	wg.Wait()
 	b.calls += pc.res.APICalls + pt.res.APICalls + pr.res.APICalls
 	b.defaultBranch = pr.defaultBranch
 	if err := cmp.Or(errC, errT); err != nil {

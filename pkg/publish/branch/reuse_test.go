@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -413,43 +414,65 @@ func namedBundle(names, changed int) []File {
 }
 
 // TestBlobsGoTogether: the blobs a tree names (content several files
-// share) are sent together, not one round trip each.
+// share) are sent together over HTTP/2, not one round trip each, and one
+// after another over HTTP/1.1, where each would dial a connection.
 func TestBlobsGoTogether(t *testing.T) {
-	fake, gh := setup(t, fakegithub.Options{})
-	var files []File
-	for i := range 3 {
-		data := fmt.Appendf(nil, "shared %d\n", i)
-		files = append(files, File{Path: fmt.Sprintf("a/%d", i), Data: data}, File{Path: fmt.Sprintf("b/%d", i), Data: data})
-	}
-	var (
-		mu       sync.Mutex
-		arrived  = 0
-		all      = make(chan struct{})
-		together = true
-	)
-	fake.OnRequest(func(method, path string) {
-		if method != http.MethodPost || !strings.HasSuffix(path, "/git/blobs") {
-			return
-		}
-		mu.Lock()
-		if arrived++; arrived == 3 {
-			close(all)
-		}
-		mu.Unlock()
-		// Each blob waits for the others: sent one after another, the
-		// first waits in vain, for a while.
-		select {
-		case <-all:
-		case <-time.After(2 * time.Second):
+	for _, h2 := range []bool{true, false} {
+		t.Run(fmt.Sprint("HTTP/2 ", h2), func(t *testing.T) {
+			fake := fakegithub.New(t, fakegithub.Options{})
+			srv := httptest.NewUnstartedServer(fake)
+			srv.EnableHTTP2 = h2
+			srv.StartTLS()
+			t.Cleanup(srv.Close)
+			hc := srv.Client()
+			hc.Transport.(*http.Transport).ForceAttemptHTTP2 = h2
+			gh, err := NewClient(hc, srv.URL+"/api/v3", fake.Token)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var files []File
+			for i := range 3 {
+				data := fmt.Appendf(nil, "shared %d\n", i)
+				files = append(files, File{Path: fmt.Sprintf("a/%d", i), Data: data}, File{Path: fmt.Sprintf("b/%d", i), Data: data})
+			}
+			var (
+				mu             sync.Mutex
+				arrived, inAir int
+				most           int
+			)
+			fake.OnRequest(func(method, path string) {
+				if method != http.MethodPost || !strings.HasSuffix(path, "/git/blobs") {
+					return
+				}
+				mu.Lock()
+				arrived++
+				inAir++
+				most = max(most, inAir)
+				mu.Unlock()
+				// Each blob waits a while for the others, if any come.
+				for range 20 {
+					mu.Lock()
+					all := arrived == 3
+					mu.Unlock()
+					if all {
+						break
+					}
+					time.Sleep(10 * time.Millisecond)
+				}
+				mu.Lock()
+				inAir--
+				mu.Unlock()
+			})
+			mustPublish(t, gh, opts(fake), files)
 			mu.Lock()
-			together = false
-			mu.Unlock()
-		}
-	})
-	mustPublish(t, gh, opts(fake), files)
-	mu.Lock()
-	defer mu.Unlock()
-	if arrived != 3 || !together {
-		t.Errorf("%d blobs sent, together %v; want 3, together", arrived, together)
+			defer mu.Unlock()
+			want := 1
+			if h2 {
+				want = 3
+			}
+			if arrived != 3 || most != want {
+				t.Errorf("%d blobs sent, at most %d at once; want 3, %d at once", arrived, most, want)
+			}
+		})
 	}
 }
