@@ -11,9 +11,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -25,6 +27,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
@@ -47,6 +50,8 @@ type Server struct {
 	AccessKey, SecretKey string
 	// Dir is the posix back end's top folder: one sub-folder per bucket.
 	Dir string
+	// iamDir holds the users CreateUser adds (versitygw's internal IAM).
+	iamDir string
 
 	client *s3.Client
 }
@@ -92,7 +97,7 @@ func Start(t testing.TB) *Server {
 	case err != nil:
 		t.Skipf("no S3 server: %v", err)
 	}
-	s := &Server{AccessKey: "AK" + random(t, 9), SecretKey: random(t, 20), Dir: t.TempDir()}
+	s := &Server{AccessKey: "AK" + random(t, 9), SecretKey: random(t, 20), Dir: t.TempDir(), iamDir: t.TempDir()}
 	// A free port can be taken between its probe and versitygw's listen:
 	// try a few.
 	for attempt := 1; ; attempt++ {
@@ -127,7 +132,7 @@ func (s *Server) start(t testing.TB, bin string) error {
 
 	var out lockedBuffer
 	cmd := exec.Command(bin, "--access", s.AccessKey, "--secret", s.SecretKey,
-		"--port", addr, "--region", Region, "--quiet", "posix", s.Dir)
+		"--port", addr, "--region", Region, "--iam-dir", s.iamDir, "--quiet", "posix", s.Dir)
 	cmd.Stdout = &out
 	cmd.Stderr = &out
 	if err := cmd.Start(); err != nil {
@@ -194,6 +199,51 @@ func Isolate(t testing.TB) {
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 }
 
+// CreateUser adds a user of role "user" and returns its credentials. Unlike
+// root, who passes every check, such a user is bound by bucket policies:
+// with none, it may do nothing in a bucket root made.
+func (s *Server) CreateUser(t testing.TB) (accessKey, secretKey string) {
+	t.Helper()
+	accessKey, secretKey = "AU"+random(t, 9), random(t, 20)
+	body := []byte("<Account><Access>" + accessKey + "</Access><Secret>" + secretKey +
+		"</Secret><Role>user</Role></Account>")
+	req, err := http.NewRequest(http.MethodPatch, s.URL+"/create-user", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(body)
+	payload := hex.EncodeToString(sum[:])
+	req.Header.Set("X-Amz-Content-Sha256", payload)
+	creds := aws.Credentials{AccessKeyID: s.AccessKey, SecretAccessKey: s.SecretKey}
+	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, payload, "s3", Region, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("creating a user: %v", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		t.Fatalf("creating a user: status %d: %s", resp.StatusCode, msg)
+	}
+	return accessKey, secretKey
+}
+
+// SetPolicy sets a bucket's policy document, failing the test on error.
+func (s *Server) SetPolicy(t testing.TB, bucket string, policy any) {
+	t.Helper()
+	doc, err := json.Marshal(policy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.client.PutBucketPolicy(context.Background(), &s3.PutBucketPolicyInput{
+		Bucket: &bucket, Policy: aws.String(string(doc)),
+	}); err != nil {
+		t.Fatalf("setting the policy of bucket %s: %v", bucket, err)
+	}
+}
+
 // CreateBucket makes a bucket, failing the test on error.
 func (s *Server) CreateBucket(t testing.TB, name string) {
 	t.Helper()
@@ -207,7 +257,7 @@ func (s *Server) CreateBucket(t testing.TB, name string) {
 // serve them.
 func (s *Server) AllowAnonymousRead(t testing.TB, bucket string) {
 	t.Helper()
-	policy, err := json.Marshal(map[string]any{
+	s.SetPolicy(t, bucket, map[string]any{
 		"Version": "2012-10-17",
 		"Statement": []map[string]any{{
 			"Effect":    "Allow",
@@ -216,14 +266,6 @@ func (s *Server) AllowAnonymousRead(t testing.TB, bucket string) {
 			"Resource":  []string{"arn:aws:s3:::" + bucket + "/*"},
 		}},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.client.PutBucketPolicy(context.Background(), &s3.PutBucketPolicyInput{
-		Bucket: &bucket, Policy: aws.String(string(policy)),
-	}); err != nil {
-		t.Fatalf("setting the policy of bucket %s: %v", bucket, err)
-	}
 }
 
 // ObjectURL is the plain HTTP URL of an object, path-style.

@@ -2,13 +2,16 @@ package s3server_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
 
 	"github.com/kwbauson/create-pin-refs/test/s3server"
 )
@@ -51,5 +54,35 @@ func TestAnonymousRead(t *testing.T) {
 				t.Errorf("GET: body %q, want %q", body, "hello")
 			}
 		})
+	}
+}
+
+// A user CreateUser adds is bound by the bucket policy, where root is not.
+func TestCreateUser(t *testing.T) {
+	srv := s3server.Start(t)
+	ctx := context.Background()
+	srv.CreateBucket(t, "b-user")
+	access, secret := srv.CreateUser(t)
+	user := s3.New(s3.Options{
+		Region: s3server.Region, BaseEndpoint: aws.String(srv.URL), UsePathStyle: true,
+		Credentials: credentials.NewStaticCredentialsProvider(access, secret, ""),
+	})
+	list := func() error {
+		_, err := user.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("b-user")})
+		return err
+	}
+	var ae smithy.APIError
+	if err := list(); !errors.As(err, &ae) || ae.ErrorCode() != "AccessDenied" {
+		t.Fatalf("listing without a policy: %v, want AccessDenied", err)
+	}
+	srv.SetPolicy(t, "b-user", map[string]any{
+		"Version": "2012-10-17",
+		"Statement": []map[string]any{{
+			"Effect": "Allow", "Principal": map[string]any{"AWS": []string{access}},
+			"Action": []string{"s3:ListBucket"}, "Resource": []string{"arn:aws:s3:::b-user"},
+		}},
+	})
+	if err := list(); err != nil {
+		t.Fatalf("listing with a policy allowing it: %v", err)
 	}
 }
