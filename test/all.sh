@@ -2,7 +2,9 @@
 # Runs every check and test of the project: formatting, vet, staticcheck, actionlint
 # and `go test ./...`, including the real-Nix end-to-end suite and the browser test
 # of the index page. It provisions Nix first (test/nix/setup.sh, as root) unless
-# CPR_NIX names the installations to use, and installs Chromium as root.
+# CPR_NIX names the installations to use, builds the S3 server the S3 tests run
+# (test/s3server/install.sh) unless CPR_VERSITYGW names it, and installs
+# Chromium as root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +17,14 @@ if [ -z "${CPR_NIX:-}" ]; then
 fi
 export CPR_NIX
 echo "Nix installations: ${CPR_NIX:-none}" >&2
+
+# versitygw, the S3 server the S3 tests start on 127.0.0.1 (test/s3server);
+# without it those tests skip.
+if [ -z "${CPR_VERSITYGW:-}" ]; then
+  CPR_VERSITYGW=$(bash test/s3server/install.sh | tail -n 1)
+fi
+export CPR_VERSITYGW
+echo "versitygw: $CPR_VERSITYGW" >&2
 
 # Headless Chromium for the index page's browser test (test/browser), from
 # Debian's packages; without it that test skips.
