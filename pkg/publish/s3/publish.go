@@ -1,0 +1,187 @@
+// Package s3 publishes the site to a prefix of an S3-compatible bucket:
+// only the objects that changed, in an order that never lets a reader find
+// a name pointing at an object not yet written, guarded by a marker that
+// lists what create-pin-refs wrote and serves as the compare-and-swap
+// between publishers racing on one prefix.
+package s3
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/kwbauson/create-pin-refs/pkg/s3bucket"
+	"github.com/kwbauson/create-pin-refs/pkg/site"
+)
+
+// Bucket is what a publish needs of a bucket; *s3bucket.Bucket has it.
+type Bucket interface {
+	Get(ctx context.Context, name string, limit int64) (s3bucket.Object, error)
+	Put(ctx context.Context, name string, body []byte, o s3bucket.PutOptions) (string, error)
+	Delete(ctx context.Context, names ...string) error
+	List(ctx context.Context, under string, limit int) ([]s3bucket.Entry, error)
+	String() string
+}
+
+// ErrRaced is another publish that wrote the prefix after this one read its
+// marker: nothing of this publish's is lost that the next, reading the pins
+// again, does not write. Test for it with errors.Is.
+var ErrRaced = errors.New("another publish wrote the prefix since this one read it")
+
+// Options say what to publish.
+type Options struct {
+	// Files is the site: each object's name under the prefix and content.
+	Files map[string][]byte
+	// Link is the x-amz-meta-link of the mutable tarballs ("": none).
+	Link string
+	// Force adopts a prefix that holds objects but no marker of ours.
+	Force bool
+	// Concurrency bounds the writes in flight (0: 16).
+	Concurrency int
+}
+
+// Result is what a publish did.
+type Result struct {
+	Put, Deleted, Unchanged int
+	BytesPut                int64
+	// Changed: an object was written or deleted.
+	Changed bool
+	// Created: the prefix held no marker before.
+	Created bool
+}
+
+// Publish writes o.Files under the bucket's prefix: the objects whose content
+// differs from what the marker lists, immutable bundles first, then the
+// folders' files, the mutable names at the top, pins.json, and the marker
+// last, written only if it is still the one read (If-Match; If-None-Match
+// for the first). Then the objects the marker listed that the site no longer
+// holds are deleted. An unchanged site writes nothing.
+func Publish(ctx context.Context, b Bucket, o Options) (*Result, error) {
+	if len(o.Files) == 0 || o.Files[site.Manifest] == nil {
+		return nil, fmt.Errorf("s3: no site to publish (no %s)", site.Manifest)
+	}
+	prev, etag, err := readMarker(ctx, b, o.Force)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Created: etag == ""}
+	next := &marker{Generator: generator, Format: markerFormat, Objects: make(map[string]string, len(o.Files))}
+	var todo []string
+	for name, data := range o.Files {
+		s := sum(data)
+		next.Objects[name] = s
+		if prev.Objects[name] != s {
+			todo = append(todo, name)
+		}
+	}
+	var gone []string
+	for name := range prev.Objects {
+		if _, ok := o.Files[name]; !ok {
+			gone = append(gone, name)
+		}
+	}
+	res.Unchanged = len(o.Files) - len(todo)
+	if len(todo) == 0 && len(gone) == 0 && etag != "" {
+		return res, nil
+	}
+	slices.SortFunc(todo, func(x, y string) int { return cmp.Or(cmp.Compare(kindOf(x), kindOf(y)), cmp.Compare(x, y)) })
+	n := cmp.Or(o.Concurrency, 16)
+	for start := 0; start < len(todo); {
+		// One kind at a time: the next waits for the last of this one.
+		end := start
+		for end < len(todo) && kindOf(todo[end]) == kindOf(todo[start]) {
+			end++
+		}
+		if err := putAll(ctx, b, o, todo[start:end], n, res); err != nil {
+			return nil, err
+		}
+		start = end
+	}
+	body, err := next.encode()
+	if err != nil {
+		return nil, fmt.Errorf("s3: encoding %s: %w", MarkerName, err)
+	}
+	cond := s3bucket.PutOptions{ContentType: "application/gzip", CacheControl: "no-store"}
+	if etag == "" {
+		cond.IfNoneMatch = "*"
+	} else {
+		cond.IfMatch = etag
+	}
+	if _, err := b.Put(ctx, MarkerName, body, cond); err != nil {
+		if errors.Is(err, s3bucket.ErrPrecondition) {
+			return nil, fmt.Errorf("%w: %s changed after this publish read it (%w)", ErrRaced, MarkerName, err)
+		}
+		return nil, err
+	}
+	res.Put++
+	res.BytesPut += int64(len(body))
+	res.Changed = true
+	if len(gone) > 0 {
+		slices.Sort(gone)
+		if err := b.Delete(ctx, gone...); err != nil {
+			return nil, fmt.Errorf("deleting %d objects the site no longer holds (the site is published; the next publish deletes them again): %w", len(gone), err)
+		}
+		res.Deleted = len(gone)
+	}
+	return res, nil
+}
+
+// readMarker reads the prefix's marker and its ETag ("": none). A prefix
+// with no marker must be empty, unless force.
+func readMarker(ctx context.Context, b Bucket, force bool) (*marker, string, error) {
+	empty := &marker{Objects: map[string]string{}}
+	obj, err := b.Get(ctx, MarkerName, markerLimit)
+	switch {
+	case errors.Is(err, s3bucket.ErrNotFound):
+		found, err := b.List(ctx, "", 1)
+		if err != nil {
+			return nil, "", err
+		}
+		if len(found) > 0 && !force {
+			return nil, "", fmt.Errorf("%w: %s holds objects (such as %s) but no %s: create-pin-refs publishes only to an empty prefix or one it created; choose another prefix, or --force to publish there, replacing the site's names (objects of other names are left alone)",
+				ErrNotOurs, b, found[0].Name, MarkerName)
+		}
+		return empty, "", nil
+	case err != nil:
+		return nil, "", err
+	}
+	m, err := parseMarker(obj.Body)
+	if err != nil {
+		if !force || !errors.Is(err, ErrNotOurs) {
+			return nil, "", fmt.Errorf("%s: %w; --force publishes there anyway", b, err)
+		}
+		return empty, obj.ETag, nil
+	}
+	return m, obj.ETag, nil
+}
+
+// putAll writes names, n at a time; the first error is returned once all
+// writes are answered.
+func putAll(ctx context.Context, b Bucket, o Options, names []string, n int, res *Result) error {
+	errs := make([]error, len(names))
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, n)
+	for i, name := range names {
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			_, errs[i] = b.Put(ctx, name, o.Files[name], headers(name, o.Link))
+		})
+	}
+	wg.Wait()
+	for _, name := range names {
+		res.Put++
+		res.BytesPut += int64(len(o.Files[name]))
+	}
+	failed := slices.DeleteFunc(errs, func(err error) bool { return err == nil })
+	switch len(failed) {
+	case 0:
+		return nil
+	case 1:
+		return failed[0]
+	}
+	return fmt.Errorf("%w (and %d more of %d writes failed)", failed[0], len(failed)-1, len(names))
+}

@@ -1,0 +1,248 @@
+package s3
+
+import (
+	"context"
+	"errors"
+	"io"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/kwbauson/create-pin-refs/pkg/s3bucket"
+	"github.com/kwbauson/create-pin-refs/test/s3server"
+)
+
+// requests counts the requests a bucket client sends, by method.
+type requests struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (r *requests) RoundTrip(req *http.Request) (*http.Response, error) {
+	r.mu.Lock()
+	r.n[req.Method]++
+	r.mu.Unlock()
+	return http.DefaultTransport.RoundTrip(req)
+}
+
+func (r *requests) take() map[string]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := r.n
+	r.n = map[string]int{}
+	return n
+}
+
+// bucketAt opens s3://demo/PREFIX on a new server, with anonymous reads
+// allowed, and counts its requests.
+func bucketAt(t *testing.T, prefix string) (*s3server.Server, *s3bucket.Bucket, *requests) {
+	t.Helper()
+	srv := s3server.Start(t)
+	srv.CreateBucket(t, "demo")
+	srv.AllowAnonymousRead(t, "demo")
+	srv.Env(t)
+	loc, err := s3bucket.ParseLocation("s3://demo/" + prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqs := &requests{n: map[string]int{}}
+	b, err := s3bucket.Open(context.Background(), s3bucket.Options{Location: loc, Endpoint: srv.URL, HTTPClient: &http.Client{Transport: reqs}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, b, reqs
+}
+
+// siteOf is a small site, varied by tag.
+func siteOf(tag string) map[string][]byte {
+	return map[string][]byte{
+		"pins":                 []byte("tarball " + tag),
+		"pins.tar.gz":          []byte("tarball " + tag),
+		"pins.json":            []byte(`{"format":2,"tag":"` + tag + `"}`),
+		"index.html":           []byte("<html>" + tag + "</html>"),
+		"b/" + tag + ".tar.gz": []byte("immutable " + tag),
+		"bundle/default.nix":   []byte("{ }: { }\n"),
+		"p/hello":              []byte("hello " + tag),
+		"p/hello.tar.gz":       []byte("hello " + tag),
+	}
+}
+
+// get fetches an object with a plain anonymous GET, as Nix or a browser
+// would.
+func get(t *testing.T, srv *s3server.Server, key string) (*http.Response, string) {
+	t.Helper()
+	resp, err := http.Get(srv.ObjectURL("demo", key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp, string(body)
+}
+
+func keys(t *testing.T, srv *s3server.Server) []string {
+	t.Helper()
+	out, err := srv.Client().ListObjectsV2(context.Background(), &awss3.ListObjectsV2Input{Bucket: aws.String("demo")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ks []string
+	for _, o := range out.Contents {
+		ks = append(ks, aws.ToString(o.Key))
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+// TestPublish: a first publish writes every object with its headers and the
+// marker; the same site again writes nothing; a change writes only what
+// changed and deletes what the site no longer holds, never an object of
+// another name.
+func TestPublish(t *testing.T) {
+	srv, b, reqs := bucketAt(t, "site")
+	ctx := context.Background()
+	link := `<http://127.0.0.1/site/b/one.tar.gz?narHash=sha256-x>; rel="immutable"`
+	res, err := Publish(ctx, b, Options{Files: siteOf("one"), Link: link})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Created || !res.Changed || res.Put != 9 {
+		t.Errorf("first publish: %+v, want created, changed, 9 objects written", res)
+	}
+	for _, tt := range []struct{ key, typ, cache, link string }{
+		{"site/pins", "application/gzip", cacheMutable, link},
+		{"site/pins.tar.gz", "application/gzip", cacheMutable, link},
+		{"site/pins.json", "application/json", cacheMutable, ""},
+		{"site/index.html", "text/html; charset=utf-8", cacheMutable, ""},
+		{"site/b/one.tar.gz", "application/gzip", cacheImmutable, ""},
+		{"site/bundle/default.nix", "text/plain; charset=utf-8", cacheMutable, ""},
+		{"site/p/hello", "application/gzip", cacheMutable, ""},
+	} {
+		resp, _ := get(t, srv, tt.key)
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != tt.typ ||
+			resp.Header.Get("Cache-Control") != tt.cache || resp.Header.Get("X-Amz-Meta-Link") != tt.link {
+			t.Errorf("GET %s: %d, Content-Type %q, Cache-Control %q, x-amz-meta-link %q; want 200, %q, %q, %q", tt.key, resp.StatusCode,
+				resp.Header.Get("Content-Type"), resp.Header.Get("Cache-Control"), resp.Header.Get("X-Amz-Meta-Link"), tt.typ, tt.cache, tt.link)
+		}
+	}
+	if _, err := srv.Client().PutObject(ctx, &awss3.PutObjectInput{Bucket: aws.String("demo"), Key: aws.String("site/notes.txt"), Body: strings.NewReader("mine")}); err != nil {
+		t.Fatal(err)
+	}
+	reqs.take()
+
+	res, err = Publish(ctx, b, Options{Files: siteOf("one"), Link: link})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := reqs.take(); res.Changed || res.Put != 0 || n[http.MethodPut] != 0 || n[http.MethodDelete]+n[http.MethodPost] != 0 || n[http.MethodGet] != 1 {
+		t.Errorf("the same site: %+v after requests %v; want nothing written, one GET", res, n)
+	}
+
+	two := siteOf("two")
+	two["b/one.tar.gz"] = siteOf("one")["b/one.tar.gz"] // kept
+	delete(two, "p/hello")
+	delete(two, "p/hello.tar.gz")
+	res, err = Publish(ctx, b, Options{Files: two, Link: link})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// pins, pins.tar.gz, pins.json, index.html, b/two.tar.gz and the marker.
+	if !res.Changed || res.Put != 6 || res.Deleted != 2 || res.Unchanged != 2 {
+		t.Errorf("an update: %+v, want 6 written, 2 deleted, 2 unchanged", res)
+	}
+	want := []string{"site/.create-pin-refs", "site/b/one.tar.gz", "site/b/two.tar.gz", "site/bundle/default.nix", "site/index.html",
+		"site/notes.txt", "site/pins", "site/pins.json", "site/pins.tar.gz"}
+	if got := keys(t, srv); !slices.Equal(got, want) {
+		t.Errorf("objects %q, want %q", got, want)
+	}
+	if _, body := get(t, srv, "site/pins.json"); body != string(two["pins.json"]) {
+		t.Errorf("pins.json = %q, want the update's", body)
+	}
+}
+
+// TestNotOurs: a prefix holding objects but no marker, or a marker not of
+// ours, is refused, and nothing written; --force publishes there, leaving
+// objects of other names alone.
+func TestNotOurs(t *testing.T) {
+	for _, tt := range []struct{ name, key, body string }{
+		{"foreign objects", "site/data.csv", "a,b"},
+		{"a foreign marker", "site/" + MarkerName, "not ours"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, b, _ := bucketAt(t, "site")
+			ctx := context.Background()
+			if _, err := srv.Client().PutObject(ctx, &awss3.PutObjectInput{Bucket: aws.String("demo"), Key: aws.String(tt.key), Body: strings.NewReader(tt.body)}); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Publish(ctx, b, Options{Files: siteOf("one")})
+			if !errors.Is(err, ErrNotOurs) || !strings.Contains(err.Error(), "--force") {
+				t.Fatalf("Publish = %v, want ErrNotOurs naming --force", err)
+			}
+			if got := keys(t, srv); !slices.Equal(got, []string{tt.key}) {
+				t.Errorf("objects after the refusal: %q, want %s alone", got, tt.key)
+			}
+			if _, err := Publish(ctx, b, Options{Files: siteOf("one"), Force: true}); err != nil {
+				t.Fatalf("--force: %v", err)
+			}
+			// The foreign object stays, and a foreign marker becomes ours.
+			if _, body := get(t, srv, tt.key); (body == tt.body) == (tt.key == "site/"+MarkerName) {
+				t.Errorf("%s after --force: %q", tt.key, body)
+			}
+		})
+	}
+}
+
+// raceBucket is a bucket where another publish writes the prefix just
+// before this one's first write of an object.
+type raceBucket struct {
+	Bucket
+	once  sync.Once
+	other func()
+}
+
+func (r *raceBucket) Put(ctx context.Context, name string, body []byte, o s3bucket.PutOptions) (string, error) {
+	r.once.Do(r.other)
+	return r.Bucket.Put(ctx, name, body, o)
+}
+
+// TestRace: two publishes racing on one prefix: the one whose marker is no
+// longer the one it read loses with ErrRaced, and the winner's marker stands.
+func TestRace(t *testing.T) {
+	for _, first := range []bool{true, false} {
+		t.Run(map[bool]string{true: "first publish", false: "update"}[first], func(t *testing.T) {
+			_, b, _ := bucketAt(t, "site")
+			ctx := context.Background()
+			if !first {
+				if _, err := Publish(ctx, b, Options{Files: siteOf("zero")}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r := &raceBucket{Bucket: b, other: func() {
+				if _, err := Publish(ctx, b, Options{Files: siteOf("other")}); err != nil {
+					t.Errorf("the other publish: %v", err)
+				}
+			}}
+			_, err := Publish(ctx, r, Options{Files: siteOf("one")})
+			if !errors.Is(err, ErrRaced) {
+				t.Fatalf("Publish = %v, want ErrRaced", err)
+			}
+			obj, err := b.Get(ctx, MarkerName, markerLimit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := parseMarker(obj.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := slices.Sorted(maps.Keys(m.Objects)); !slices.Contains(got, "b/other.tar.gz") || slices.Contains(got, "b/one.tar.gz") {
+				t.Errorf("the marker lists %q, want the other publish's", got)
+			}
+		})
+	}
+}
