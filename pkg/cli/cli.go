@@ -71,6 +71,8 @@ type Result struct {
 	written   map[string][]byte // the site's files as written (site.Output.Written)
 	// bundlePath is the immutable bundle's path in the site (b/HASH.tar.gz).
 	bundlePath string
+	lockURL    string
+	bucket     string // s3 mode: the prefix published to // the immutable bundle's URL with its narHash, as Link headers name it
 }
 
 // String is the one-line summary printed at the end.
@@ -90,6 +92,9 @@ func (r *Result) String() string {
 	}
 	if r.ArtifactPath != "" {
 		line += "; Pages artifact " + r.ArtifactPath
+	}
+	if r.bucket != "" {
+		line += fmt.Sprintf("; %s served at %s", r.bucket, r.URL)
 	}
 	return "published " + line
 }
@@ -218,19 +223,26 @@ func Run(ctx context.Context, cfg *config.Config, env Env, rep reporter) (*Resul
 	var (
 		res *Result
 		pub *branchPublisher
+		s3p *s3Publisher
 	)
 	// Read once, before any request: its passwords are masked from then on.
 	creds, err := readNetrc(cfg.NetrcFile, rep)
 	if err == nil && len(cfg.Pins) > 0 {
 		err = inGroup(rep, "Pinning", func() error { return pinAll(ctx, cfg, env, rep, creds) })
 	}
-	if err == nil && cfg.Mode == config.ModeBranch {
+	switch {
+	case err == nil && cfg.Mode == config.ModeBranch:
 		pub, err = newBranchPublisher(cfg, env, rep)
+	case err == nil && cfg.Mode == config.ModeS3:
+		s3p, err = newS3Publisher(ctx, cfg, env, rep)
 	}
 	for round := 1; err == nil; round++ {
-		res, err = runRound(ctx, cfg, env, rep, pub, creds)
-		var again bool
-		if again, err = pub.again(ctx, env, round, res, err); !again {
+		res, err = runRound(ctx, cfg, env, rep, pub, s3p, creds)
+		again := false
+		if again, err = pub.again(ctx, env, round, res, err); again {
+			continue
+		}
+		if again, err = s3p.again(round, err); !again {
 			break
 		}
 	}
@@ -245,7 +257,7 @@ func Run(ctx context.Context, cfg *config.Config, env Env, rep reporter) (*Resul
 // need nothing of each other go out together: the cache's description with
 // the branch's head, then the pins; the previous publish's pins.json and
 // index.html with all of these and the closures' narinfo files.
-func runRound(ctx context.Context, cfg *config.Config, env Env, rep reporter, pub *branchPublisher, creds *netrc.File) (*Result, error) {
+func runRound(ctx context.Context, cfg *config.Config, env Env, rep reporter, pub *branchPublisher, s3p *s3Publisher, creds *netrc.File) (*Result, error) {
 	var (
 		set     *pins.Set
 		meta    bundle.Meta
@@ -254,7 +266,7 @@ func runRound(ctx context.Context, cfg *config.Config, env Env, rep reporter, pu
 		b       *bundle.Bundle
 		pending *site.Pending
 		// Read before this round writes --out.
-		prev = newEarlierSite(cfg, env, rep, pub)
+		prev = newEarlierSite(cfg, env, rep, pub, s3p)
 	)
 	ctx, cancel := context.WithCancel(ctx)
 	if whole, start, index := earlierNeeds(cfg, pub != nil); whole || start {
@@ -300,6 +312,11 @@ func runRound(ctx context.Context, cfg *config.Config, env Env, rep reporter, pu
 	if err == nil && pub != nil {
 		err = inGroup(rep, "Publishing to branch "+cfg.Branch+" of "+cfg.Repo, func() error {
 			return pub.publish(ctx, b, res, cfg.PerPinURLs)
+		})
+	}
+	if err == nil && s3p != nil {
+		err = inGroup(rep, "Publishing to "+s3p.bucket.String(), func() error {
+			return s3p.publish(ctx, cfg, res)
 		})
 	}
 	return res, err

@@ -50,10 +50,14 @@ type earlierSite struct {
 	rep                 reporter
 }
 
-func newEarlierSite(cfg *config.Config, env Env, rep reporter, pub *branchPublisher) *earlierSite {
+func newEarlierSite(cfg *config.Config, env Env, rep reporter, pub *branchPublisher, s3p *s3Publisher) *earlierSite {
 	e := &earlierSite{src: kept.Dir(cfg.Out), ahead: kept.Dir(cfg.Out), rep: rep}
-	if pub != nil {
+	switch {
+	case pub != nil:
 		e.branch = branchSource{pub}
+	case s3p != nil:
+		// The prefix is replaced as a whole, as a Pages deploy is.
+		e.src, e.ahead = s3p.source(), s3p.source()
 	}
 	if cfg.Mode == config.ModePages {
 		// The URL of the tarball (URL/pins), under the site's base.
@@ -79,7 +83,7 @@ func newEarlierSite(cfg *config.Config, env Env, rep reporter, pub *branchPublis
 func earlierNeeds(cfg *config.Config, branchMode bool) (whole, start, index bool) {
 	whole = !branchMode || cfg.Verify != verify.Off && !cfg.Reverify
 	start = cfg.KeepBundles > 1
-	index = !branchMode && (cfg.Mode == config.ModePages || cfg.Repo != "" || cfg.PagesURL != "")
+	index = !branchMode && (cfg.Mode == config.ModePages || cfg.Mode == config.ModeS3 || cfg.Repo != "" || cfg.PagesURL != "")
 	return whole, start, index
 }
 

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"math"
 
 	"github.com/kwbauson/create-pin-refs/pkg/bundle"
 	"github.com/kwbauson/create-pin-refs/pkg/config"
@@ -39,6 +40,10 @@ func writeSite(ctx context.Context, cfg *config.Config, env Env, rep reporter, s
 		}
 	case config.ModeBranch:
 		res.FlakeRef = pub.flakeRef
+	case config.ModeS3:
+		if res.URL, err = pages.PagesURL("", cfg.SiteURL); err != nil {
+			return nil, nil, nil, fmt.Errorf("%w: --site-url: %w", config.ErrUsage, err)
+		}
 	default:
 		if cfg.Repo != "" || cfg.PagesURL != "" {
 			res.URL, _ = pages.PagesURL(cfg.Repo, cfg.PagesURL)
@@ -60,6 +65,9 @@ func writeSite(ctx context.Context, cfg *config.Config, env Env, rep reporter, s
 	res.Lock = view.Lock
 	if len(manifest.Bundles) > 0 {
 		res.bundlePath = manifest.Bundles[0].Path
+		if manifest.Bundles[0].URL != "" {
+			res.lockURL = site.LockURL(manifest.Bundles[0])
+		}
 	}
 	// Pages and dir modes say whether the site changed by comparing it with
 	// the previous publish's; branch mode knows from the branch.
@@ -75,6 +83,11 @@ func writeSite(ctx context.Context, cfg *config.Config, env Env, rep reporter, s
 		}
 		if pub == nil { // a branch holds them unpacked
 			in.PerPin = site.PerPin{Ones: res.ones, Auto: cfg.PerPinURLs == config.PerPinAuto, Budget: cmp.Or(env.ArtifactBudget, site.ArtifactBudget)}
+			if cfg.Mode == config.ModeS3 {
+				// A bucket has no artifact to keep small: an update
+				// uploads only the one-name bundles that changed.
+				in.PerPin.Budget = math.MaxInt
+			}
 		}
 	}
 	if res.URL != "" {

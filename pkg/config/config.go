@@ -19,6 +19,7 @@ const (
 	ModeDir    = "dir"
 	ModePages  = "pages"
 	ModeBranch = "branch"
+	ModeS3     = "s3"
 )
 
 // Settings of --per-pin-urls.
@@ -69,6 +70,13 @@ type Config struct {
 	AuthorName    string
 	AuthorEmail   string
 	ForceBranch   bool
+
+	// S3 mode: the bucket prefix, the endpoint (empty: AWS), the public
+	// URL consumers fetch, and whether to adopt a prefix not ours.
+	S3URL       string
+	S3Endpoint  string
+	SiteURL     string
+	ForcePrefix bool
 
 	Pins    []PinSpec    // made before publishing
 	PinKeep *cachix.Keep // nil: Cachix's default

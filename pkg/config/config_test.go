@@ -139,7 +139,12 @@ func TestLoadErrors(t *testing.T) {
 		mention string
 	}{
 		{"no cache", nil, nil, "--cache: required"},
-		{"bad mode", []string{"--cache", "c", "--mode", "s3"}, nil, `--mode: "s3" is not one of`},
+		{"bad mode", []string{"--cache", "c", "--mode", "ftp"}, nil, `--mode: "ftp" is not one of dir, pages, branch, s3`},
+		{"s3 without a bucket", []string{"--cache", "c", "--mode", "s3", "--site-url", "https://cdn.example/"}, nil, "--s3-url: required in s3 mode"},
+		{"s3 without a site URL", []string{"--cache", "c", "--mode", "s3", "--s3-url", "s3://bucket/pins"}, nil, "--site-url: required in s3 mode"},
+		{"s3 bad bucket", []string{"--cache", "c", "--mode", "s3", "--s3-url", "s3://B_d/x", "--site-url", "https://cdn.example/"}, nil, "--s3-url: \"s3://B_d/x\": bad bucket name"},
+		{"s3 endpoint in the clear", []string{"--cache", "c", "--mode", "s3", "--s3-url", "s3://bucket", "--site-url", "https://cdn.example/", "--s3-endpoint", "http://s3.example.com"}, nil, "--s3-endpoint"},
+		{"s3 setting in another mode", []string{"--cache", "c", "--s3-url", "s3://bucket"}, nil, "--s3-url: only for --mode s3 (the mode is dir)"},
 		{"bad mode from input", nil, map[string]string{"INPUT_CACHE": "c", "INPUT_MODE": "x"}, "--mode"},
 		{"bad on-invalid", []string{"--cache", "c", "--on-invalid", "ignore"}, nil, "--on-invalid"},
 		{"bad glob", []string{"--cache", "c", "--include", "["}, nil, "--include"},

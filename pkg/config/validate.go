@@ -15,6 +15,7 @@ import (
 	"github.com/kwbauson/create-pin-refs/pkg/httpauth"
 	"github.com/kwbauson/create-pin-refs/pkg/paths"
 	"github.com/kwbauson/create-pin-refs/pkg/pins"
+	"github.com/kwbauson/create-pin-refs/pkg/s3bucket"
 	"github.com/kwbauson/create-pin-refs/pkg/verify"
 	"github.com/kwbauson/create-pin-refs/pkg/weburl"
 )
@@ -32,9 +33,9 @@ func bad(opt, format string, args ...any) error {
 // Validate checks the configuration once, naming the option at fault.
 func (c *Config) Validate() error {
 	switch c.Mode {
-	case ModeDir, ModePages, ModeBranch:
+	case ModeDir, ModePages, ModeBranch, ModeS3:
 	default:
-		return bad("mode", "%q is not one of dir, pages, branch", c.Mode)
+		return bad("mode", "%q is not one of dir, pages, branch, s3", c.Mode)
 	}
 	switch {
 	case c.Cache == "" && c.PinsFile == "":
@@ -62,7 +63,7 @@ func (c *Config) Validate() error {
 			return bad(s.opt, "%q holds a control character, which no log line or step output shows faithfully; choose another path", s.value)
 		}
 	}
-	for _, s := range []setting{{"cachix-url", c.CachixURL}, {"substituter", c.Substituter}, {"pages-url", c.PagesURL}, {"github-api-url", c.GitHubAPIURL}} {
+	for _, s := range []setting{{"cachix-url", c.CachixURL}, {"substituter", c.Substituter}, {"pages-url", c.PagesURL}, {"github-api-url", c.GitHubAPIURL}, {"s3-endpoint", c.S3Endpoint}, {"site-url", c.SiteURL}} {
 		if _, err := weburl.Parse(s.value); s.value != "" && err != nil {
 			return bad(s.opt, "%v", err)
 		}
@@ -118,6 +119,9 @@ func (c *Config) Validate() error {
 		return bad("repo", "required in branch mode (OWNER/REPO; GITHUB_REPOSITORY inside Actions)")
 	case c.Mode == ModeBranch && c.GitHubToken == "":
 		return bad("github-token", "required in branch mode (a token with contents: write; inside Actions pass ${{ github.token }})")
+	}
+	if err := c.validateS3(); err != nil {
+		return err
 	}
 	if c.Mode == ModeBranch {
 		if err := ghrepo.CheckBranch(c.Branch); err != nil {
@@ -188,6 +192,34 @@ func (c *Config) checkPaths(getenv func(string) string) error {
 	for _, s := range inputs {
 		if real, err := paths.Real(s.value); s.value != "" && err == nil && real == artifact {
 			return bad("artifact", "%q is the --%s, which the artifact would overwrite", c.Artifact, s.opt)
+		}
+	}
+	return nil
+}
+
+// validateS3 checks the settings of s3 mode, and that no other mode is
+// given them.
+func (c *Config) validateS3() error {
+	if c.Mode != ModeS3 {
+		for _, s := range []setting{{"s3-url", c.S3URL}, {"s3-endpoint", c.S3Endpoint}, {"site-url", c.SiteURL}} {
+			if s.value != "" {
+				return bad(s.opt, "only for --mode s3 (the mode is %s)", c.Mode)
+			}
+		}
+		return nil
+	}
+	switch {
+	case c.S3URL == "":
+		return bad("s3-url", "required in s3 mode: s3://BUCKET or s3://BUCKET/PREFIX")
+	case c.SiteURL == "":
+		return bad("site-url", "required in s3 mode: the public URL that serves the prefix, such as https://BUCKET.s3.REGION.amazonaws.com/PREFIX/, the bucket's website or its CDN address")
+	}
+	if _, err := s3bucket.ParseLocation(c.S3URL); err != nil {
+		return bad("s3-url", "%v", err)
+	}
+	if c.S3Endpoint != "" {
+		if err := s3bucket.CheckEndpoint(c.S3Endpoint); err != nil {
+			return bad("s3-endpoint", "%v", err)
 		}
 	}
 	return nil

@@ -1,0 +1,103 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/kwbauson/create-pin-refs/pkg/config"
+	"github.com/kwbauson/create-pin-refs/pkg/kept"
+	s3pub "github.com/kwbauson/create-pin-refs/pkg/publish/s3"
+	"github.com/kwbauson/create-pin-refs/pkg/s3bucket"
+	"github.com/kwbauson/create-pin-refs/pkg/site"
+)
+
+// s3Publisher publishes the site written to --out to a bucket prefix.
+type s3Publisher struct {
+	bucket *s3bucket.Bucket
+	rep    reporter
+}
+
+// s3Rounds bounds how many times a run reads the pins and publishes while
+// other publishes write the prefix after it read its marker.
+const s3Rounds = 5
+
+func newS3Publisher(ctx context.Context, cfg *config.Config, env Env, rep reporter) (*s3Publisher, error) {
+	loc, err := s3bucket.ParseLocation(cfg.S3URL)
+	if err != nil {
+		return nil, fmt.Errorf("%w: --s3-url: %w", config.ErrUsage, err)
+	}
+	b, err := s3bucket.Open(ctx, s3bucket.Options{Location: loc, Endpoint: cfg.S3Endpoint, HTTPClient: env.HTTPClient})
+	if err != nil {
+		return nil, err
+	}
+	return &s3Publisher{bucket: b, rep: rep}, nil
+}
+
+// source is the prefix as the previous publish's site, for its verdicts,
+// its immutable bundles and whether this publish changes it.
+func (p *s3Publisher) source() kept.Source { return s3Source{p.bucket} }
+
+// publish uploads the site that writeSite wrote: what changed, with the
+// immutable link of this publish's bundle on the mutable tarballs.
+func (p *s3Publisher) publish(ctx context.Context, cfg *config.Config, res *Result) error {
+	files := make(map[string][]byte, len(res.written)+1)
+	for name, data := range res.written {
+		if name != site.Headers { // S3 sends them as object metadata
+			files[name] = data
+		}
+	}
+	manifest, err := os.ReadFile(filepath.Join(cfg.Out, site.Manifest))
+	if err != nil {
+		return fmt.Errorf("reading the site's %s: %w", site.Manifest, err)
+	}
+	files[site.Manifest] = manifest
+	link := ""
+	if res.lockURL != "" {
+		link = "<" + res.lockURL + `>; rel="immutable"`
+	}
+	r, err := s3pub.Publish(ctx, p.bucket, s3pub.Options{Files: files, Link: link, Force: cfg.ForcePrefix})
+	if err != nil {
+		return fmt.Errorf("publishing to %s: %w", p.bucket, err)
+	}
+	res.Changed, res.bucket = r.Changed, p.bucket.Location().String()
+	if !r.Changed {
+		p.rep.Logf("%s already holds this site: nothing written (%d objects unchanged)", p.bucket, r.Unchanged)
+		return nil
+	}
+	p.rep.Logf("published to %s: %d objects written (%d bytes), %d deleted, %d unchanged", p.bucket, r.Put, r.BytesPut, r.Deleted, r.Unchanged)
+	return nil
+}
+
+// again decides, after round's err, whether to read the pins again: another
+// publish wrote the prefix after this round read its marker.
+func (p *s3Publisher) again(round int, err error) (bool, error) {
+	if p == nil || !errors.Is(err, s3pub.ErrRaced) {
+		return false, err
+	}
+	if round >= s3Rounds {
+		return false, fmt.Errorf("%w; other publishes wrote it in each of %d rounds of reading the pins: run this job again once they are done, or publish from one job", err, round)
+	}
+	p.rep.Logf("notice: %v; reading the pins again", err)
+	return true, nil
+}
+
+// s3Source reads names of the prefix as a kept.Source.
+type s3Source struct{ b *s3bucket.Bucket }
+
+func (s s3Source) Get(ctx context.Context, name string, limit int64) ([]byte, error) {
+	obj, err := s.b.Get(ctx, name, limit+1)
+	switch {
+	case errors.Is(err, s3bucket.ErrNotFound):
+		return nil, alsoIs{err, kept.ErrNotFound}
+	case errors.Is(err, s3bucket.ErrTooLarge):
+		return nil, alsoIs{err, kept.ErrTooLarge}
+	case err != nil:
+		return nil, err
+	}
+	return obj.Body, nil
+}
+
+func (s s3Source) String() string { return s.b.String() }
