@@ -3,8 +3,10 @@ package s3bucket
 import (
 	"context"
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -190,4 +192,27 @@ func dummyCredentials(t *testing.T) string {
 	t.Setenv("AWS_ACCESS_KEY_ID", "AKDUMMY")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "dummy-secret-5678")
 	return "dummy-secret-5678"
+}
+
+// A custom endpoint is addressed path-style, SERVER/BUCKET/KEY: virtual-host
+// names (BUCKET.SERVER) need wildcard DNS and certificates that most
+// S3-compatible servers lack. (The SDK goes path-style by itself for an IP
+// address, so the endpoint here is a name.)
+func TestPathStyle(t *testing.T) {
+	srv := s3server.Start(t)
+	srv.CreateBucket(t, "site")
+	srv.Env(t)
+	endpoint := strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)
+	h := &headers{seen: map[string][]http.Header{}}
+	ctx := context.Background()
+	b, err := Open(ctx, Options{Location: Location{Bucket: "site", Prefix: "pub"}, Endpoint: endpoint, HTTPClient: &http.Client{Transport: h}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Put(ctx, "pins.json", []byte("{}"), PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := h.urls, []string{endpoint + "/site/pub/pins.json"}; !slices.Equal(got, want) {
+		t.Errorf("requests to %q, want %q", got, want)
+	}
 }

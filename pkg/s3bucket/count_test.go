@@ -78,15 +78,18 @@ func TestRequestCounts(t *testing.T) {
 	}
 }
 
-// headers records the headers of each request, by method.
+// headers records the headers of each request, by method, and its URL
+// without the query.
 type headers struct {
 	mu   sync.Mutex
 	seen map[string][]http.Header
+	urls []string
 }
 
 func (h *headers) RoundTrip(r *http.Request) (*http.Response, error) {
 	h.mu.Lock()
 	h.seen[r.Method] = append(h.seen[r.Method], r.Header.Clone())
+	h.urls = append(h.urls, r.URL.Scheme+"://"+r.URL.Host+r.URL.Path)
 	h.mu.Unlock()
 	return http.DefaultTransport.RoundTrip(r)
 }
