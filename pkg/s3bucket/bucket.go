@@ -72,8 +72,9 @@ type Bucket struct {
 // container and instance roles. Open retrieves them once, so that missing
 // credentials fail here, before any work, as ErrCredentials.
 func Open(ctx context.Context, o Options) (*Bucket, error) {
-	if o.Location.Bucket == "" {
-		return nil, &LocationError{URL: o.Location.String(), Err: ErrBucketName}
+	// A Location made by hand gets the checks of one parsed.
+	if _, err := ParseLocation(o.Location.String()); err != nil {
+		return nil, err
 	}
 	if o.Endpoint != "" {
 		if err := checkEndpoint(o.Endpoint); err != nil {

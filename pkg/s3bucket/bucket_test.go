@@ -178,9 +178,20 @@ func TestOpenSharedFiles(t *testing.T) {
 	}
 }
 
-func TestOpenNoBucketName(t *testing.T) {
-	if _, err := Open(context.Background(), Options{}); !errors.Is(err, ErrBucketName) {
-		t.Errorf("Open(no bucket) = %v, want ErrBucketName", err)
+// A Location made by hand is checked as a parsed one is.
+func TestOpenBadLocation(t *testing.T) {
+	for _, tc := range []struct {
+		loc  Location
+		want error
+	}{
+		{Location{}, ErrBucketName},
+		{Location{Bucket: "Site"}, ErrBucketName},
+		{Location{Bucket: "site", Prefix: "../x"}, ErrPrefix},
+		{Location{Bucket: "site", Prefix: "a//b"}, ErrPrefix},
+	} {
+		if _, err := Open(context.Background(), Options{Location: tc.loc}); !errors.Is(err, tc.want) {
+			t.Errorf("Open(%+v) = %v, want %v", tc.loc, err, tc.want)
+		}
 	}
 }
 
