@@ -72,8 +72,9 @@ type Bucket struct {
 // container and instance roles. Open retrieves them once, so that missing
 // credentials fail here, before any work, as ErrCredentials.
 func Open(ctx context.Context, o Options) (*Bucket, error) {
-	// A Location made by hand gets the checks of one parsed.
-	if _, err := ParseLocation(o.Location.String()); err != nil {
+	// A Location made by hand gets the checks of one parsed, and its form.
+	loc, err := ParseLocation(o.Location.String())
+	if err != nil {
 		return nil, err
 	}
 	if o.Endpoint != "" {
@@ -99,9 +100,9 @@ func Open(ctx context.Context, o Options) (*Bucket, error) {
 	if err != nil {
 		// A malformed shared config file, an unknown AWS_PROFILE, an
 		// unreadable AWS_CA_BUNDLE.
-		return nil, &Error{Op: "LoadConfig", Bucket: o.Location.Bucket, Kind: ErrConfig, Detail: configSources, Err: err}
+		return nil, &Error{Op: "LoadConfig", Bucket: loc.Bucket, Kind: ErrConfig, Detail: configSources, Err: err}
 	}
-	b := &Bucket{loc: o.Location, region: cfg.Region}
+	b := &Bucket{loc: loc, region: cfg.Region}
 	b.client = s3.NewFromConfig(cfg, func(so *s3.Options) {
 		if o.HTTPClient != nil {
 			// Here, not in LoadDefaultConfig, which would refuse a client it
@@ -126,7 +127,7 @@ func Open(ctx context.Context, o Options) (*Bucket, error) {
 		}
 	}
 	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
-		return nil, &Error{Op: "RetrieveCredentials", Bucket: o.Location.Bucket, Kind: ErrCredentials, Detail: credentialSources, Err: err}
+		return nil, &Error{Op: "RetrieveCredentials", Bucket: loc.Bucket, Kind: ErrCredentials, Detail: credentialSources, Err: err}
 	}
 	return b, nil
 }
