@@ -72,8 +72,10 @@ type Bucket struct {
 // container and instance roles. Open retrieves them once, so that missing
 // credentials fail here, before any work, as ErrCredentials.
 func Open(ctx context.Context, o Options) (*Bucket, error) {
-	if o.Location.Bucket == "" {
-		return nil, &LocationError{URL: o.Location.String(), Err: ErrBucketName}
+	// A Location made by hand gets the checks of one parsed, and its form.
+	loc, err := ParseLocation(o.Location.String())
+	if err != nil {
+		return nil, err
 	}
 	if o.Endpoint != "" {
 		if err := checkEndpoint(o.Endpoint); err != nil {
@@ -98,9 +100,9 @@ func Open(ctx context.Context, o Options) (*Bucket, error) {
 	if err != nil {
 		// A malformed shared config file, an unknown AWS_PROFILE, an
 		// unreadable AWS_CA_BUNDLE.
-		return nil, &Error{Op: "LoadConfig", Bucket: o.Location.Bucket, Kind: ErrConfig, Detail: configSources, Err: err}
+		return nil, &Error{Op: "LoadConfig", Bucket: loc.Bucket, Kind: ErrConfig, Detail: configSources, Err: err}
 	}
-	b := &Bucket{loc: o.Location, region: cfg.Region}
+	b := &Bucket{loc: loc, region: cfg.Region}
 	b.client = s3.NewFromConfig(cfg, func(so *s3.Options) {
 		if o.HTTPClient != nil {
 			// Here, not in LoadDefaultConfig, which would refuse a client it
@@ -125,7 +127,7 @@ func Open(ctx context.Context, o Options) (*Bucket, error) {
 		}
 	}
 	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
-		return nil, &Error{Op: "RetrieveCredentials", Bucket: o.Location.Bucket, Kind: ErrCredentials, Detail: credentialSources, Err: err}
+		return nil, &Error{Op: "RetrieveCredentials", Bucket: loc.Bucket, Kind: ErrCredentials, Detail: credentialSources, Err: err}
 	}
 	return b, nil
 }

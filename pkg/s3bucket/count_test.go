@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -73,5 +75,51 @@ func TestRequestCounts(t *testing.T) {
 		if d := cmp.Diff(s.want, c.take()); d != "" {
 			t.Errorf("%s: requests by method (-want +got):\n%s", s.name, d)
 		}
+	}
+}
+
+// headers records the headers of each request, by method, and its URL
+// without the query.
+type headers struct {
+	mu   sync.Mutex
+	seen map[string][]http.Header
+	urls []string
+}
+
+func (h *headers) RoundTrip(r *http.Request) (*http.Response, error) {
+	h.mu.Lock()
+	h.seen[r.Method] = append(h.seen[r.Method], r.Header.Clone())
+	h.urls = append(h.urls, r.URL.Scheme+"://"+r.URL.Host+r.URL.Path)
+	h.mu.Unlock()
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// No checksum beyond what S3 requires: the SDK's default CRC32 trailer on
+// uploads (aws-chunked bodies) and checksum mode on downloads are what R2
+// and some MinIO and B2 set-ups refuse.
+func TestNoDefaultChecksums(t *testing.T) {
+	srv := s3server.Start(t)
+	srv.CreateBucket(t, "site")
+	ctx := context.Background()
+	h := &headers{seen: map[string][]http.Header{}}
+	b := openAt(t, srv, Location{Bucket: "site"}, &http.Client{Transport: h})
+	if _, err := b.Put(ctx, "pins.json", []byte("{}"), PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Get(ctx, "pins.json", 10); err != nil {
+		t.Fatal(err)
+	}
+	for method, hs := range h.seen {
+		for _, hdr := range hs {
+			for name := range hdr {
+				if n := strings.ToLower(name); strings.HasPrefix(n, "x-amz-checksum") || n == "x-amz-trailer" ||
+					n == "x-amz-sdk-checksum-algorithm" || n == "content-encoding" {
+					t.Errorf("%s sent %s: %q", method, name, hdr.Values(name))
+				}
+			}
+		}
+	}
+	if len(h.seen["PUT"]) != 1 || len(h.seen["GET"]) != 1 {
+		t.Errorf("requests %v, want one PUT and one GET", h.seen)
 	}
 }

@@ -131,7 +131,7 @@ func kindOf(code string, status int) error {
 		return ErrNotFound
 	case "NoSuchBucket":
 		return ErrNoBucket
-	case "AccessDenied", "AllAccessDisabled", "Forbidden":
+	case "AccessDenied", "AllAccessDisabled":
 		return ErrAccessDenied
 	case "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken", "TokenRefreshRequired":
 		return ErrCredentials

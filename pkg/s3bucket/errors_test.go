@@ -67,7 +67,7 @@ func TestErrors(t *testing.T) {
 		{
 			name: "denied by the policy", bucket: "site", env: map[string]string{"AWS_ACCESS_KEY_ID": userKey, "AWS_SECRET_ACCESS_KEY": userSecret},
 			want: every(ErrAccessDenied),
-			text: map[string]string{"GetObject": "s3:GetObject on arn:aws:s3:::site/x/*", "HeadObject": "s3:GetObject",
+			text: map[string]string{"GetObject": "s3:GetObject on arn:aws:s3:::site/x/* (and s3:ListBucket on arn:aws:s3:::site,", "HeadObject": "s3:GetObject",
 				"PutObject": "s3:PutObject on arn:aws:s3:::site/x/*", "ListObjectsV2": "s3:ListBucket on arn:aws:s3:::site",
 				"DeleteObjects": "s3:DeleteObject on arn:aws:s3:::site/x/*"},
 		},

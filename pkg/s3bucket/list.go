@@ -65,7 +65,8 @@ func (b *Bucket) List(ctx context.Context, under string, limit int) ([]Entry, er
 
 // Delete removes the objects names: one DeleteObjects request per 1000, or
 // one DeleteObject per name on a server that has no DeleteObjects. A name
-// with no object is no error. The errors of all names are joined.
+// with no object is no error (S3 deletes are idempotent). The errors of all
+// names are joined.
 func (b *Bucket) Delete(ctx context.Context, names ...string) error {
 	keys := make([]string, len(names))
 	for i, n := range names {
@@ -90,13 +91,11 @@ func (b *Bucket) Delete(ctx context.Context, names ...string) error {
 		}
 		for _, k := range batch {
 			if _, err := b.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &b.loc.Bucket, Key: &k}); err != nil {
-				if err := b.fail("DeleteObject", k, err); !errors.Is(err, ErrNotFound) {
-					errs = append(errs, err)
-				}
+				errs = append(errs, b.fail("DeleteObject", k, err))
 			}
 		}
 	}
-	return join(errs)
+	return errors.Join(errs...)
 }
 
 // deleteBatch deletes up to 1000 keys in one request; the keys the server
@@ -121,9 +120,6 @@ func (b *Bucket) deleteBatch(ctx context.Context, keys []string) error {
 	for _, e := range out.Errors {
 		code := aws.ToString(e.Code)
 		se := &Error{Op: "DeleteObjects", Bucket: b.loc.Bucket, Key: aws.ToString(e.Key), Kind: kindOf(code, 0)}
-		if se.Kind == ErrNotFound {
-			continue
-		}
 		if se.Kind == nil {
 			se.Err = fmt.Errorf("server said %s: %s", code, aws.ToString(e.Message))
 		} else {
@@ -131,14 +127,6 @@ func (b *Bucket) deleteBatch(ctx context.Context, keys []string) error {
 			b.explain(se, nil)
 		}
 		errs = append(errs, se)
-	}
-	return join(errs)
-}
-
-// join is errors.Join, but one error alone stays itself, for errors.As.
-func join(errs []error) error {
-	if len(errs) == 1 {
-		return errs[0]
 	}
 	return errors.Join(errs...)
 }
