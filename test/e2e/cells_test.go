@@ -8,10 +8,12 @@ import (
 // cellInput is what a cell's commands are made of.
 type cellInput struct {
 	site string // base URL of the site; URL/pins is the tarball
-	git  string // git+file:///REPO?ref=pins
-	work string // the cell's own folder, as Nix sees it
-	pin  testPin
-	v    nixVersion
+	// s3site is the base URL of the same pins published by s3 mode.
+	s3site string
+	git    string // git+file:///REPO?ref=pins
+	work   string // the cell's own folder, as Nix sees it
+	pin    testPin
+	v      nixVersion
 	// upgradeSite serves the site, then its republished version (see
 	// cell.upgrade), where the pin prints upgradeWant.
 	upgradeSite string
@@ -179,6 +181,18 @@ func cells() []cell {
 		}
 	}
 	out = append(out,
+		cell{
+			id: "s3-build-f", only: plainAndQuoted(), row: "s3 mode, URL the bucket's HTTP address: `nix build -f URL/pins NAME`", link: "result", expect: works,
+			steps: func(c cellInput) [][]string {
+				return [][]string{logJSON("nix", "build", "-f", c.s3site+"/pins", c.attr(), "--out-link", c.work+"/result"), run(c)}
+			},
+		},
+		cell{
+			id: "s3-run-targz", only: plainAndQuoted(), row: "s3 mode, URL the bucket's HTTP address: `nix run --impure URL/pins.tar.gz#NAME`", expect: works,
+			steps: func(c cellInput) [][]string {
+				return [][]string{logJSON("nix", "run", "--impure", c.s3site+"/pins.tar.gz#"+c.attr())}
+			},
+		},
 		cell{
 			id: "build-targz-impure", row: "`nix build --impure URL/pins.tar.gz#NAME` (result: the wrapper, linking the pin)", link: "result", expect: works,
 			steps: func(c cellInput) [][]string {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/kwbauson/create-pin-refs/test/fakecachix"
+	"github.com/kwbauson/create-pin-refs/test/s3server"
 )
 
 // servers are shared by all installations: one local Cachix, holding a cache per
@@ -25,11 +26,17 @@ type servers struct {
 	cachix   *fakecachix.Server
 	siteRoot string // served at siteURL
 	siteURL  string
+	// s3 holds bucket s3Bucket, which anyone may read, as s3 mode's host.
+	s3 *s3server.Server
 }
+
+// s3Bucket is the bucket s3 mode publishes to, a prefix per cache.
+const s3Bucket = "cpr-e2e"
 
 // fixture is what one installation's cells use.
 type fixture struct {
 	site        string // base URL of the site: the Pages artifact, unpacked and served
+	s3site      string // base URL of the same pins published by s3 mode, the bucket's HTTP address
 	siteDir     string // where that site is, as the test sees it
 	cache       string // the Cachix cache's name
 	cacheDir    string // the binary cache folder behind substituter
@@ -72,8 +79,10 @@ func TestNix(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &servers{cli: bin, cachix: fakecachix.Start(t, fakecachix.Options{}), siteRoot: t.TempDir()}
+	srv := &servers{cli: bin, cachix: fakecachix.Start(t, fakecachix.Options{}), siteRoot: t.TempDir(), s3: s3server.Start(t)}
 	srv.siteURL = serveDir(t, srv.siteRoot)
+	srv.s3.CreateBucket(t, s3Bucket)
+	srv.s3.AllowAnonymousRead(t, s3Bucket)
 
 	var rows, cols []string
 	for _, c := range cells() {
@@ -161,6 +170,10 @@ func setUp(t *testing.T, in *install, srv *servers, cache string) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	s3site, err := publishS3(ctx, t, srv, cache, upstream)
+	if err != nil {
+		t.Fatal(err)
+	}
 	// The same pins with a package NAME-next for the pin NAME: a republish,
 	// for profile upgrades.
 	next := slices.Clone(append(slices.Clone(tested), extra...))
@@ -188,6 +201,7 @@ func setUp(t *testing.T, in *install, srv *servers, cache string) *fixture {
 		cache:       cache,
 		cacheDir:    bc.dir,
 		site:        site,
+		s3site:      s3site,
 		siteDir:     siteDir,
 		substituter: srv.cachix.CacheURL(cache),
 		upstream:    upstream,
@@ -293,7 +307,7 @@ func runCell(t *testing.T, in *install, fx *fixture, c cell, p testPin, m *matri
 		t.Fatalf("the republish has no new version of %s (a package %s-next)", p.name, p.name)
 	}
 	env := in.env(nix+"/home", nixConf{fetchClosure: c.fetchClosure, substituter: fx.substituter + " " + fx.upstream, publicKey: fx.publicKey})
-	ci := cellInput{site: fx.site, git: fx.git, work: nix, pin: p, v: in.version, system: in.system,
+	ci := cellInput{site: fx.site, s3site: fx.s3site, git: fx.git, work: nix, pin: p, v: in.version, system: in.system,
 		upgradeSite: fx.upgradeURL, upgradeWant: fx.upgradeWant[p.name]}
 	results, transcript := runCellSteps(t, in, fx, c, ci, host, env)
 	last := results[len(results)-1]

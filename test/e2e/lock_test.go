@@ -31,6 +31,7 @@ type lockSites struct {
 	headers   string // base URL of the same pins on a host that honours _headers
 	immutable string // the first publish's immutable bundle, from pins.json
 	git       string
+	s3        string // base URL of the same pins in a bucket, published by s3 mode
 }
 
 // mutableLock is what a lock of a URL whose content changed gives.
@@ -65,6 +66,16 @@ func lockForms() []lockForm {
 					return expectation{}
 				}
 				return mutableLock("Nix < 2.17 ignores the Link header, so the lock holds the mutable URL, whose content changed (\"NAR hash mismatch in input\")")(v)
+			},
+		},
+		{
+			id: "s3", row: "flake input `URL/pins.tar.gz` of s3 mode, URL the bucket's HTTP address, whose object sends `x-amz-meta-link: <URL/b/NAME.tar.gz?narHash=…>; rel=\"immutable\"`" + tail + "the new one",
+			url: func(s lockSites) string { return s.s3 + "pins.tar.gz" },
+			expect: func(v nixVersion) expectation {
+				if v.atLeast(2, 17) {
+					return expectation{}
+				}
+				return mutableLock("Nix < 2.17 ignores x-amz-meta-link, so the lock holds the mutable URL, whose content changed (\"NAR hash mismatch in input\")")(v)
 			},
 		},
 		{
@@ -123,6 +134,11 @@ func checkLocks(t *testing.T, srv *servers, in *install, fx *fixture, m *matrix)
 	headersDir := filepath.Join(t.TempDir(), "headers-site")
 	sites := lockSites{pages: srv.siteURL + "/" + name + "/", headers: serveWithHeaders(t, headersDir) + "/"}
 	deploy := func() {
+		s3site, err := publishS3(ctx, t, srv, name, fx.upstream)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sites.s3 = s3site + "/"
 		for _, s := range []struct{ url, dir string }{{sites.pages, pagesDir}, {sites.headers, headersDir}} {
 			out := filepath.Join(t.TempDir(), "site")
 			if _, err := runCLI(ctx, t, srv.cli, "--cache", name, "--cachix-url", srv.cachix.URL(), "--mode", "pages", "--pages-url", s.url, "--out", out, "--upstream", fx.upstream); err != nil {
@@ -186,7 +202,7 @@ func checkLocks(t *testing.T, srv *servers, in *install, fx *fixture, m *matrix)
 		}
 		c.sources = append(c.sources, archived.Inputs["pins"].Path)
 		lock, _ := os.ReadFile(filepath.Join(host, "flake.lock"))
-		if f.id == "link" && in.version.atLeast(2, 17) && !strings.Contains(string(lock), "/b/") {
+		if (f.id == "link" || f.id == "s3") && in.version.atLeast(2, 17) && !strings.Contains(string(lock), "/b/") {
 			t.Errorf("with the Link header, Nix %s did not lock the immutable URL:\n%s", in.version, lock)
 		}
 		if f.id == "immutable" && !strings.Contains(string(lock), manifest.Bundles[0].NarHash) {

@@ -182,6 +182,14 @@ func (s *Server) Env(t testing.TB) {
 	t.Setenv("AWS_REGION", Region)
 }
 
+// CLIEnv is the environment of a process that uses this server with the
+// root credentials through the AWS SDK's default chain, and nothing of the
+// machine's own AWS settings.
+func (s *Server) CLIEnv() []string {
+	return []string{"AWS_ACCESS_KEY_ID=" + s.AccessKey, "AWS_SECRET_ACCESS_KEY=" + s.SecretKey, "AWS_REGION=" + Region,
+		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_EC2_METADATA_DISABLED=true"}
+}
+
 // Isolate clears the AWS SDK's settings for the rest of the test: no
 // credentials or region from the environment, no shared config files, no
 // instance metadata (which would reach for an address off this machine).
