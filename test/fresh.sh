@@ -5,7 +5,9 @@
 #     starts with no store, no state folder and no database;
 #   - a new, empty CPR_NIX_CACHE, so the trixie chroot is made from nothing;
 #   - new, empty Go module and build caches, so every module and tool comes
-#     from the module proxy.
+#     from the module proxy;
+#   - a new, empty CPR_TOOLS_CACHE and no CPR_VERSITYGW, so the S3 server is
+#     built from nothing.
 # It prints the run's time and exit code last. Run as root; takes the whole
 # suite's time plus provisioning (about 5 minutes more).
 #
@@ -74,8 +76,9 @@ start=$(date +%s)
 set +e
 (
   cd "$scratch/clone"
+  unset CPR_VERSITYGW
   CI=true \
-    CPR_NIX_CACHE="$scratch/nix-cache" \
+    CPR_NIX_CACHE="$scratch/nix-cache" CPR_TOOLS_CACHE="$scratch/tools" \
     GOPATH="$scratch/go" GOMODCACHE="$scratch/go/mod" GOCACHE="$scratch/go/cache" \
     bash .ci/run
 )
