@@ -24,6 +24,9 @@ type node struct {
 	mode, typ, sha string
 	kids           map[string]*node // set once a folder is loaded or new
 	content        *string          // a new blob's, until it is written
+	// fromBase: the node is the base tree's at the same path (the root, or
+	// loaded from a folder that is), so its files are in the base's listing.
+	fromBase bool
 }
 
 // typeOfMode is the object type each mode GitHub accepts must point to.
@@ -63,7 +66,7 @@ func (s *Server) createTree(r *http.Request) (int, any, error) {
 		if typ != "tree" {
 			return 0, nil, errorf(http.StatusUnprocessableEntity, "Invalid request.\n\nbase_tree %s is not a tree.", base)
 		}
-		root = &node{mode: "040000", typ: "tree", sha: base}
+		root = &node{mode: "040000", typ: "tree", sha: base, fromBase: true}
 	}
 	var shas []string
 	for _, e := range in.Tree {
@@ -173,7 +176,7 @@ func (s *Server) load(ctx context.Context, n *node) error {
 	}
 	n.kids = make(map[string]*node, len(entries))
 	for _, e := range entries {
-		n.kids[e.Path] = &node{mode: e.Mode, typ: e.Type, sha: e.SHA}
+		n.kids[e.Path] = &node{mode: e.Mode, typ: e.Type, sha: e.SHA, fromBase: n.fromBase}
 	}
 	return nil
 }
@@ -195,10 +198,44 @@ func (s *Server) writeTree(ctx context.Context, n *node) (string, error) {
 		return "", err
 	}
 	var index bytes.Buffer
-	if err := s.indexEntries(ctx, n, "", &index); err != nil {
+	base := &baseFiles{tree: n.sha}
+	if !n.fromBase {
+		base.tree = ""
+	}
+	if err := s.indexEntries(ctx, n, "", base, &index); err != nil {
 		return "", err
 	}
 	return s.git.writeIndexTree(ctx, index.Bytes())
+}
+
+// baseFiles is the base tree's files by folder, read with one `git ls-tree
+// -r` the first time a folder of it is kept as it is: an edit of a base
+// with thousands of folders then costs one process, not one per folder.
+type baseFiles struct {
+	tree  string // "" when there is no base
+	read  bool
+	byDir map[string][]lsEntry // paths relative to the folder
+}
+
+func (b *baseFiles) under(ctx context.Context, g *gitRepo, dir string) ([]lsEntry, error) {
+	if !b.read {
+		entries, err := g.lsTree(ctx, b.tree, true)
+		if err != nil {
+			return nil, err
+		}
+		b.read, b.byDir = true, map[string][]lsEntry{}
+		for _, e := range entries {
+			if e.Type == "tree" {
+				continue
+			}
+			for i := strings.LastIndexByte(e.Path, '/'); i > 0; i = strings.LastIndexByte(e.Path[:i], '/') {
+				rel := e
+				rel.Path = e.Path[i+1:]
+				b.byDir[e.Path[:i]] = append(b.byDir[e.Path[:i]], rel)
+			}
+		}
+	}
+	return b.byDir[dir], nil
 }
 
 func collectBlobs(n *node, out *[]*node) {
@@ -213,17 +250,24 @@ func collectBlobs(n *node, out *[]*node) {
 
 // indexEntries appends every file under n as `git update-index -z
 // --index-info` reads it: "MODE TYPE SHA\tPATH\0".
-func (s *Server) indexEntries(ctx context.Context, n *node, prefix string, out *bytes.Buffer) error {
+func (s *Server) indexEntries(ctx context.Context, n *node, prefix string, base *baseFiles, out *bytes.Buffer) error {
 	for _, name := range sortedNames(n.kids) {
 		kid := n.kids[name]
 		switch {
 		case kid.typ == "tree" && kid.kids != nil:
-			if err := s.indexEntries(ctx, kid, prefix+name+"/", out); err != nil {
+			if err := s.indexEntries(ctx, kid, prefix+name+"/", base, out); err != nil {
 				return err
 			}
 		case kid.typ == "tree":
-			// A folder of the base tree, kept as it is: its files.
-			entries, err := s.git.lsTree(ctx, kid.sha, true)
+			// A folder kept as it is: its files, from the base's listing
+			// or, named by its id, from its own.
+			var entries []lsEntry
+			var err error
+			if kid.fromBase && base.tree != "" {
+				entries, err = base.under(ctx, s.git, prefix+name)
+			} else {
+				entries, err = s.git.lsTree(ctx, kid.sha, true)
+			}
 			if err != nil {
 				return err
 			}
