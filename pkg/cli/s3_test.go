@@ -2,11 +2,14 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -79,4 +82,138 @@ func TestS3Mode(t *testing.T) {
 	f.srv.SetPins("demo", moved)
 	log, _ = f.publish(t, fresh(), t0.Add(2*time.Hour), args...)
 	wantLog(t, log, "reused 12 verdicts from s3://pins/site (", "walked 1 closures", "published to s3://pins/site (", "changed: true")
+}
+
+// TestS3ModeFailures: a missing bucket, refused credentials and a user who
+// may read but not write fail the run with what to fix, never show the
+// secret, and leave the published site as it was.
+func TestS3ModeFailures(t *testing.T) {
+	srv := s3server.Start(t)
+	srv.CreateBucket(t, "pins")
+	srv.Env(t)
+	f := newIncrFixture(t)
+	args := func(bucket string) []string {
+		return []string{"--cache", "demo", "--cachix-url", f.srv.URL(), "--upstream", f.srv.CacheURL("up"), "--verify", "fail",
+			"--mode", "s3", "--s3-url", "s3://" + bucket + "/site", "--s3-endpoint", srv.URL, "--site-url", "https://pins.example/"}
+	}
+	out := func() string { return filepath.Join(t.TempDir(), "site") }
+	if o := runCmd(t, nil, append(args("pins"), "--out", out())...); o.code != ExitOK {
+		t.Fatalf("first publish: exit %d:\n%s", o.code, o.stderr)
+	}
+	published := objectsOf(t, srv, "pins")
+	moved := append([]cachix.Pin{}, f.pins...)
+	moved[3] = incrPin("p3", fakecachix.StorePath("moved"))
+	f.srv.SetPins("demo", moved)
+
+	reader, readerSecret := srv.CreateUser(t)
+	srv.SetPolicy(t, "pins", map[string]any{
+		"Version": "2012-10-17",
+		"Statement": []map[string]any{{
+			"Effect": "Allow", "Principal": map[string]any{"AWS": []string{reader}},
+			"Action":   []string{"s3:GetObject", "s3:ListBucket"},
+			"Resource": []string{"arn:aws:s3:::pins", "arn:aws:s3:::pins/*"},
+		}},
+	})
+	for _, tt := range []struct {
+		name   string
+		bucket string
+		env    map[string]string
+		secret string // must not be shown
+		want   []string
+	}{
+		{"no such bucket", "nope", nil, srv.SecretKey, []string{"s3://nope", "no such bucket", "--s3-url"}},
+		{"a wrong secret", "pins", map[string]string{"AWS_SECRET_ACCESS_KEY": "wrong-secret-5678"}, "wrong-secret-5678", []string{"AWS_SECRET_ACCESS_KEY"}},
+		{"a user who may not write", "pins", map[string]string{"AWS_ACCESS_KEY_ID": reader, "AWS_SECRET_ACCESS_KEY": readerSecret}, readerSecret, []string{"access denied", "s3:PutObject"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			o := runCmd(t, nil, append(args(tt.bucket), "--out", out())...)
+			if o.code != ExitError {
+				t.Fatalf("exit %d, want %d:\n%s", o.code, ExitError, o.stderr)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(o.stderr, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, o.stderr)
+				}
+			}
+			if strings.Contains(o.stderr+o.stdout, tt.secret) {
+				t.Errorf("the output shows the secret:\n%s", o.stderr)
+			}
+			if now := objectsOf(t, srv, "pins"); fmt.Sprint(now) != fmt.Sprint(published) {
+				t.Errorf("the published site changed:\nbefore %v\nafter  %v", published, now)
+			}
+		})
+	}
+}
+
+// beforeFirstPut runs once, before the first PUT to host goes out.
+type beforeFirstPut struct {
+	host string
+	once sync.Once
+	run  func()
+}
+
+func (b *beforeFirstPut) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method == http.MethodPut && r.URL.Host == b.host {
+		b.once.Do(b.run)
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// TestS3ModeRace: another publish writes the prefix after this run read its
+// marker: the run loses the compare-and-swap, reads the pins again and
+// publishes on top, so the prefix ends with the later pins and neither
+// publish's bundle is lost.
+func TestS3ModeRace(t *testing.T) {
+	srv := s3server.Start(t)
+	srv.CreateBucket(t, "pins")
+	srv.Env(t)
+	f := newIncrFixture(t)
+	args := []string{"--cache", "demo", "--cachix-url", f.srv.URL(), "--upstream", f.srv.CacheURL("up"), "--verify", "fail",
+		"--mode", "s3", "--s3-url", "s3://pins/site", "--s3-endpoint", srv.URL, "--site-url", "https://pins.example/"}
+	moved := append([]cachix.Pin{}, f.pins...)
+	moved[3] = incrPin("p3", fakecachix.StorePath("moved"))
+	u, err := url.Parse(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := &beforeFirstPut{host: u.Host, run: func() {
+		// The other publish reads the pins before they move, and wins.
+		if o := runCmd(t, nil, append(args, "--out", filepath.Join(t.TempDir(), "site"))...); o.code != ExitOK {
+			t.Errorf("the other publish: exit %d:\n%s", o.code, o.stderr)
+		}
+		f.srv.SetPins("demo", moved)
+	}}
+	var stderr strings.Builder
+	code := Main(context.Background(), append(args, "--out", filepath.Join(t.TempDir(), "site")), Env{
+		Getenv: func(string) string { return "" }, Stdout: &strings.Builder{}, Stderr: &stderr, Version: "test",
+		HTTPClient: &http.Client{Transport: other},
+	})
+	if code != ExitOK {
+		t.Fatalf("exit %d:\n%s", code, &stderr)
+	}
+	wantLog(t, stderr.String(), "another publish wrote the prefix since this one read it", "reading the pins again", "published to s3://pins/site (")
+	resp, err := srv.Client().GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String("pins"), Key: aws.String("site/pins.json")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m struct {
+		Pins []struct {
+			StorePath string `json:"storePath"`
+		} `json:"pins"`
+		Bundles []struct{ Path string } `json:"bundles"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, p := range m.Pins {
+		found = found || p.StorePath == fakecachix.StorePath("moved")
+	}
+	if !found || len(m.Bundles) != 2 {
+		t.Errorf("the prefix's pins.json: moved pin %v, %d bundles; want the moved pin, this publish's bundle and the other's", found, len(m.Bundles))
+	}
 }
