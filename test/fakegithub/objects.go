@@ -107,7 +107,25 @@ func blobContent(content, encoding string) ([]byte, error) {
 	}
 }
 
-// GET /repos/{o}/{r}/git/blobs/{sha}: content in base64, in 60-char lines.
+// rawBody is an answer sent as it is, as GitHub sends a blob asked for
+// with a raw media type.
+type rawBody []byte
+
+// wantsRaw reports whether accept asks for GitHub's raw media type
+// (application/vnd.github.raw, .raw+json, or the older .v3.raw).
+func wantsRaw(accept string) bool {
+	for _, t := range strings.Split(accept, ",") {
+		t, _, _ = strings.Cut(strings.TrimSpace(t), ";")
+		switch t {
+		case "application/vnd.github.raw", "application/vnd.github.raw+json", "application/vnd.github.v3.raw":
+			return true
+		}
+	}
+	return false
+}
+
+// GET /repos/{o}/{r}/git/blobs/{sha}: content in base64, in 60-char lines,
+// or the bytes alone when the Accept header asks for the raw media type.
 func (s *Server) getBlob(r *http.Request) (int, any, error) {
 	sha := r.PathValue("sha")
 	typ, err := s.git.objectType(r.Context(), sha)
@@ -120,6 +138,9 @@ func (s *Server) getBlob(r *http.Request) (int, any, error) {
 	data, err := s.git.run(r.Context(), nil, "cat-file", "blob", sha)
 	if err != nil {
 		return 0, nil, err
+	}
+	if wantsRaw(r.Header.Get("Accept")) {
+		return http.StatusOK, rawBody(data), nil
 	}
 	enc := base64.StdEncoding.EncodeToString(data)
 	var lines strings.Builder

@@ -143,6 +143,12 @@ func (s *Server) route(mux *http.ServeMux, pattern, doc string, h handler) {
 		case status == http.StatusNoContent:
 			w.WriteHeader(status)
 		default:
+			if raw, ok := body.(rawBody); ok {
+				w.Header().Set("Content-Type", "application/vnd.github.raw")
+				w.WriteHeader(status)
+				_, _ = w.Write(raw)
+				return
+			}
 			writeJSON(w, status, body)
 		}
 	})

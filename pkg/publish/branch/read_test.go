@@ -5,8 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -157,5 +160,47 @@ func TestReadFileReadsTheDefaultBranch(t *testing.T) {
 		if !strings.HasPrefix(c, "POST ") && !strings.HasPrefix(c, "PATCH ") {
 			t.Errorf("the publish on top of the base read %s; want writes only: %v", c, calls)
 		}
+	}
+}
+
+// TestReadFileRaw: ReadFile asks for a blob's bytes alone (the raw media
+// type), and still reads a server that answers with base64 in JSON.
+func TestReadFileRaw(t *testing.T) {
+	for _, raw := range []bool{true, false} {
+		t.Run(fmt.Sprint("raw ", raw), func(t *testing.T) {
+			fake, gh := setup(t, fakegithub.Options{})
+			files, manifest := withManifest("one")
+			mustPublish(t, gh, opts(fake), files)
+			var accepts []string
+			var mu sync.Mutex
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if strings.Contains(r.URL.Path, "/git/blobs/") {
+					mu.Lock()
+					accepts = append(accepts, r.Header.Get("Accept"))
+					mu.Unlock()
+					if !raw {
+						r.Header.Set("Accept", "application/vnd.github+json")
+					}
+				}
+				fake.ServeHTTP(w, r)
+			}))
+			t.Cleanup(srv.Close)
+			c, err := NewClient(srv.Client(), srv.URL+"/api/v3", fake.Token)
+			if err != nil {
+				t.Fatal(err)
+			}
+			o := opts(fake)
+			base, err := ReadBase(context.Background(), c, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, err := base.ReadFile(context.Background(), c, o, "pins.json", 1<<20)
+			if err != nil || !bytes.Equal(data, manifest) {
+				t.Fatalf("ReadFile = %q, %v; want the pins.json published", data, err)
+			}
+			if len(accepts) != 1 || !strings.Contains(accepts[0], "application/vnd.github.raw") {
+				t.Errorf("blob requests asked for %q, want the raw media type once", accepts)
+			}
+		})
 	}
 }
