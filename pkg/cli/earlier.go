@@ -267,8 +267,8 @@ func verifyClosures(ctx context.Context, cfg *config.Config, env Env, rep report
 	if plan.Expired > 0 {
 		more += fmt.Sprintf("; %d verdicts older than --reverify-after %s walked again", plan.Expired, cfg.ReverifyAfter)
 	}
-	rep.Logf("verification: reused %d verdicts from %s, walked %d closures (%d narinfo requests)%s",
-		out.Reused, from, out.Walked, out.Requests, more)
+	rep.Logf("verification: reused %s from %s, walked %s (%s)%s",
+		count(out.Reused, "verdict"), from, count(out.Walked, "closure"), count(int(out.Requests), "narinfo request"), more)
 	return out, nil
 }
 

@@ -155,7 +155,7 @@ func TestIncrementalMovedPin(t *testing.T) {
 	if got := f.srv.Count("/cache/demo/" + narinfo.Hash(fakecachix.StorePath("moved")) + ".narinfo"); got != 1 {
 		t.Errorf("the moved path was read %d times, want once", got)
 	}
-	wantLog(t, log, fmt.Sprintf("verification: reused 12 verdicts from %s, walked 1 closures (%d narinfo requests)", out, 3+verdicts.Sample))
+	wantLog(t, log, fmt.Sprintf("verification: reused 12 verdicts from %s, walked 1 closure (%d narinfo requests)", out, 3+verdicts.Sample))
 	for _, p := range readManifest(t, out).Pins {
 		want := "2026-03-01T12:00:00Z"
 		if p.PinName == "p3.x86_64-linux" {
@@ -288,7 +288,7 @@ func TestIncrementalPages(t *testing.T) {
 	if n != 3+verdicts.Sample {
 		t.Errorf("%d narinfo requests, want %d", n, 3+verdicts.Sample)
 	}
-	wantLog(t, log, "verification: reused 12 verdicts from "+strings.TrimSuffix(s.url, "/")+", walked 1 closures",
+	wantLog(t, log, "verification: reused 12 verdicts from "+strings.TrimSuffix(s.url, "/")+", walked 1 closure",
 		"and 1 of earlier publishes from "+strings.TrimSuffix(s.url, "/"))
 	if got := s.requests("/site/pins.json") - before; got != 1 {
 		t.Errorf("the live pins.json was read %d times, want once", got)
@@ -370,7 +370,7 @@ func TestIncrementalBranch(t *testing.T) {
 	if n != 3+verdicts.Sample {
 		t.Errorf("a moved pin on a fresh runner: %d narinfo requests, want %d", n, 3+verdicts.Sample)
 	}
-	wantLog(t, log, "verification: reused 12 verdicts from "+branchAt+", walked 1 closures", "committed ")
+	wantLog(t, log, "verification: reused 12 verdicts from "+branchAt+", walked 1 closure", "committed ")
 
 	// The same pins: the same verdicts, so the same tree, and nothing
 	// written to find out.

@@ -81,7 +81,7 @@ func TestS3Mode(t *testing.T) {
 	moved[3] = incrPin("p3", fakecachix.StorePath("moved"))
 	f.srv.SetPins("demo", moved)
 	log, _ = f.publish(t, fresh(), t0.Add(2*time.Hour), args...)
-	wantLog(t, log, "reused 12 verdicts from s3://pins/site (", "walked 1 closures", "published to s3://pins/site (", "changed: true")
+	wantLog(t, log, "reused 12 verdicts from s3://pins/site (", "walked 1 closure", "published to s3://pins/site (", "changed: true")
 }
 
 // TestS3ModeFailures: a missing bucket, refused credentials and a user who
