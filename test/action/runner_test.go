@@ -74,6 +74,8 @@ type runner struct {
 	// offsite stands for every host but loopback: the steps never leave the
 	// machine.
 	offsite *offsite
+	// env is the step's own `env:`, as KEY=VALUE.
+	env []string
 }
 
 func newRunner(t *testing.T, apiURL, token string) *runner {
@@ -175,6 +177,7 @@ func (r *runner) run(with map[string]string) stepResult {
 		"GITHUB_STEP_SUMMARY=" + summary,
 	}
 	env = append(env, r.offsite.env()...)
+	env = append(env, r.env...)
 	env = append(env, r.inputEnv(with)...)
 	res := execute(r.t, r.bin, nil, r.workspace, env)
 	res.passed = secretsIn(env)
