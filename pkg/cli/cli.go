@@ -270,7 +270,7 @@ func runRound(ctx context.Context, cfg *config.Config, env Env, rep reporter, pu
 	)
 	ctx, cancel := context.WithCancel(ctx)
 	if whole, start, index := earlierNeeds(cfg, pub != nil); whole || start {
-		prev.prefetch(ctx, whole, index)
+		prev.prefetch(ctx, whole, index, cfg.KeepBundles)
 	}
 	defer func() {
 		cancel()

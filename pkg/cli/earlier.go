@@ -46,6 +46,9 @@ type earlierSite struct {
 	// ahead, which is src with the lines of its retries held in log.
 	manifestIn, indexIn chan struct{}
 	ahead               kept.Source
+	// bundles reads the earlier immutable bundles of a site that is not
+	// --out ahead of keptBundles (nil: read when asked).
+	bundles *readAhead
 	log                 heldLog
 	rep                 reporter
 }
@@ -58,6 +61,7 @@ func newEarlierSite(cfg *config.Config, env Env, rep reporter, pub *branchPublis
 	case s3p != nil:
 		// The prefix is replaced as a whole, as a Pages deploy is.
 		e.src, e.ahead = s3p.source(), s3p.source()
+		e.bundles = newReadAhead(e.ahead)
 	}
 	if cfg.Mode == config.ModePages {
 		// The URL of the tarball (URL/pins), under the site's base.
@@ -70,6 +74,7 @@ func newEarlierSite(cfg *config.Config, env Env, rep reporter, pub *branchPublis
 			}
 			e.src = kept.HTTP{Client: hc, Base: base, Policy: retryPolicy(env, rep)}
 			e.ahead = kept.HTTP{Client: hc, Base: base, Policy: retryPolicy(env, heldReporter{rep, &e.log})}
+			e.bundles = newReadAhead(e.ahead)
 		}
 	}
 	return e
@@ -92,7 +97,7 @@ func earlierNeeds(cfg *config.Config, branchMode bool) (whole, start, index bool
 // and walks closures: neither depends on the other. Whatever asks for them
 // later waits for these reads, and reads itself what they did not; wait
 // must be called before the round writes --out and before it ends.
-func (e *earlierSite) prefetch(ctx context.Context, whole, withIndex bool) {
+func (e *earlierSite) prefetch(ctx context.Context, whole, withIndex bool, keep int) {
 	manifest, index := make(chan struct{}), make(chan struct{})
 	e.manifestIn, e.indexIn = manifest, index
 	go func() {
@@ -100,6 +105,11 @@ func (e *earlierSite) prefetch(ctx context.Context, whole, withIndex bool) {
 		// goroutine.
 		defer close(index)
 		read := kept.Read(ctx, e.ahead, kept.DefaultLimits, whole)
+		if refs, err := read.List(); err == nil && e.bundles != nil && keep > 1 {
+			// One more than kept: this publish's own bundle, which is
+			// not read, may be among them.
+			e.bundles.bundles(ctx, refs, keep, kept.DefaultLimits.Bundle)
+		}
 		e.read = read
 		close(manifest)
 		if withIndex && read.Err == nil {
@@ -147,6 +157,9 @@ func (e *earlierSite) getBranch(ctx context.Context) *kept.Earlier {
 // wait returns once a prefetch under way is done, and logs its lines.
 func (e *earlierSite) wait() {
 	e.waitManifest()
+	if e.bundles != nil {
+		e.bundles.wait()
+	}
 	if e.branchIn != nil {
 		<-e.branchIn
 	}
@@ -331,4 +344,12 @@ func parseVerdicts(read *kept.Earlier, rule verdicts.Rule) (*verdicts.Earlier, e
 		return nil, fmt.Errorf("%s: %w", site.Manifest, err)
 	}
 	return e, nil
+}
+
+// bundleSource is where keptBundles reads the earlier bundles.
+func (e *earlierSite) bundleSource() kept.Source {
+	if e.bundles != nil {
+		return e.bundles
+	}
+	return e.src
 }

@@ -40,7 +40,7 @@ func keptBundles(ctx context.Context, cfg *config.Config, rep reporter, prev *ea
 	}
 	current := m.Bundles[0]
 	base := strings.TrimSuffix(current.URL, current.Path)
-	bundles, skipped := kept.CollectFrom(ctx, prev.src, kept.DefaultLimits, cfg.KeepBundles, refs, current, base, unpublished...)
+	bundles, skipped := kept.CollectFrom(ctx, prev.bundleSource(), kept.DefaultLimits, cfg.KeepBundles, refs, current, base, unpublished...)
 	for _, e := range skipped {
 		rep.Warnf("an earlier immutable bundle is not served again, so flake locks of it stop resolving: %v", e)
 	}

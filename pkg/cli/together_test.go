@@ -257,3 +257,59 @@ func TestWalkDoesNotWaitForTheEarlierIndex(t *testing.T) {
 		t.Fatalf("exit %d, index.html answered: %v; the walk waited for index.html:\n%s", code, indexAnswered.Load(), &stderr)
 	}
 }
+
+// TestEarlierBundlesReadDuringTheWalk: the earlier immutable bundles that
+// the live site's pins.json lists are read while the closures are walked,
+// not after: the narinfo here is answered only once a bundle was asked for.
+func TestEarlierBundlesReadDuringTheWalk(t *testing.T) {
+	path := storePathN(1)
+	bundleAsked := make(chan struct{})
+	var once sync.Once
+	cache := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/"+strings.TrimPrefix(path, "/nix/store/")[:32]+".narinfo" {
+			select {
+			case <-bundleAsked:
+				_, _ = w.Write([]byte(fakecachix.NarInfo{StorePath: path, NarSize: 1}.Text()))
+			case <-r.Context().Done():
+			}
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	defer cache.Close()
+	const earlier = "b/0123456789abcdef0123456789abcdef.tar.gz"
+	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/site/pins.json":
+			_, _ = w.Write([]byte(`{"bundles": [{"path": "` + earlier + `", "narHash": "sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="}]}`))
+		case "/site/" + earlier:
+			once.Do(func() { close(bundleAsked) })
+			http.NotFound(w, r)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer site.Close()
+	work := t.TempDir()
+	pinsFile := filepath.Join(work, "pins.json")
+	if err := os.WriteFile(pinsFile, []byte(`[{"name": "hello", "lastRevision": {"storePath": "`+path+`"}}]`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	code := Main(context.Background(), []string{"--pins-file", pinsFile, "--substituter", cache.URL, "--public-keys", "demo-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=",
+		"--upstream", "none", "--mode", "pages", "--pages-url", site.URL + "/site/", "--out", filepath.Join(work, "site")}, Env{
+		Getenv:  func(string) string { return "" },
+		Stdout:  &strings.Builder{},
+		Stderr:  &stderr,
+		Version: "test",
+		// A run that reads the bundles after the walk gives up on the
+		// narinfo at its first attempt's end.
+		Retry: retry.Policy{Attempts: 1, AttemptTimeout: 3 * time.Second},
+	})
+	if code != ExitOK {
+		t.Fatalf("exit %d; the earlier bundle was read only after the walk:\n%s", code, &stderr)
+	}
+	if !strings.Contains(stderr.String(), "an earlier immutable bundle is not served again") {
+		t.Errorf("the missing earlier bundle went unreported:\n%s", &stderr)
+	}
+}
