@@ -105,16 +105,18 @@ func (e *earlierSite) prefetch(ctx context.Context, whole, withIndex bool, keep 
 		// goroutine.
 		defer close(index)
 		read := kept.Read(ctx, e.ahead, kept.DefaultLimits, whole)
-		if refs, err := read.List(); err == nil && e.bundles != nil && keep > 1 {
-			// One more than kept: this publish's own bundle, which is
-			// not read, may be among them.
-			e.bundles.bundles(ctx, refs, keep, kept.DefaultLimits.Bundle)
-		}
 		e.read = read
 		close(manifest)
 		if withIndex && read.Err == nil {
 			e.index, e.indexErr = getIndex(ctx, e.ahead)
 			e.indexRead = true
+		}
+		// After index.html, which over HTTP/1.1 then leaves them its
+		// connection.
+		if refs, err := read.List(); err == nil && e.bundles != nil && keep > 1 {
+			// One more than kept: this publish's own bundle, which is
+			// not read, may be among them.
+			e.bundles.bundles(ctx, refs, keep, kept.DefaultLimits.Bundle)
 		}
 	}()
 }
@@ -157,15 +159,15 @@ func (e *earlierSite) getBranch(ctx context.Context) *kept.Earlier {
 // wait returns once a prefetch under way is done, and logs its lines.
 func (e *earlierSite) wait() {
 	e.waitManifest()
-	if e.bundles != nil {
-		e.bundles.wait()
-	}
 	if e.branchIn != nil {
 		<-e.branchIn
 	}
 	if e.indexIn != nil {
 		<-e.indexIn
 		e.indexIn = nil
+	}
+	if e.bundles != nil {
+		e.bundles.wait() // started before indexIn closed
 	}
 	e.log.flush(e.rep)
 }
