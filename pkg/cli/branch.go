@@ -50,6 +50,8 @@ func newBranchPublisher(cfg *config.Config, env Env, rep reporter) (*branchPubli
 		Committer: author,
 		Force:     cfg.ForceBranch,
 		Retry:     retryPolicy(env, rep),
+		// The one-name bundles: thousands of tiny files.
+		ManyFilesIn: bundle.OneDir,
 	}
 	return &branchPublisher{
 		gh:         gh,

@@ -33,6 +33,9 @@ type Base struct {
 	head  *github.Commit
 	top   map[string]*github.TreeEntry
 	known map[string]bool
+	// all are the blob ids of its whole tree, listed by ReadFile beside
+	// the file (nil: not listed, or cut short).
+	all map[string]bool
 }
 
 // IsSet reports whether b was read (by ReadBase or MovedError.Next).

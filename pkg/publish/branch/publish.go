@@ -67,6 +67,12 @@ type Options struct {
 	// top of without reading the ref again. The zero value takes the head
 	// first read: for files made just now that depend on no branch content.
 	Base Base
+	// ManyFilesIn names a top folder which, where the head holds it, holds
+	// so many small files that listing the whole tree costs more than it
+	// saves (the one-name bundles). Without it, Base.ReadFile lists the
+	// whole tree beside reading its file, and Publish names by id what
+	// that listing holds. "": never.
+	ManyFilesIn string
 }
 
 // Result tells what a publish did.
@@ -154,6 +160,9 @@ func Publish(ctx context.Context, gh *github.Client, opts Options, files []File)
 	// since a moved head is not committed on.
 	p.known = opts.Base.known
 	p.knownRead = !worthListing(all)
+	if opts.Base.all != nil {
+		p.known, p.knownRead = opts.Base.all, true
+	}
 	p.res.TreeSHA = p.want
 	p.res.FlakeRef = FlakeRef(gh, opts)
 	// Errors name the request that failed; the caller says which branch.

@@ -54,13 +54,24 @@ func (b *Base) ReadFile(ctx context.Context, gh *github.Client, opts Options, na
 	case int64(e.GetSize()) > limit:
 		return nil, fmt.Errorf("%s: %w of %d bytes (%d)", name, ErrFileTooLarge, limit, e.GetSize())
 	}
-	p := b.reader(gh, opts)
+	p, pl := b.reader(gh, opts), b.reader(gh, opts)
 	var data []byte
-	_, err = opts.Retry.Do(ctx, "reading "+name+" of "+short(b.Commit), func(ctx context.Context) (err error) {
-		data, err = p.readBlob(ctx, e.GetSHA(), int(limit))
-		return err
-	})
-	b.calls += p.res.APICalls
+	read := func() {
+		_, err = opts.Retry.Do(ctx, "reading "+name+" of "+short(b.Commit), func(ctx context.Context) (err error) {
+			data, err = p.readBlob(ctx, e.GetSHA(), int(limit))
+			return err
+		})
+	}
+	if top := b.top[opts.ManyFilesIn]; opts.ManyFilesIn == "" || top != nil && top.GetType() == "tree" || b.all != nil {
+		read()
+	} else {
+		together(b.h2, read, func() {
+			// Failures are left for Publish, which lists the tree itself
+			// if it needs to.
+			b.all, _ = pl.knownBlobs(ctx, b.head.GetTree().GetSHA())
+		})
+	}
+	b.calls += p.res.APICalls + pl.res.APICalls
 	switch {
 	case err != nil:
 		return nil, err

@@ -204,3 +204,46 @@ func TestReadFileRaw(t *testing.T) {
 		})
 	}
 }
+
+// TestReadFileListsASmallTree: without the folder of many files
+// (Options.ManyFilesIn), ReadFile lists the whole tree beside reading its
+// file, and the publish on top names what it holds by id with no request
+// before it writes; with that folder it lists only the top.
+func TestReadFileListsASmallTree(t *testing.T) {
+	for _, many := range []bool{false, true} {
+		t.Run(fmt.Sprint("many files ", many), func(t *testing.T) {
+			fake, _ := setup(t, fakegithub.Options{})
+			gh, rec := recordingClient(t, fake)
+			_, manifest := withManifest("x")
+			files := func(tag string) []File {
+				fs := append(bigBundle(tag), File{Path: "pins.json", Data: manifest})
+				if many {
+					fs = append(fs, File{Path: "p/a/default.nix", Data: []byte("{ }: { }\n")})
+				}
+				return fs
+			}
+			mustPublish(t, gh, opts(fake), files("one"))
+			rec.take()
+			o := opts(fake)
+			o.ManyFilesIn = "p"
+			base, err := ReadBase(context.Background(), gh, o)
+			if err == nil {
+				_, err = base.ReadFile(context.Background(), gh, o, "pins.json", 1<<20)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			calls, _ := rec.take()
+			listed := slices.ContainsFunc(calls, func(c string) bool { return strings.HasSuffix(c, "?recursive=1") })
+			if listed == many {
+				t.Errorf("ReadFile listed the whole tree: %v, want %v (calls %v)", listed, !many, calls)
+			}
+			o.Base = base
+			mustPublish(t, gh, o, files("two"))
+			calls, body := rec.take()
+			if !many && (!strings.HasPrefix(calls[0], "POST ") || bytes.Contains(body[createTree], jsonString(t, manifest))) {
+				t.Errorf("the publish on top read before writing, or sent pins.json again: %v", calls)
+			}
+		})
+	}
+}
