@@ -49,8 +49,8 @@ type earlierSite struct {
 	// bundles reads the earlier immutable bundles of a site that is not
 	// --out ahead of keptBundles (nil: read when asked).
 	bundles *readAhead
-	log                 heldLog
-	rep                 reporter
+	log     heldLog
+	rep     reporter
 }
 
 func newEarlierSite(cfg *config.Config, env Env, rep reporter, pub *branchPublisher, s3p *s3Publisher) *earlierSite {

@@ -72,7 +72,7 @@ func readPins(ctx context.Context, cfg *config.Config, env Env, rep reporter, fi
 	}
 	needInfo := info == nil && cfg.Cache != "" && (cfg.Substituter == "" || len(cfg.PublicKeys) == 0)
 	var client *cachix.Client
-	if cfg.PinsFile == "" {
+	if cfg.FromCachix() {
 		c, err := newCachixClient(env, rep, cfg.CachixURL, cfg.AuthToken)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%w: --cachix-url: %w", config.ErrUsage, err)
@@ -117,12 +117,16 @@ func readPins(ctx context.Context, cfg *config.Config, env Env, rep reporter, fi
 	}
 	var raw []cachix.Pin
 	var err error
-	if cfg.PinsFile != "" {
+	switch {
+	case cfg.PinsFile != "":
 		rep.Logf("reading pins from %s", cfg.PinsFile)
 		if raw, err = cachix.ReadPinsFile(cfg.PinsFile); err != nil {
 			err = fmt.Errorf("--pins-file: %w", err)
 		}
-	} else {
+	case cfg.PinsFrom != "":
+		rep.Logf("reading pins from %s", cfg.PinsFrom)
+		raw, err = readS3Pins(pinsCtx, cfg, env)
+	default:
 		rep.Logf("reading pins of %s", cfg.Cache)
 		raw, err = client.Pins(pinsCtx, cfg.Cache)
 	}

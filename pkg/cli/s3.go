@@ -7,10 +7,12 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/kwbauson/create-pin-refs/pkg/cachix"
 	"github.com/kwbauson/create-pin-refs/pkg/config"
 	"github.com/kwbauson/create-pin-refs/pkg/kept"
 	s3pub "github.com/kwbauson/create-pin-refs/pkg/publish/s3"
 	"github.com/kwbauson/create-pin-refs/pkg/s3bucket"
+	"github.com/kwbauson/create-pin-refs/pkg/s3pins"
 	"github.com/kwbauson/create-pin-refs/pkg/site"
 )
 
@@ -101,3 +103,23 @@ func (s s3Source) Get(ctx context.Context, name string, limit int64) ([]byte, er
 }
 
 func (s s3Source) String() string { return s.b.String() }
+
+// maxS3Pins bounds the pins read from an S3 cache.
+const maxS3Pins = 1_000_000
+
+// readS3Pins reads the pins of --pins-from, niks3's layout.
+func readS3Pins(ctx context.Context, cfg *config.Config, env Env) ([]cachix.Pin, error) {
+	loc, err := s3bucket.ParseLocation(cfg.PinsFrom)
+	if err != nil {
+		return nil, fmt.Errorf("%w: --pins-from: %w", config.ErrUsage, err)
+	}
+	b, err := s3bucket.Open(ctx, s3bucket.Options{Location: loc, Endpoint: cfg.S3Endpoint, HTTPClient: env.HTTPClient})
+	if err != nil {
+		return nil, fmt.Errorf("--pins-from: %w", err)
+	}
+	pins, err := s3pins.Read(ctx, b, maxS3Pins)
+	if err != nil {
+		return nil, fmt.Errorf("--pins-from: reading %s/%s/: %w", loc, s3pins.Folder, err)
+	}
+	return pins, nil
+}

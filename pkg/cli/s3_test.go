@@ -217,3 +217,44 @@ func TestS3ModeRace(t *testing.T) {
 		t.Errorf("the prefix's pins.json: moved pin %v, %d bundles; want the moved pin, this publish's bundle and the other's", found, len(m.Bundles))
 	}
 }
+
+// TestPinsFromS3: --pins-from reads niks3's pins of an S3 cache and
+// publishes them, verified against the cache's HTTP URL; a pin whose
+// object holds no store path is named under --on-invalid.
+func TestPinsFromS3(t *testing.T) {
+	srv := s3server.Start(t)
+	srv.CreateBucket(t, "cache")
+	srv.Env(t)
+	f := newIncrFixture(t)
+	ctx := context.Background()
+	put := func(name, body string) {
+		t.Helper()
+		if _, err := srv.Client().PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("cache"), Key: aws.String("nix/pins/" + name), Body: strings.NewReader(body)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range f.pins {
+		put(p.Name, p.LastRevision.StorePath+"\n")
+	}
+	args := []string{"--pins-from", "s3://cache/nix", "--s3-endpoint", srv.URL, "--substituter", f.srv.CacheURL("demo"),
+		"--public-keys", "demo-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=", "--upstream", f.srv.CacheURL("up"), "--verify", "fail"}
+	out := filepath.Join(t.TempDir(), "site")
+	o := runCmd(t, nil, append(args, "--out", out)...)
+	if o.code != ExitOK {
+		t.Fatalf("exit %d:\n%s", o.code, o.stderr)
+	}
+	wantLog(t, o.stderr, "reading pins from s3://cache/nix", "read 13 pins", "published 13 pins (13 names")
+	if m := readManifest(t, out); len(m.Pins) != 13 || m.Pins[0].Closure != "complete" {
+		t.Errorf("pins.json: %d pins, the first %+v; want 13, verified", len(m.Pins), m.Pins[0])
+	}
+
+	put("broken.x86_64-linux", "hello\n")
+	o = runCmd(t, nil, append(args, "--out", filepath.Join(t.TempDir(), "site"))...)
+	if o.code != ExitError || !strings.Contains(o.stderr, "broken.x86_64-linux") {
+		t.Errorf("a pin holding no store path: exit %d, want %d naming it:\n%s", o.code, ExitError, o.stderr)
+	}
+	o = runCmd(t, nil, append(args, "--out", filepath.Join(t.TempDir(), "site"), "--on-invalid", "skip")...)
+	if o.code != ExitOK || !strings.Contains(o.stderr, "broken.x86_64-linux") {
+		t.Errorf("--on-invalid skip: exit %d, want 0 with a warning naming it:\n%s", o.code, o.stderr)
+	}
+}

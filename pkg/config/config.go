@@ -33,13 +33,16 @@ const (
 
 // Config is everything a run needs.
 type Config struct {
-	Cache         string
-	AuthToken     string
-	CachixURL     string
-	Substituter   string
-	NetrcFile     string // HTTP basic auth for binary caches, by host
-	PublicKeys    []string
-	PinsFile      string
+	Cache       string
+	AuthToken   string
+	CachixURL   string
+	Substituter string
+	NetrcFile   string // HTTP basic auth for binary caches, by host
+	PublicKeys  []string
+	PinsFile    string
+	// PinsFrom is an S3 binary cache whose pins (niks3's layout,
+	// pkg/s3pins) are read instead of Cachix's: s3://BUCKET[/PREFIX].
+	PinsFrom      string
 	CacheInfoFile string
 	Include       []string
 	Exclude       []string
@@ -266,3 +269,7 @@ func (f *multiFlag) Set(v string) error {
 type boolFlag struct{ *multiFlag }
 
 func (boolFlag) IsBoolFlag() bool { return true }
+
+// FromCachix reports whether the pins come from the Cachix API, not from
+// --pins-file or --pins-from.
+func (c *Config) FromCachix() bool { return c.PinsFile == "" && c.PinsFrom == "" }

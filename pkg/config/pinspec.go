@@ -93,8 +93,8 @@ func (c *Config) validatePins() error {
 		return nil
 	}
 	switch {
-	case c.PinsFile != "":
-		return bad("pin", "cannot be used with --pins-file: the pins made are read back from the Cachix API")
+	case !c.FromCachix():
+		return bad("pin", "cannot be used with --pins-file or --pins-from: the pins made are read back from the Cachix API")
 	case c.Cache == "":
 		return bad("cache", "required with --pin (the cache to pin in)")
 	case c.AuthToken == "":

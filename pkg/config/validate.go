@@ -38,10 +38,21 @@ func (c *Config) Validate() error {
 		return bad("mode", "%q is not one of dir, pages, branch, s3", c.Mode)
 	}
 	switch {
-	case c.Cache == "" && c.PinsFile == "":
-		return bad("cache", "required (the Cachix cache name), unless --pins-file is given")
+	case c.PinsFile != "" && c.PinsFrom != "":
+		return bad("pins-from", "cannot be used with --pins-file: give one source of pins")
+	case c.PinsFrom != "" && c.Substituter == "":
+		return bad("substituter", "required with --pins-from: the S3 cache's HTTP(S) URL that Nix substitutes the pins from (such as https://BUCKET.s3.REGION.amazonaws.com)")
+	case c.PinsFrom != "" && len(c.PublicKeys) == 0:
+		return bad("public-keys", "required with --pins-from: the key the cache's narinfo files are signed with, NAME:BASE64KEY as in trusted-public-keys")
+	case c.Cache == "" && c.FromCachix():
+		return bad("cache", "required (the Cachix cache name), unless --pins-file or --pins-from is given")
 	case c.Cache == "" && c.Substituter == "" && c.CacheInfoFile == "":
 		return bad("substituter", "required with --pins-file and no --cache: the binary cache URL Nix substitutes the pins from (such as https://NAME.cachix.org), or --cache-info-file, or --cache")
+	}
+	if c.PinsFrom != "" {
+		if _, err := s3bucket.ParseLocation(c.PinsFrom); err != nil {
+			return bad("pins-from", "%v", err)
+		}
 	}
 	for _, k := range c.PublicKeys {
 		if err := bundle.CheckPublicKey(k); err != nil {
@@ -73,7 +84,7 @@ func (c *Config) Validate() error {
 		setting
 		token string
 		used  bool
-	}{{setting{"cachix-url", c.CachixURL}, c.AuthToken, c.PinsFile == ""}, {setting{"github-api-url", c.GitHubAPIURL}, c.GitHubToken, c.Mode == ModeBranch}} {
+	}{{setting{"cachix-url", c.CachixURL}, c.AuthToken, c.FromCachix()}, {setting{"github-api-url", c.GitHubAPIURL}, c.GitHubToken, c.Mode == ModeBranch}} {
 		if err := httpauth.Check(s.value, s.token); s.used && s.value != "" && err != nil {
 			return bad(s.opt, "%v", err)
 		}
@@ -200,8 +211,16 @@ func (c *Config) checkPaths(getenv func(string) string) error {
 // validateS3 checks the settings of s3 mode, and that no other mode is
 // given them.
 func (c *Config) validateS3() error {
+	if c.S3Endpoint != "" && c.Mode != ModeS3 && c.PinsFrom == "" {
+		return bad("s3-endpoint", "only for --mode s3 or --pins-from (the mode is %s)", c.Mode)
+	}
+	if c.S3Endpoint != "" {
+		if err := s3bucket.CheckEndpoint(c.S3Endpoint); err != nil {
+			return bad("s3-endpoint", "%v", err)
+		}
+	}
 	if c.Mode != ModeS3 {
-		for _, s := range []setting{{"s3-url", c.S3URL}, {"s3-endpoint", c.S3Endpoint}, {"site-url", c.SiteURL}} {
+		for _, s := range []setting{{"s3-url", c.S3URL}, {"site-url", c.SiteURL}} {
 			if s.value != "" {
 				return bad(s.opt, "only for --mode s3 (the mode is %s)", c.Mode)
 			}
@@ -216,11 +235,6 @@ func (c *Config) validateS3() error {
 	}
 	if _, err := s3bucket.ParseLocation(c.S3URL); err != nil {
 		return bad("s3-url", "%v", err)
-	}
-	if c.S3Endpoint != "" {
-		if err := s3bucket.CheckEndpoint(c.S3Endpoint); err != nil {
-			return bad("s3-endpoint", "%v", err)
-		}
 	}
 	return nil
 }

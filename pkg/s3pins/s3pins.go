@@ -1,0 +1,73 @@
+// Package s3pins holds niks3's layout of pins in an S3 binary cache: one
+// object PREFIX/pins/NAME per pin, whose body is the store path (text,
+// a trailing newline allowed), so that a cache made by `nix copy --to
+// s3://…` gets names as a Cachix cache has them.
+package s3pins
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/kwbauson/create-pin-refs/pkg/cachix"
+	"github.com/kwbauson/create-pin-refs/pkg/s3bucket"
+)
+
+// Folder holds the pins under the bucket's prefix.
+const Folder = "pins"
+
+// bodyLimit bounds a pin's object: a store path is at most 211 bytes.
+const bodyLimit = 4096
+
+// readers bounds the objects read at once.
+const readers = 32
+
+// Bucket is what reading and writing pins needs; *s3bucket.Bucket has it.
+type Bucket interface {
+	List(ctx context.Context, under string, limit int) ([]s3bucket.Entry, error)
+	Get(ctx context.Context, name string, limit int64) (s3bucket.Object, error)
+	Put(ctx context.Context, name string, body []byte, o s3bucket.PutOptions) (string, error)
+}
+
+// Read returns the pins of the bucket's prefix, at most limit of them, in
+// the order of their names, as the Cachix API gives them: the name, and
+// the store path as the last revision. Whether each is a store path is
+// checked with the rest of the pins (pkg/pins), naming the pin.
+func Read(ctx context.Context, b Bucket, limit int) ([]cachix.Pin, error) {
+	entries, err := b.List(ctx, Folder, limit)
+	if err != nil {
+		return nil, err
+	}
+	pins := make([]cachix.Pin, len(entries))
+	errs := make([]error, len(entries))
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, readers)
+	for i, e := range entries {
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			obj, err := b.Get(ctx, e.Name, bodyLimit)
+			if err != nil {
+				errs[i] = fmt.Errorf("pin %s: %w", strings.TrimPrefix(e.Name, Folder+"/"), err)
+				return
+			}
+			pins[i] = cachix.Pin{
+				Name:         strings.TrimPrefix(e.Name, Folder+"/"),
+				LastRevision: cachix.Revision{StorePath: strings.TrimSpace(string(obj.Body))},
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return pins, nil
+}
+
+// Write pins name to storePath: the object Folder/name, as niks3 writes it.
+func Write(ctx context.Context, b Bucket, name, storePath string) error {
+	_, err := b.Put(ctx, Folder+"/"+name, []byte(storePath+"\n"), s3bucket.PutOptions{ContentType: "text/plain; charset=utf-8"})
+	return err
+}
