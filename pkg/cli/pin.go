@@ -145,6 +145,9 @@ func runPin(ctx context.Context, cfg *config.Pin, env Env, rep reporter) error {
 	if err != nil {
 		return err
 	}
+	if cfg.Store != "" {
+		return pinInS3(ctx, cfg, env, rep, r, creds)
+	}
 	p, err := newPinner(ctx, env, rep, cfg.API, cfg.Substituter, creds, cfg.Wait)
 	if err != nil {
 		return err

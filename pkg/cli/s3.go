@@ -10,6 +10,8 @@ import (
 	"github.com/kwbauson/create-pin-refs/pkg/cachix"
 	"github.com/kwbauson/create-pin-refs/pkg/config"
 	"github.com/kwbauson/create-pin-refs/pkg/kept"
+	"github.com/kwbauson/create-pin-refs/pkg/narinfo"
+	"github.com/kwbauson/create-pin-refs/pkg/netrc"
 	s3pub "github.com/kwbauson/create-pin-refs/pkg/publish/s3"
 	"github.com/kwbauson/create-pin-refs/pkg/s3bucket"
 	"github.com/kwbauson/create-pin-refs/pkg/s3pins"
@@ -122,4 +124,41 @@ func readS3Pins(ctx context.Context, cfg *config.Config, env Env) ([]cachix.Pin,
 		return nil, fmt.Errorf("--pins-from: reading %s/%s/: %w", loc, s3pins.Folder, err)
 	}
 	return pins, nil
+}
+
+// pinInS3 makes the pin of `pin --store`: the object pins/NAME of the S3
+// cache, once the cache's HTTP URL serves the path's narinfo.
+func pinInS3(ctx context.Context, cfg *config.Pin, env Env, rep reporter, r pinRequest, creds *netrc.File) error {
+	storePath, err := checkPin(r)
+	if err != nil {
+		return err
+	}
+	auth := cacheAuth{netrc: creds}
+	opts := auth.options(cfg.Substituter, false)
+	opts.UserAgent, opts.Policy = "create-pin-refs/"+env.Version, retryPolicy(env, rep)
+	binary, err := narinfo.New(cfg.Substituter, opts)
+	if err != nil {
+		return fmt.Errorf("%w: --substituter: %w", config.ErrUsage, err)
+	}
+	p := &pinner{cache: cfg.Store, binary: binary, auth: auth, rep: rep}
+	err = p.inCache(ctx, storePath)
+	switch {
+	case errors.Is(err, narinfo.ErrNotFound):
+		return fmt.Errorf("pin %q: %s is not in the binary cache at %s: copy it there first (nix copy --to '%s' %s)", r.Name, storePath, cfg.Substituter, cfg.Store, storePath)
+	case err != nil:
+		return fmt.Errorf("pin %q: %w", r.Name, err)
+	}
+	loc, err := s3bucket.ParseLocation(cfg.Store)
+	if err != nil {
+		return fmt.Errorf("%w: --store: %w", config.ErrUsage, err)
+	}
+	b, err := s3bucket.Open(ctx, s3bucket.Options{Location: loc, Endpoint: cfg.S3Endpoint, HTTPClient: env.HTTPClient})
+	if err != nil {
+		return fmt.Errorf("--store: %w", err)
+	}
+	if err := s3pins.Write(ctx, b, r.Name, storePath); err != nil {
+		return fmt.Errorf("pin %q: %w", r.Name, err)
+	}
+	rep.Logf("pinned %s to %s in %s", r.Name, storePath, loc)
+	return nil
 }

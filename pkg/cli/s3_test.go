@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -256,5 +257,38 @@ func TestPinsFromS3(t *testing.T) {
 	o = runCmd(t, nil, append(args, "--out", filepath.Join(t.TempDir(), "site"), "--on-invalid", "skip")...)
 	if o.code != ExitOK || !strings.Contains(o.stderr, "broken.x86_64-linux") {
 		t.Errorf("--on-invalid skip: exit %d, want 0 with a warning naming it:\n%s", o.code, o.stderr)
+	}
+}
+
+// TestPinStoreS3: `pin --store` writes niks3's pin object once the cache's
+// HTTP URL serves the path, which --pins-from then reads; a path the cache
+// lacks is refused with how to copy it, and nothing written.
+func TestPinStoreS3(t *testing.T) {
+	srv := s3server.Start(t)
+	srv.CreateBucket(t, "cache")
+	srv.Env(t)
+	f := newIncrFixture(t)
+	pin := func(name, path string) output {
+		return runCmd(t, nil, "pin", "--store", "s3://cache/nix", "--s3-endpoint", srv.URL, "--substituter", f.srv.CacheURL("demo"), name, path)
+	}
+	if o := pin("hello.x86_64-linux", fakecachix.StorePath("p1")); o.code != ExitOK || !strings.Contains(o.stderr, "pinned hello.x86_64-linux to ") {
+		t.Fatalf("pin: exit %d:\n%s", o.code, o.stderr)
+	}
+	o := pin("absent", fakecachix.StorePath("nowhere"))
+	if o.code != ExitError || !strings.Contains(o.stderr, "nix copy --to 's3://cache/nix'") {
+		t.Errorf("a path the cache lacks: exit %d, want %d saying how to copy it:\n%s", o.code, ExitError, o.stderr)
+	}
+	got := objectsOf(t, srv, "cache")
+	if len(got) != 1 || got["nix/pins/hello.x86_64-linux"] == "" {
+		t.Errorf("objects %v, want nix/pins/hello.x86_64-linux alone", got)
+	}
+	resp, err := srv.Client().GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String("cache"), Key: aws.String("nix/pins/hello.x86_64-linux")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body strings.Builder
+	if _, err := io.Copy(&body, resp.Body); err != nil || body.String() != fakecachix.StorePath("p1")+"\n" {
+		t.Errorf("the pin object holds %q (%v), want the store path and a newline", body.String(), err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kwbauson/create-pin-refs/pkg/cachix"
+	"github.com/kwbauson/create-pin-refs/pkg/s3bucket"
 	"github.com/kwbauson/create-pin-refs/pkg/weburl"
 )
 
@@ -22,12 +23,16 @@ type Pin struct {
 	Artifacts   []string
 	Keep        *cachix.Keep // nil: Cachix's default
 	Wait        time.Duration
+	// Store, when set, is an S3 binary cache (s3://BUCKET[/PREFIX]) that
+	// gets the pin in niks3's layout instead of Cachix; S3Endpoint as for
+	// --mode s3.
+	Store, S3Endpoint string
 }
 
 // LoadPin reads the arguments of `pin`.
 func LoadPin(args []string, getenv func(string) string, out io.Writer) (*Pin, error) {
 	cfg := &Pin{}
-	c := newCommand(CommandPin, "--cache NAME [flags] PIN PATH",
+	c := newCommand(CommandPin, "--cache NAME [flags] PIN PATH\n       create-pin-refs pin --store s3://BUCKET[/PREFIX] --substituter URL [flags] PIN PATH",
 		"Pins PATH in the cache under the name PIN (a new pin, or its next revision).\n"+
 			"PATH is a store path or a symlink to one, such as the result link of nix build:\n"+
 			"the link is read, so the store need not be here. The path must be in the binary\n"+
@@ -41,6 +46,8 @@ func LoadPin(args []string, getenv func(string) string, out io.Writer) (*Pin, er
 		cfg.Artifacts = append(cfg.Artifacts, v)
 		return nil
 	})
+	c.fs.StringVar(&cfg.Store, "store", "", "pin in this S3 binary cache, `s3://BUCKET[/PREFIX]`, in niks3's layout (the object PREFIX/pins/PIN holding the path) instead of Cachix; needs --substituter, the cache's HTTP(S) URL, where PATH is checked; credentials from the AWS settings")
+	c.fs.StringVar(&cfg.S3Endpoint, "s3-endpoint", "", "S3 endpoint `URL` for --store on a service other than AWS, addressed path-style")
 	var keep keepFlags
 	c.fs.IntVar(&keep.revisions, "keep-revisions", 0, "keep the last `N` revisions of the pin")
 	c.fs.IntVar(&keep.days, "keep-days", 0, "keep revisions for `N` days")
@@ -48,6 +55,9 @@ func LoadPin(args []string, getenv func(string) string, out io.Writer) (*Pin, er
 	c.fs.DurationVar(&cfg.Wait, "wait", DefaultPinWait, "how long to wait for the new pin to show in the cache's list (0: do not check)")
 	if err := c.parse(args, &cfg.Name, &cfg.Path); err != nil {
 		return nil, err
+	}
+	if cfg.Store != "" {
+		return cfg, cfg.validateStore(keep)
 	}
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -117,4 +127,34 @@ func (k keepFlags) policy(fs *flag.FlagSet) (*cachix.Keep, error) {
 		return cachix.KeepDays(n), nil
 	}
 	return cachix.KeepRevisions(n), nil
+}
+
+// validateStore checks `pin --store`: an S3 cache, its HTTP(S) URL to check
+// the path in, and none of what only Cachix takes.
+func (cfg *Pin) validateStore(keep keepFlags) error {
+	switch {
+	case cfg.Name == "":
+		return fmt.Errorf("%w: pin: the pin name is empty", ErrUsage)
+	case cfg.Path == "":
+		return fmt.Errorf("%w: pin: the path is empty", ErrUsage)
+	case cfg.Substituter == "":
+		return bad("substituter", "required with --store: the S3 cache's HTTP(S) URL, where PATH's narinfo is checked")
+	case keep != keepFlags{} || len(cfg.Artifacts) > 0:
+		return bad("store", "keeps no revisions and no artifacts: --keep-* and --artifact are for Cachix")
+	}
+	if _, err := s3bucket.ParseLocation(cfg.Store); err != nil {
+		return bad("store", "%v", err)
+	}
+	if _, err := weburl.Parse(cfg.Substituter); err != nil {
+		return bad("substituter", "%v", err)
+	}
+	if cfg.S3Endpoint != "" {
+		if err := s3bucket.CheckEndpoint(cfg.S3Endpoint); err != nil {
+			return bad("s3-endpoint", "%v", err)
+		}
+	}
+	if err := checkPlaceholders(cfg.Name); err != nil {
+		return fmt.Errorf("%w: pin: %w", ErrUsage, err)
+	}
+	return nil
 }
