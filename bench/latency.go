@@ -201,7 +201,7 @@ type latencyReport struct {
 }
 
 func (l latencyReport) write(w io.Writer) {
-	fmt.Fprintln(w, "## Latency")
+	fmt.Fprintln(w, "## "+latencyTitle)
 	fmt.Fprintln(w)
 	if l.skipped {
 		fmt.Fprint(w, "Not measured in this run (`-latency-n ''`).\n\n")
@@ -290,38 +290,45 @@ func githubCalls(byKind map[string]int64) string {
 	return fmt.Sprintf("%d: %s", total, strings.Join(parts, ", "))
 }
 
+// latencyTitle is the Latency section's heading.
+const latencyTitle = "Latency"
+
 // latencyNote starts the header line that names the command that rewrote
 // the Latency section alone.
-const latencyNote = "The Latency section was rewritten alone by "
+var latencyNote = rewrittenNote(latencyTitle)
 
-// rewriteLatency puts r's Latency section into the report at path in place
-// of the one there, and says so under the line naming the command that
-// wrote the rest.
-func rewriteLatency(path string, r *report) error {
+// rewrittenNote starts the header line that names the command that rewrote
+// the section titled title alone.
+func rewrittenNote(title string) string { return "The " + title + " section was rewritten alone by " }
+
+// rewriteSection puts the section titled title, as write writes it, into
+// the report at path in place of the one there, and says so under the line
+// naming the command that wrote the rest.
+func rewriteSection(path, title string, r *report, write func(io.Writer)) error {
 	old, err := os.ReadFile(path)
 	if err != nil {
-		return fmt.Errorf("-only latency rewrites a report written by go run ./bench: %w", err)
+		return fmt.Errorf("-only rewrites a report written by go run ./bench: %w", err)
 	}
 	var section strings.Builder
-	r.latency.write(&section)
+	write(&section)
 	note := fmt.Sprintf("%s`%s` (never by hand) on %s, in %s; load average (1, 5, 15 min) at its start: %s; at its end: %s.",
-		latencyNote, r.command, r.started.UTC().Format("2006-01-02 15:04 MST"), r.finished.Sub(r.started).Round(time.Second), r.loadStart, r.loadEnd)
-	doc, err := replaceLatency(string(old), section.String(), note)
+		rewrittenNote(title), r.command, r.started.UTC().Format("2006-01-02 15:04 MST"), r.finished.Sub(r.started).Round(time.Second), r.loadStart, r.loadEnd)
+	doc, err := replaceSection(string(old), title, section.String(), note)
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	return os.WriteFile(path, []byte(doc), 0o644)
 }
 
-// replaceLatency returns doc, a report, with section in place of its
-// Latency section (before Consumer when it has none) and note as the
+// replaceSection returns doc, a report, with section in place of its
+// section titled title (before Consumer when it has none) and note as the
 // paragraph after the one naming the command that wrote it.
-func replaceLatency(doc, section, note string) (string, error) {
+func replaceSection(doc, title, section, note string) (string, error) {
 	const written = "\n\nWritten by `go run ./bench"
 	if !strings.HasPrefix(doc, "# Benchmarks"+written) {
 		return "", fmt.Errorf("not a report written by go run ./bench (it starts %q)", doc[:min(len(doc), 40)])
 	}
-	if i := strings.Index(doc, "\n"+latencyNote); i >= 0 {
+	if i := strings.Index(doc, "\n"+rewrittenNote(title)); i >= 0 {
 		end := i + 1 + strings.Index(doc[i+1:], "\n")
 		doc = doc[:i+1] + note + doc[end:]
 	} else {
@@ -329,7 +336,7 @@ func replaceLatency(doc, section, note string) (string, error) {
 		end := after + strings.Index(doc[after:], "\n")
 		doc = doc[:end] + "\n\n" + note + doc[end:]
 	}
-	if i := strings.Index(doc, "\n## Latency\n"); i >= 0 {
+	if i := strings.Index(doc, "\n## "+title+"\n"); i >= 0 {
 		end := len(doc)
 		if j := strings.Index(doc[i+1:], "\n## "); j >= 0 {
 			end = i + 1 + j + 1

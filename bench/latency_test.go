@@ -117,7 +117,7 @@ func TestLatencyPins(t *testing.T) {
 // old one (or before Consumer), and one note under the header, never two.
 func TestReplaceLatency(t *testing.T) {
 	const head = "# Benchmarks\n\nWritten by `go run ./bench -runs 5 -o BENCHMARKS.md` (never by hand) on D, in 3m.\n\nMachine: M.\n\n"
-	const note = latencyNote + "`go run ./bench -only latency` on E."
+	note := latencyNote + "`go run ./bench -only latency` on E."
 	const section = "## Latency\n\nnew table\n\n"
 	for _, tt := range []struct{ name, doc, want string }{
 		{"no section yet",
@@ -134,7 +134,7 @@ func TestReplaceLatency(t *testing.T) {
 			strings.Replace(head, "\n\nMachine", "\n\n"+note+"\n\nMachine", 1) + "## Producer\n\np\n\n" + section},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := replaceLatency(tt.doc, section, note)
+			got, err := replaceSection(tt.doc, latencyTitle, section, note)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -143,7 +143,7 @@ func TestReplaceLatency(t *testing.T) {
 			}
 		})
 	}
-	if _, err := replaceLatency("# Notes\n\nsomething else\n", section, note); err == nil {
+	if _, err := replaceSection("# Notes\n\nsomething else\n", latencyTitle, section, note); err == nil {
 		t.Error("a file the bench did not write was rewritten")
 	}
 }

@@ -11,7 +11,8 @@
 //
 //	go run ./bench -only latency -o BENCHMARKS.md
 //
-// rewrites that section alone.
+// rewrites that section alone; -only s3 the S3 publish section (-s3-n),
+// which needs versitygw (test/s3server/install.sh).
 package main
 
 import (
@@ -51,7 +52,8 @@ func main() {
 	flag.IntVar(&o.latencyRuns, "latency-runs", 1, "runs of each publish in the Latency section (the median)")
 	flag.StringVar(&o.latencyProto, "latency-proto", protoH2, "what the Latency section's servers speak: h2 (HTTPS offering HTTP/2, as GitHub's and the caches' do), h1 (HTTPS, HTTP/1.1 only) or http (cleartext HTTP/1.1, TLS's round trip charged by netem)")
 	flag.StringVar(&o.timeline, "timeline", "", "write each Latency publish's timeline to this file: its log lines and its requests by kind, when they were sent and answered, how many in flight")
-	flag.StringVar(&o.only, "only", "", "latency: measure only the Latency section and rewrite it in the -o file, leaving the rest")
+	flag.StringVar(&o.s3Sizes, "s3-n", "1000,10000,100000", "pin counts for the S3 publish section (needs versitygw, test/s3server/install.sh); empty to skip")
+	flag.StringVar(&o.only, "only", "", "latency or s3: measure only the Latency or the S3 publish section and rewrite it in the -o file, leaving the rest")
 	flag.Parse()
 	if err := run(context.Background(), o, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -71,11 +73,15 @@ type options struct {
 	latencyRuns                  int
 	latencyProto                 string
 	only                         string
+	s3Sizes                      string
 	timeline                     string
 }
 
-// onlyLatency is -only's one value.
-const onlyLatency = "latency"
+// -only's values: the sections measured alone.
+const (
+	onlyLatency = "latency"
+	onlyS3      = "s3"
+)
 
 // link is the path every loopback server is behind, as the flags say.
 func (o options) link() netem.Link {
@@ -106,6 +112,12 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 			return err
 		}
 	}
+	var s3Sizes []int
+	if o.s3Sizes != "" {
+		if s3Sizes, err = parseSizes("-s3-n", o.s3Sizes); err != nil {
+			return err
+		}
+	}
 	if o.latencyProto == "" {
 		o.latencyProto = protoH2
 	}
@@ -118,10 +130,12 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 		return errors.New("-latency-runs must be at least 1")
 	case o.latencyProto != protoH2 && o.latencyProto != protoH1 && o.latencyProto != protoHTTP:
 		return fmt.Errorf("-latency-proto %q: want h2, h1 or http", o.latencyProto)
-	case o.only != "" && o.only != onlyLatency:
-		return fmt.Errorf("-only %q: the only section measured alone is %q", o.only, onlyLatency)
+	case o.only != "" && o.only != onlyLatency && o.only != onlyS3:
+		return fmt.Errorf("-only %q: the sections measured alone are %q and %q", o.only, onlyLatency, onlyS3)
 	case o.only == onlyLatency && (o.out == "" || len(latencySizes) == 0):
 		return errors.New("-only latency rewrites the Latency section of the -o file: give -o (such as BENCHMARKS.md) and -latency-n")
+	case o.only == onlyS3 && (o.out == "" || len(s3Sizes) == 0):
+		return errors.New("-only s3 rewrites the S3 publish section of the -o file: give -o (such as BENCHMARKS.md) and -s3-n")
 	}
 	for _, tool := range []string{"curl", "jq", "tar", "gzip", "time", "dd"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -171,12 +185,33 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 		r.latency = lat
 		return nil
 	}
+	measureS3Section := func() error {
+		if len(s3Sizes) == 0 {
+			r.s3Skipped = "`-s3-n ''`"
+			return nil
+		}
+		rows, err := measureS3(ctx, bin, s3Sizes, work)
+		if errors.Is(err, errNoVersitygw) {
+			fmt.Fprintf(os.Stderr, "bench: not measuring the S3 publish section: %v\n", err)
+			r.s3Skipped = "versitygw is not installed: `bash test/s3server/install.sh`"
+			return nil
+		}
+		r.s3 = rows
+		return err
+	}
+	if o.only == onlyS3 {
+		if err := measureS3Section(); err != nil {
+			return err
+		}
+		r.finished, r.loadEnd = time.Now(), loadAverage()
+		return rewriteSection(o.out, s3Title, r, func(w io.Writer) { writeS3(w, r.s3, r.s3Skipped) })
+	}
 	if o.only == onlyLatency {
 		if err := measureLatencySection(); err != nil {
 			return err
 		}
 		r.finished, r.loadEnd = time.Now(), loadAverage()
-		return rewriteLatency(o.out, r)
+		return rewriteSection(o.out, latencyTitle, r, r.latency.write)
 	}
 	if r.producers, err = measureProducers(ctx, bin, sizes, strings.Split(o.modes, ","), o.runs, work, o.pageRuns, r.link); err != nil {
 		return err
@@ -204,6 +239,9 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 		}
 	}
 	if err := measureLatencySection(); err != nil {
+		return err
+	}
+	if err := measureS3Section(); err != nil {
 		return err
 	}
 	r.consumer = consumerTables(ctx, o.evalSizes, o.evalRuns)

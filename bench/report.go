@@ -36,6 +36,8 @@ type report struct {
 	consumer           string // evalcost's tables, or why they are missing
 	link               netem.Link
 	latency            latencyReport
+	s3                 []s3Row
+	s3Skipped          string // why the S3 section was not measured
 }
 
 // perPinRow is the one-name bundles (URL/p/NAME and URL/p/NAME.tar.gz) of
@@ -182,6 +184,7 @@ func (r *report) write(w io.Writer) {
 
 	r.writeBranch(w)
 	r.latency.write(w)
+	writeS3(w, r.s3, r.s3Skipped)
 
 	fmt.Fprintln(w, "## Consumer")
 	fmt.Fprintln(w)
