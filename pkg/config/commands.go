@@ -215,3 +215,44 @@ func LoadResolve(args []string, getenv func(string) string, out io.Writer) (*Res
 	}
 	return cfg, nil
 }
+
+// nearCommand is the subcommand arg is a slip of (at most two letters
+// added, dropped, changed or swapped), or "".
+func nearCommand(arg string) string {
+	if len(arg) > 12 {
+		return ""
+	}
+	for _, c := range Commands() {
+		if distance(strings.ToLower(arg), c[0]) <= 2 {
+			return c[0]
+		}
+	}
+	return ""
+}
+
+// distance is the optimal string alignment distance of a and b: the
+// edits (insert, delete, substitute, swap two neighbours) from one to
+// the other.
+func distance(a, b string) int {
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(a)][len(b)]
+}
