@@ -120,7 +120,7 @@ func Load(args []string, getenv func(string) string, out io.Writer) (*Config, er
 	if fs.NArg() > 0 {
 		if len(args) > 0 && args[0] == fs.Arg(0) {
 			if c := nearCommand(args[0]); c != "" {
-				return nil, fmt.Errorf("%w: unknown command %q: did you mean %s? (create-pin-refs --help lists the commands)", ErrUsage, args[0], c)
+				return nil, fmt.Errorf("%w: unknown command %q: did you mean %s?", ErrUsage, args[0], c)
 			}
 		}
 		return nil, fmt.Errorf("%w: unexpected argument %q (all settings are flags)", ErrUsage, fs.Arg(0))
