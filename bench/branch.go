@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/kwbauson/create-pin-refs/bench/pinset"
-	"github.com/kwbauson/create-pin-refs/pkg/cachix"
+	"github.com/kwbauson/create-pin-refs/pkg/source/cachix"
 	"github.com/kwbauson/create-pin-refs/test/fakegithub"
 	"github.com/kwbauson/create-pin-refs/test/netem"
 )

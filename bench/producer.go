@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/kwbauson/create-pin-refs/bench/pinset"
-	"github.com/kwbauson/create-pin-refs/pkg/cachix"
 	"github.com/kwbauson/create-pin-refs/pkg/site"
+	"github.com/kwbauson/create-pin-refs/pkg/source/cachix"
 	"github.com/kwbauson/create-pin-refs/test/netem"
 )
 

@@ -14,7 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/kwbauson/create-pin-refs/pkg/cachix"
+	"github.com/kwbauson/create-pin-refs/pkg/source/cachix"
 	"github.com/kwbauson/create-pin-refs/test/netem"
 	"github.com/kwbauson/create-pin-refs/test/tlscert"
 )

@@ -8,8 +8,8 @@ import (
 
 	"github.com/kwbauson/create-pin-refs/bench/pinset"
 	"github.com/kwbauson/create-pin-refs/pkg/bundle"
-	"github.com/kwbauson/create-pin-refs/pkg/cachix"
 	"github.com/kwbauson/create-pin-refs/pkg/pins"
+	"github.com/kwbauson/create-pin-refs/pkg/source/cachix"
 )
 
 // layout is one way of writing the pins to a folder.

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/kwbauson/create-pin-refs/pkg/bundle"
-	"github.com/kwbauson/create-pin-refs/pkg/cachix"
+	"github.com/kwbauson/create-pin-refs/pkg/source/cachix"
 )
 
 // originalDefault is the original tool's default.nix, rewritten from its

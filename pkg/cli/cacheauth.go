@@ -4,11 +4,11 @@ import (
 	"fmt"
 	"net/url"
 
-	"github.com/kwbauson/create-pin-refs/pkg/cachix"
 	"github.com/kwbauson/create-pin-refs/pkg/config"
 	"github.com/kwbauson/create-pin-refs/pkg/httpauth"
 	"github.com/kwbauson/create-pin-refs/pkg/narinfo"
 	"github.com/kwbauson/create-pin-refs/pkg/netrc"
+	"github.com/kwbauson/create-pin-refs/pkg/source/cachix"
 )
 
 // cacheAuth is what the binary caches of a run may be sent: each netrc

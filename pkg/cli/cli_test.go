@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kwbauson/create-pin-refs/pkg/cachix"
 	"github.com/kwbauson/create-pin-refs/pkg/site"
+	"github.com/kwbauson/create-pin-refs/pkg/source/cachix"
 	"github.com/kwbauson/create-pin-refs/test/fakecachix"
 	"github.com/kwbauson/create-pin-refs/test/fakegithub"
 )

@@ -8,8 +8,8 @@ import (
 	"strings"
 
 	"github.com/kwbauson/create-pin-refs/pkg/actions"
-	"github.com/kwbauson/create-pin-refs/pkg/cachix"
 	"github.com/kwbauson/create-pin-refs/pkg/config"
+	"github.com/kwbauson/create-pin-refs/pkg/source/cachix"
 )
 
 // runCommand runs the subcommand that args start with; ok is false when they

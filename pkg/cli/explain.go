@@ -6,11 +6,11 @@ import (
 	"net/http"
 	"net/url"
 
-	"github.com/kwbauson/create-pin-refs/pkg/cachix"
 	"github.com/kwbauson/create-pin-refs/pkg/config"
 	"github.com/kwbauson/create-pin-refs/pkg/httpauth"
 	"github.com/kwbauson/create-pin-refs/pkg/publish/branch"
 	"github.com/kwbauson/create-pin-refs/pkg/retry"
+	"github.com/kwbauson/create-pin-refs/pkg/source/cachix"
 )
 
 // retryPolicy is the run's retry policy, with each retry logged.

@@ -11,11 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kwbauson/create-pin-refs/pkg/cachix"
 	"github.com/kwbauson/create-pin-refs/pkg/config"
 	"github.com/kwbauson/create-pin-refs/pkg/httpauth"
 	"github.com/kwbauson/create-pin-refs/pkg/publish/branch"
 	"github.com/kwbauson/create-pin-refs/pkg/retry"
+	"github.com/kwbauson/create-pin-refs/pkg/source/cachix"
 	"github.com/kwbauson/create-pin-refs/test/fakecachix"
 	"github.com/kwbauson/create-pin-refs/test/fakegithub"
 )

@@ -12,7 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/kwbauson/create-pin-refs/pkg/cachix"
+	"github.com/kwbauson/create-pin-refs/pkg/source/cachix"
 	"github.com/kwbauson/create-pin-refs/pkg/verdicts"
 	"github.com/kwbauson/create-pin-refs/test/fakecachix"
 	"github.com/kwbauson/create-pin-refs/test/fakegithub"

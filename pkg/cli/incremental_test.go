@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/kwbauson/create-pin-refs/pkg/cachix"
 	"github.com/kwbauson/create-pin-refs/pkg/narinfo"
 	"github.com/kwbauson/create-pin-refs/pkg/retry"
+	"github.com/kwbauson/create-pin-refs/pkg/source/cachix"
 	"github.com/kwbauson/create-pin-refs/pkg/verdicts"
 	"github.com/kwbauson/create-pin-refs/test/fakecachix"
 )

@@ -14,9 +14,9 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/kwbauson/create-pin-refs/pkg/cachix"
 	"github.com/kwbauson/create-pin-refs/pkg/config"
 	"github.com/kwbauson/create-pin-refs/pkg/pins"
+	"github.com/kwbauson/create-pin-refs/pkg/source/cachix"
 )
 
 // listedPin is one pin as `list --json` prints it.

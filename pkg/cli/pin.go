@@ -8,11 +8,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kwbauson/create-pin-refs/pkg/cachix"
 	"github.com/kwbauson/create-pin-refs/pkg/config"
 	"github.com/kwbauson/create-pin-refs/pkg/narinfo"
 	"github.com/kwbauson/create-pin-refs/pkg/netrc"
 	"github.com/kwbauson/create-pin-refs/pkg/pins"
+	"github.com/kwbauson/create-pin-refs/pkg/source/cachix"
 )
 
 // pinRequest is one pin to make: a name and what PATH (a store path or a

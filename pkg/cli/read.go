@@ -9,9 +9,9 @@ import (
 	"strings"
 
 	"github.com/kwbauson/create-pin-refs/pkg/bundle"
-	"github.com/kwbauson/create-pin-refs/pkg/cachix"
 	"github.com/kwbauson/create-pin-refs/pkg/config"
 	"github.com/kwbauson/create-pin-refs/pkg/pins"
+	"github.com/kwbauson/create-pin-refs/pkg/source/cachix"
 	"github.com/kwbauson/create-pin-refs/pkg/weburl"
 )
 

@@ -7,15 +7,15 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/kwbauson/create-pin-refs/pkg/cachix"
 	"github.com/kwbauson/create-pin-refs/pkg/config"
 	"github.com/kwbauson/create-pin-refs/pkg/kept"
 	"github.com/kwbauson/create-pin-refs/pkg/narinfo"
 	"github.com/kwbauson/create-pin-refs/pkg/netrc"
 	s3pub "github.com/kwbauson/create-pin-refs/pkg/publish/s3"
 	"github.com/kwbauson/create-pin-refs/pkg/s3bucket"
-	"github.com/kwbauson/create-pin-refs/pkg/s3pins"
 	"github.com/kwbauson/create-pin-refs/pkg/site"
+	"github.com/kwbauson/create-pin-refs/pkg/source/cachix"
+	"github.com/kwbauson/create-pin-refs/pkg/source/s3pins"
 )
 
 // s3Publisher publishes the site written to --out to a bucket prefix.

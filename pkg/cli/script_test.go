@@ -9,7 +9,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/kwbauson/create-pin-refs/pkg/buildinfo"
-	"github.com/kwbauson/create-pin-refs/pkg/cachix"
+	"github.com/kwbauson/create-pin-refs/pkg/source/cachix"
 	"github.com/kwbauson/create-pin-refs/test/fakecachix"
 )
 

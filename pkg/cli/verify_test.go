@@ -11,10 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kwbauson/create-pin-refs/pkg/cachix"
 	"github.com/kwbauson/create-pin-refs/pkg/pins"
 	"github.com/kwbauson/create-pin-refs/pkg/retry"
 	"github.com/kwbauson/create-pin-refs/pkg/site"
+	"github.com/kwbauson/create-pin-refs/pkg/source/cachix"
 	"github.com/kwbauson/create-pin-refs/test/fakecachix"
 )
 

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kwbauson/create-pin-refs/pkg/cachix"
 	"github.com/kwbauson/create-pin-refs/pkg/pins"
+	"github.com/kwbauson/create-pin-refs/pkg/source/cachix"
 	"github.com/kwbauson/create-pin-refs/pkg/verify"
 )
 
@@ -41,7 +41,7 @@ type Config struct {
 	PublicKeys  []string
 	PinsFile    string
 	// PinsFrom is an S3 binary cache whose pins (niks3's layout,
-	// pkg/s3pins) are read instead of Cachix's: s3://BUCKET[/PREFIX].
+	// pkg/source/s3pins) are read instead of Cachix's: s3://BUCKET[/PREFIX].
 	PinsFrom      string
 	CacheInfoFile string
 	Include       []string

@@ -11,8 +11,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/kwbauson/create-pin-refs/pkg/bundle"
-	"github.com/kwbauson/create-pin-refs/pkg/cachix"
 	"github.com/kwbauson/create-pin-refs/pkg/pins"
+	"github.com/kwbauson/create-pin-refs/pkg/source/cachix"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")

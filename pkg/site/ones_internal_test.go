@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"github.com/kwbauson/create-pin-refs/pkg/bundle"
-	"github.com/kwbauson/create-pin-refs/pkg/cachix"
 	"github.com/kwbauson/create-pin-refs/pkg/pins"
+	"github.com/kwbauson/create-pin-refs/pkg/source/cachix"
 )
 
 // countingOnes counts the bundles rendered.

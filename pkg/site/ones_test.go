@@ -9,10 +9,10 @@ import (
 	"testing"
 
 	"github.com/kwbauson/create-pin-refs/pkg/bundle"
-	"github.com/kwbauson/create-pin-refs/pkg/cachix"
 	"github.com/kwbauson/create-pin-refs/pkg/pins"
 	"github.com/kwbauson/create-pin-refs/pkg/publish/pages"
 	"github.com/kwbauson/create-pin-refs/pkg/site"
+	"github.com/kwbauson/create-pin-refs/pkg/source/cachix"
 )
 
 // TestPerPinBudget writes a site with one-name bundles forced on, with auto

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/kwbauson/create-pin-refs/pkg/bundle"
-	"github.com/kwbauson/create-pin-refs/pkg/cachix"
 	"github.com/kwbauson/create-pin-refs/pkg/pins"
+	"github.com/kwbauson/create-pin-refs/pkg/source/cachix"
 )
 
 var testMeta = bundle.Meta{Cache: "c", Substituter: "https://c.cachix.org"}

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kwbauson/create-pin-refs/pkg/cachix"
 	"github.com/kwbauson/create-pin-refs/pkg/pins"
+	"github.com/kwbauson/create-pin-refs/pkg/source/cachix"
 	"github.com/kwbauson/create-pin-refs/test/fakecachix"
 )
 

@@ -24,10 +24,10 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/kwbauson/create-pin-refs/bench/pinset"
-	"github.com/kwbauson/create-pin-refs/pkg/cachix"
 	"github.com/kwbauson/create-pin-refs/pkg/cli"
 	"github.com/kwbauson/create-pin-refs/pkg/pins"
 	"github.com/kwbauson/create-pin-refs/pkg/site"
+	"github.com/kwbauson/create-pin-refs/pkg/source/cachix"
 	"github.com/kwbauson/create-pin-refs/test/chrome"
 )
 

@@ -15,7 +15,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kwbauson/create-pin-refs/pkg/cachix"
+	"github.com/kwbauson/create-pin-refs/pkg/source/cachix"
 )
 
 // packagesNix builds the test packages. Builders have no PATH, hence /bin/…. Every

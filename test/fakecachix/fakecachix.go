@@ -42,7 +42,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kwbauson/create-pin-refs/pkg/cachix"
+	"github.com/kwbauson/create-pin-refs/pkg/source/cachix"
 )
 
 // Disconnect, given to FailNext as the status, makes the server drop the

@@ -19,8 +19,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"github.com/kwbauson/create-pin-refs/pkg/cachix"
 	"github.com/kwbauson/create-pin-refs/pkg/retry"
+	"github.com/kwbauson/create-pin-refs/pkg/source/cachix"
 	"github.com/kwbauson/create-pin-refs/test/fakecachix"
 )
 

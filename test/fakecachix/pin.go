@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kwbauson/create-pin-refs/pkg/cachix"
+	"github.com/kwbauson/create-pin-refs/pkg/source/cachix"
 )
 
 // Creating pins, as the cachix CLI's `cachix pin` does:

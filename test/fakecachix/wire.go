@@ -8,7 +8,7 @@ import (
 )
 
 // The API's answers are written from templates of the wire text Cachix
-// sends (field names as in DESIGN.md), not by marshalling pkg/cachix's
+// sends (field names as in DESIGN.md), not by marshalling pkg/source/cachix's
 // types: a wrong JSON tag in the client then fails its tests.
 //
 //go:embed testdata/*.json.tmpl

@@ -15,8 +15,8 @@ import (
 	"testing"
 
 	"github.com/kwbauson/create-pin-refs/bench/closures"
-	"github.com/kwbauson/create-pin-refs/pkg/cachix"
 	"github.com/kwbauson/create-pin-refs/pkg/cli"
+	"github.com/kwbauson/create-pin-refs/pkg/source/cachix"
 	"github.com/kwbauson/create-pin-refs/test/fakegithub"
 	"github.com/kwbauson/create-pin-refs/test/tlscert"
 )

@@ -11,8 +11,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/kwbauson/create-pin-refs/pkg/cachix"
 	"github.com/kwbauson/create-pin-refs/pkg/s3bucket"
+	"github.com/kwbauson/create-pin-refs/pkg/source/cachix"
 )
 
 // Folder holds the pins under the bucket's prefix.

@@ -10,9 +10,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/kwbauson/create-pin-refs/pkg/cachix"
 	"github.com/kwbauson/create-pin-refs/pkg/s3bucket"
-	"github.com/kwbauson/create-pin-refs/pkg/s3pins"
+	"github.com/kwbauson/create-pin-refs/pkg/source/cachix"
+	"github.com/kwbauson/create-pin-refs/pkg/source/s3pins"
 	"github.com/kwbauson/create-pin-refs/test/s3server"
 )
 

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kwbauson/create-pin-refs/pkg/cachix"
 	"github.com/kwbauson/create-pin-refs/pkg/httpauth"
 	"github.com/kwbauson/create-pin-refs/pkg/retry"
+	"github.com/kwbauson/create-pin-refs/pkg/source/cachix"
 )
 
 // authLog records the Authorization header of every request a server gets.
