@@ -237,24 +237,11 @@ func TestWalkDoesNotWaitForTheEarlierIndex(t *testing.T) {
 		}
 	}))
 	defer site.Close()
-	work := t.TempDir()
-	pinsFile := filepath.Join(work, "pins.json")
-	if err := os.WriteFile(pinsFile, []byte(`[{"name": "hello", "lastRevision": {"storePath": "`+path+`"}}]`), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	code := Main(context.Background(), []string{"--pins-file", pinsFile, "--substituter", cache.URL, "--public-keys", "demo-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=",
-		"--upstream", "none", "--mode", "pages", "--pages-url", site.URL + "/site/", "--out", filepath.Join(work, "site")}, Env{
-		Getenv:  func(string) string { return "" },
-		Stdout:  &strings.Builder{},
-		Stderr:  &stderr,
-		Version: "test",
-		// A run that walks only once index.html is in gives up on it at
-		// its first attempt's end.
-		Retry: retry.Policy{Attempts: 1, AttemptTimeout: 10 * time.Second},
-	})
+	// A run that walks only once index.html is in gives up on it at its
+	// first attempt's end.
+	code, stderr := publishOnePin(t, path, cache.URL, site.URL+"/site/", 10*time.Second)
 	if code != ExitOK || !indexAnswered.Load() {
-		t.Fatalf("exit %d, index.html answered: %v; the walk waited for index.html:\n%s", code, indexAnswered.Load(), &stderr)
+		t.Fatalf("exit %d, index.html answered: %v; the walk waited for index.html:\n%s", code, indexAnswered.Load(), stderr)
 	}
 }
 
@@ -290,26 +277,35 @@ func TestEarlierBundlesReadDuringTheWalk(t *testing.T) {
 		}
 	}))
 	defer site.Close()
+	// A run that reads the bundles after the walk gives up on the narinfo
+	// at its first attempt's end.
+	code, stderr := publishOnePin(t, path, cache.URL, site.URL+"/site/", 3*time.Second)
+	if code != ExitOK {
+		t.Fatalf("exit %d; the earlier bundle was read only after the walk:\n%s", code, stderr)
+	}
+	if !strings.Contains(stderr, "an earlier immutable bundle is not served again") {
+		t.Errorf("the missing earlier bundle went unreported:\n%s", stderr)
+	}
+}
+
+// publishOnePin publishes the pin hello at path in pages mode, verified
+// against the cache at cacheURL, for the live site at siteURL, each request
+// tried once within attempt; it returns the exit code and the log.
+func publishOnePin(t *testing.T, path, cacheURL, siteURL string, attempt time.Duration) (int, string) {
+	t.Helper()
 	work := t.TempDir()
 	pinsFile := filepath.Join(work, "pins.json")
 	if err := os.WriteFile(pinsFile, []byte(`[{"name": "hello", "lastRevision": {"storePath": "`+path+`"}}]`), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	var stderr strings.Builder
-	code := Main(context.Background(), []string{"--pins-file", pinsFile, "--substituter", cache.URL, "--public-keys", "demo-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=",
-		"--upstream", "none", "--mode", "pages", "--pages-url", site.URL + "/site/", "--out", filepath.Join(work, "site")}, Env{
+	code := Main(context.Background(), []string{"--pins-file", pinsFile, "--substituter", cacheURL, "--public-keys", "demo-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=",
+		"--upstream", "none", "--mode", "pages", "--pages-url", siteURL, "--out", filepath.Join(work, "site")}, Env{
 		Getenv:  func(string) string { return "" },
 		Stdout:  &strings.Builder{},
 		Stderr:  &stderr,
 		Version: "test",
-		// A run that reads the bundles after the walk gives up on the
-		// narinfo at its first attempt's end.
-		Retry: retry.Policy{Attempts: 1, AttemptTimeout: 3 * time.Second},
+		Retry:   retry.Policy{Attempts: 1, AttemptTimeout: attempt},
 	})
-	if code != ExitOK {
-		t.Fatalf("exit %d; the earlier bundle was read only after the walk:\n%s", code, &stderr)
-	}
-	if !strings.Contains(stderr.String(), "an earlier immutable bundle is not served again") {
-		t.Errorf("the missing earlier bundle went unreported:\n%s", &stderr)
-	}
+	return code, stderr.String()
 }
