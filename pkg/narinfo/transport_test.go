@@ -1,7 +1,6 @@
 package narinfo_test
 
 import (
-	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -21,19 +20,7 @@ import (
 // TestMain makes the process trust httptest's HTTPS servers, so that the
 // transport under test is the program's own, not one given their
 // certificate.
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "narinfo-test-")
-	if err == nil {
-		err = tlscert.TrustInProcess(dir)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(tlscert.RunTrusting(m)) }
 
 // connServer is a binary cache that serves testdata's narinfo for every
 // hash and records the protocol of each request and the connections it

@@ -7,10 +7,12 @@ package tlscert
 
 import (
 	"encoding/pem"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"testing"
 )
 
 // WriteCA writes httptest's certificate to dir/httptest-ca.pem and returns
@@ -36,4 +38,21 @@ func TrustInProcess(dir string) error {
 		return err
 	}
 	return os.Setenv("SSL_CERT_FILE", path)
+}
+
+// RunTrusting runs a test binary's tests in a process that trusts
+// httptest's HTTPS servers (TrustInProcess), for a TestMain: the
+// transports under test are then the program's own, not ones given the
+// certificate.
+func RunTrusting(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "tlscert-")
+	if err == nil {
+		err = TrustInProcess(dir)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	return m.Run()
 }

@@ -21,19 +21,7 @@ import (
 	"github.com/kwbauson/create-pin-refs/test/tlscert"
 )
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "transport-test-")
-	if err == nil {
-		err = tlscert.TrustInProcess(dir)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(tlscert.RunTrusting(m)) }
 
 // host is one HTTPS server standing for a host of its own, which counts
 // the connections it accepts and the requests by protocol.
