@@ -13,6 +13,7 @@ import (
 	"github.com/kwbauson/create-pin-refs/pkg/netrc"
 	"github.com/kwbauson/create-pin-refs/pkg/pins"
 	"github.com/kwbauson/create-pin-refs/pkg/source/cachix"
+	"github.com/kwbauson/create-pin-refs/pkg/verify"
 )
 
 // pinRequest is one pin to make: a name and what PATH (a store path or a
@@ -29,8 +30,8 @@ type pinRequest struct {
 type pinner struct {
 	cache  string
 	api    *cachix.Client
-	binary *narinfo.Client // the cache's substituter
-	auth   cacheAuth       // what binary sends
+	binary verify.Source // the cache's substituter, or its bucket
+	auth   cacheAuth     // what binary sends
 	wait   time.Duration
 	rep    reporter
 }

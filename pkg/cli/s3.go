@@ -29,11 +29,7 @@ type s3Publisher struct {
 const s3Rounds = 5
 
 func newS3Publisher(ctx context.Context, cfg *config.Config, env Env, rep reporter) (*s3Publisher, error) {
-	loc, err := s3bucket.ParseLocation(cfg.S3URL)
-	if err != nil {
-		return nil, fmt.Errorf("%w: --s3-url: %w", config.ErrUsage, err)
-	}
-	b, err := s3bucket.Open(ctx, s3bucket.Options{Location: loc, Endpoint: cfg.S3Endpoint, HTTPClient: env.HTTPClient})
+	b, err := openBucket(ctx, env, "s3-url", cfg.S3URL, cfg.S3Endpoint)
 	if err != nil {
 		return nil, err
 	}
@@ -111,54 +107,48 @@ const maxS3Pins = 1_000_000
 
 // readS3Pins reads the pins of --pins-from, niks3's layout.
 func readS3Pins(ctx context.Context, cfg *config.Config, env Env) ([]cachix.Pin, error) {
-	loc, err := s3bucket.ParseLocation(cfg.PinsFrom)
+	b, err := openBucket(ctx, env, "pins-from", cfg.PinsFrom, cfg.S3Endpoint)
 	if err != nil {
-		return nil, fmt.Errorf("%w: --pins-from: %w", config.ErrUsage, err)
-	}
-	b, err := s3bucket.Open(ctx, s3bucket.Options{Location: loc, Endpoint: cfg.S3Endpoint, HTTPClient: env.HTTPClient})
-	if err != nil {
-		return nil, fmt.Errorf("--pins-from: %w", err)
+		return nil, err
 	}
 	pins, err := s3pins.Read(ctx, b, maxS3Pins)
 	if err != nil {
-		return nil, fmt.Errorf("--pins-from: reading %s/%s/: %w", loc, s3pins.Folder, err)
+		return nil, fmt.Errorf("--pins-from: reading %s/%s/: %w", b.Location(), s3pins.Folder, err)
 	}
 	return pins, nil
 }
 
 // pinInS3 makes the pin of `pin --store`: the object pins/NAME of the S3
-// cache, once the cache's HTTP URL serves the path's narinfo.
+// cache, once the cache holds the path's narinfo: read through the S3 API,
+// or from --substituter when given (the URL consumers substitute from).
 func pinInS3(ctx context.Context, cfg *config.Pin, env Env, rep reporter, r pinRequest, creds *netrc.File) error {
 	storePath, err := checkPin(r)
 	if err != nil {
 		return err
 	}
-	auth := cacheAuth{netrc: creds}
-	opts := auth.options(cfg.Substituter, false)
-	opts.UserAgent, opts.Policy = "create-pin-refs/"+env.Version, retryPolicy(env, rep)
-	binary, err := narinfo.New(cfg.Substituter, opts)
+	b, err := openBucket(ctx, env, "store", cfg.Store, cfg.S3Endpoint)
 	if err != nil {
-		return fmt.Errorf("%w: --substituter: %w", config.ErrUsage, err)
+		return err
 	}
-	p := &pinner{cache: cfg.Store, binary: binary, auth: auth, rep: rep}
+	auth := cacheAuth{netrc: creds}
+	p := &pinner{cache: cfg.Store, binary: bucketCache{b}, auth: auth, rep: rep}
+	if cfg.Substituter != "" {
+		opts := auth.options(cfg.Substituter, false)
+		opts.UserAgent, opts.Policy = "create-pin-refs/"+env.Version, retryPolicy(env, rep)
+		if p.binary, err = narinfo.New(cfg.Substituter, opts); err != nil {
+			return fmt.Errorf("%w: --substituter: %w", config.ErrUsage, err)
+		}
+	}
 	err = p.inCache(ctx, storePath)
 	switch {
 	case errors.Is(err, narinfo.ErrNotFound):
-		return fmt.Errorf("pin %q: %s is not in the binary cache at %s: copy it there first (nix copy --to '%s' %s)", r.Name, storePath, cfg.Substituter, cfg.Store, storePath)
+		return fmt.Errorf("pin %q: %s is not in the binary cache at %s: copy it there first (nix copy --to '%s' %s)", r.Name, storePath, p.binary.URL(), cfg.Store, storePath)
 	case err != nil:
 		return fmt.Errorf("pin %q: %w", r.Name, err)
-	}
-	loc, err := s3bucket.ParseLocation(cfg.Store)
-	if err != nil {
-		return fmt.Errorf("%w: --store: %w", config.ErrUsage, err)
-	}
-	b, err := s3bucket.Open(ctx, s3bucket.Options{Location: loc, Endpoint: cfg.S3Endpoint, HTTPClient: env.HTTPClient})
-	if err != nil {
-		return fmt.Errorf("--store: %w", err)
 	}
 	if err := s3pins.Write(ctx, b, r.Name, storePath); err != nil {
 		return fmt.Errorf("pin %q: %w", r.Name, err)
 	}
-	rep.Logf("pinned %s to %s in %s", r.Name, storePath, loc)
+	rep.Logf("pinned %s to %s in %s", r.Name, storePath, b.Location())
 	return nil
 }

@@ -1,12 +1,14 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -219,14 +221,36 @@ func TestS3ModeRace(t *testing.T) {
 	}
 }
 
-// TestPinsFromS3: --pins-from reads niks3's pins of an S3 cache and
-// publishes them, verified against the cache's HTTP URL; a pin whose
-// object holds no store path is named under --on-invalid.
+// putCache copies a binary cache's files (its narinfo files) into the
+// bucket under prefix, as `nix copy --to s3://BUCKET/PREFIX` leaves them.
+func putCache(t *testing.T, srv *s3server.Server, bucket, prefix, dir string) {
+	t.Helper()
+	files, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range files {
+		body, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err == nil {
+			_, err = srv.Client().PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(prefix + "/" + e.Name()), Body: bytes.NewReader(body)})
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestPinsFromS3: --pins-from reads niks3's pins/NAME objects of a private
+// bucket and verifies them against the bucket's own narinfo files, read
+// through the S3 API (the HTTP cache holding a path the bucket lacks does
+// not vouch for it), with --substituter, the consumers' URL, checked to
+// serve a binary cache; a pin holding no store path is named.
 func TestPinsFromS3(t *testing.T) {
 	srv := s3server.Start(t)
-	srv.CreateBucket(t, "cache")
+	srv.CreateBucket(t, "cache") // private: no anonymous reads
 	srv.Env(t)
 	f := newIncrFixture(t)
+	putCache(t, srv, "cache", "nix", f.own)
 	ctx := context.Background()
 	put := func(name, body string) {
 		t.Helper()
@@ -237,50 +261,97 @@ func TestPinsFromS3(t *testing.T) {
 	for _, p := range f.pins {
 		put(p.Name, p.LastRevision.StorePath+"\n")
 	}
-	args := []string{"--pins-from", "s3://cache/nix", "--s3-endpoint", srv.URL, "--substituter", f.srv.CacheURL("demo"),
-		"--public-keys", "demo-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=", "--upstream", f.srv.CacheURL("up"), "--verify", "fail"}
-	out := filepath.Join(t.TempDir(), "site")
-	o := runCmd(t, nil, append(args, "--out", out)...)
+	flags := func(substituter string, more ...string) []string {
+		return append([]string{"--pins-from", "s3://cache/nix", "--s3-endpoint", srv.URL, "--substituter", substituter,
+			"--public-keys", "demo-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=", "--upstream", f.srv.CacheURL("up"), "--verify", "fail",
+			"--out", filepath.Join(t.TempDir(), "site")}, more...)
+	}
+	args := flags(f.srv.CacheURL("demo"))
+	f.srv.ResetRequests()
+	o := runCmd(t, nil, args...)
 	if o.code != ExitOK {
 		t.Fatalf("exit %d:\n%s", o.code, o.stderr)
 	}
-	wantLog(t, o.stderr, "reading pins from s3://cache/nix", "read 13 pins", "published 13 pins (13 names")
-	if m := readManifest(t, out); len(m.Pins) != 13 || m.Pins[0].Closure != "complete" {
-		t.Errorf("pins.json: %d pins, the first %+v; want 13, verified", len(m.Pins), m.Pins[0])
+	wantLog(t, o.stderr, "reading pins from s3://cache/nix", "read 13 pins", "against s3://cache/nix (for "+f.srv.CacheURL("demo")+")", "published 13 pins (13 names")
+	if m := readManifest(t, args[len(args)-1]); len(m.Pins) != 13 || m.Pins[0].Closure != "complete" || m.Substituter != f.srv.CacheURL("demo") {
+		t.Errorf("pins.json: %d pins, substituter %s, the first %+v; want 13, verified, substituting from the HTTP cache", len(m.Pins), m.Substituter, m.Pins[0])
+	}
+	for _, r := range f.srv.Requests() {
+		if strings.Contains(r, "/demo/") && strings.HasSuffix(r, ".narinfo") {
+			t.Errorf("read %s over HTTP: the S3 cache's narinfo files are read through the S3 API", r)
+		}
+	}
+
+	// A path the HTTP cache has and the bucket lacks.
+	extra := fakecachix.StorePath("only-http")
+	if err := fakecachix.WriteNarInfos(f.own, fakecachix.NarInfo{StorePath: extra, NarSize: 1}); err != nil {
+		t.Fatal(err)
+	}
+	put("only-http.x86_64-linux", extra+"\n")
+	if o := runCmd(t, nil, args...); o.code != ExitError || !strings.Contains(o.stderr, `pin "only-http.x86_64-linux": `+extra+" is in no binary cache") {
+		t.Errorf("a path in the HTTP cache only: exit %d, want %d naming the pin:\n%s", o.code, ExitError, o.stderr)
+	}
+	if _, err := srv.Client().DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("cache"), Key: aws.String("nix/pins/only-http.x86_64-linux")}); err != nil {
+		t.Fatal(err)
+	}
+
+	// The consumers' URL: one that serves no binary cache, one that is private.
+	if o := runCmd(t, nil, flags(f.srv.CacheURL("nowhere"))...); o.code != ExitUsage || !strings.Contains(o.stderr, "--substituter "+f.srv.CacheURL("nowhere")+" does not serve the binary cache") {
+		t.Errorf("a substituter serving no cache: exit %d, want %d naming it:\n%s", o.code, ExitUsage, o.stderr)
+	}
+	if o := runCmd(t, nil, flags(srv.ObjectURL("cache", "nix"))...); o.code != ExitOK || !strings.Contains(o.stderr, "refuses reads without credentials") {
+		t.Errorf("the private bucket's own URL: exit %d, want 0 with a notice:\n%s", o.code, o.stderr)
 	}
 
 	put("broken.x86_64-linux", "hello\n")
-	o = runCmd(t, nil, append(args, "--out", filepath.Join(t.TempDir(), "site"))...)
+	o = runCmd(t, nil, args...)
 	if o.code != ExitError || !strings.Contains(o.stderr, "broken.x86_64-linux") {
 		t.Errorf("a pin holding no store path: exit %d, want %d naming it:\n%s", o.code, ExitError, o.stderr)
 	}
-	o = runCmd(t, nil, append(args, "--out", filepath.Join(t.TempDir(), "site"), "--on-invalid", "skip")...)
+	o = runCmd(t, nil, flags(f.srv.CacheURL("demo"), "--on-invalid", "skip")...)
 	if o.code != ExitOK || !strings.Contains(o.stderr, "broken.x86_64-linux") {
 		t.Errorf("--on-invalid skip: exit %d, want 0 with a warning naming it:\n%s", o.code, o.stderr)
 	}
 }
 
-// TestPinStoreS3: `pin --store` writes niks3's pin object once the cache's
-// HTTP URL serves the path, which --pins-from then reads; a path the cache
-// lacks is refused with how to copy it, and nothing written.
+// TestPinStoreS3: `pin --store` writes niks3's pin object once the bucket
+// holds the path's narinfo (read through the S3 API, or at --substituter),
+// which --pins-from then reads; a path the cache lacks is refused with how
+// to copy it, and nothing written.
 func TestPinStoreS3(t *testing.T) {
 	srv := s3server.Start(t)
 	srv.CreateBucket(t, "cache")
 	srv.Env(t)
 	f := newIncrFixture(t)
-	pin := func(name, path string) output {
-		return runCmd(t, nil, "pin", "--store", "s3://cache/nix", "--s3-endpoint", srv.URL, "--substituter", f.srv.CacheURL("demo"), name, path)
+	putCache(t, srv, "cache", "nix", f.own)
+	if err := fakecachix.WriteNarInfos(f.own, fakecachix.NarInfo{StorePath: fakecachix.StorePath("only-http"), NarSize: 1}); err != nil {
+		t.Fatal(err)
+	}
+	pin := func(name, path string, more ...string) output {
+		return runCmd(t, nil, append(append([]string{"pin", "--store", "s3://cache/nix", "--s3-endpoint", srv.URL}, more...), name, path)...)
 	}
 	if o := pin("hello.x86_64-linux", fakecachix.StorePath("p1")); o.code != ExitOK || !strings.Contains(o.stderr, "pinned hello.x86_64-linux to ") {
 		t.Fatalf("pin: exit %d:\n%s", o.code, o.stderr)
 	}
-	o := pin("absent", fakecachix.StorePath("nowhere"))
-	if o.code != ExitError || !strings.Contains(o.stderr, "nix copy --to 's3://cache/nix'") {
-		t.Errorf("a path the cache lacks: exit %d, want %d saying how to copy it:\n%s", o.code, ExitError, o.stderr)
+	for _, c := range []struct {
+		name, path, in string
+		more           []string
+	}{
+		{"absent", fakecachix.StorePath("nowhere"), "s3://cache/nix", nil},
+		{"only-http", fakecachix.StorePath("only-http"), "s3://cache/nix", nil},
+		{"absent-http", fakecachix.StorePath("nowhere"), f.srv.CacheURL("demo"), []string{"--substituter", f.srv.CacheURL("demo")}},
+	} {
+		o := pin(c.name, c.path, c.more...)
+		if o.code != ExitError || !strings.Contains(o.stderr, "not in the binary cache at "+c.in+": copy it there first (nix copy --to 's3://cache/nix'") {
+			t.Errorf("%s: exit %d, want %d saying it is not in %s and how to copy it:\n%s", c.name, o.code, ExitError, c.in, o.stderr)
+		}
+	}
+	if o := pin("via-http", fakecachix.StorePath("only-http"), "--substituter", f.srv.CacheURL("demo")); o.code != ExitOK {
+		t.Errorf("--substituter holding the path: exit %d:\n%s", o.code, o.stderr)
 	}
 	got := objectsOf(t, srv, "cache")
-	if len(got) != 1 || got["nix/pins/hello.x86_64-linux"] == "" {
-		t.Errorf("objects %v, want nix/pins/hello.x86_64-linux alone", got)
+	if got["nix/pins/hello.x86_64-linux"] == "" || got["nix/pins/via-http"] == "" || got["nix/pins/absent"] != "" || got["nix/pins/only-http"] != "" {
+		t.Errorf("objects %v, want nix/pins/hello.x86_64-linux and nix/pins/via-http alone under nix/pins/", got)
 	}
 	resp, err := srv.Client().GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String("cache"), Key: aws.String("nix/pins/hello.x86_64-linux")})
 	if err != nil {

@@ -49,9 +49,18 @@ func verifyPins(ctx context.Context, cfg *config.Config, env Env, rep reporter, 
 		opts.Transport, opts.UserAgent, opts.Policy = transport, "create-pin-refs/"+env.Version, policy
 		return narinfo.New(url, opts)
 	}
-	cache, err := newSource(meta.Substituter, false)
+	consumers, err := newSource(meta.Substituter, false)
 	if err != nil {
 		return fmt.Errorf("%w: --substituter: %w", config.ErrUsage, err)
+	}
+	var cache verify.Source = consumers
+	viaS3 := cfg.PinsFrom != ""
+	if viaS3 {
+		b, err := openBucket(ctx, env, "pins-from", cfg.PinsFrom, cfg.S3Endpoint)
+		if err != nil {
+			return err
+		}
+		cache = bucketCache{b}
 	}
 	opts := verify.Options{Cache: cache, Concurrency: cfg.Concurrency}
 	for _, u := range cfg.Upstream {
@@ -66,18 +75,31 @@ func verifyPins(ctx context.Context, cfg *config.Config, env Env, rep reporter, 
 	for _, p := range set.Pins {
 		paths = append(paths, p.StorePath)
 	}
-	// While the earlier verdicts are awaited, the walk's connection is made.
-	var warm sync.WaitGroup
+	// While the earlier verdicts are awaited, the walk's connection is made;
+	// an S3 cache, walked through the S3 API, has the URL its consumers
+	// substitute from checked meanwhile.
+	var (
+		warm     sync.WaitGroup
+		checkErr error
+	)
 	warmCtx, stopWarm := context.WithCancel(ctx)
 	defer func() { // before the connections are closed
 		stopWarm()
 		warm.Wait()
 	}()
-	warm.Go(func() { cache.Warm(warmCtx) })
+	if viaS3 {
+		warm.Go(func() { checkErr = consumers.CheckInfo(warmCtx) })
+	} else {
+		warm.Go(func() { consumers.Warm(warmCtx) })
+	}
 	start := time.Now()
 	found, err := verifyClosures(ctx, cfg, env, rep, prev, paths, opts, meta)
 	if err != nil {
 		return lookupFailed(err, set, cache.URL(), auth)
+	}
+	warm.Wait()
+	if err := consumersReach(rep, checkErr, cache, consumers.URL()); err != nil {
+		return err
 	}
 	closures := found.Closures
 	set.Upstream = append([]string{}, cfg.Upstream...)
@@ -130,7 +152,7 @@ func verifyPins(ctx context.Context, cfg *config.Config, env Env, rep reporter, 
 			what, strings.Join(extra, " and "), are, them, their, cmp.Or(meta.Cache, "CACHE"))
 	}
 	rep.Logf("verified %d pins against %s and %d upstream caches in %s: %d complete, %d split, %d incomplete, %d missing",
-		len(paths), meta.Substituter, len(opts.Upstream), retry.Round(time.Since(start)),
+		len(paths), walkedURL(viaS3, cache, meta), len(opts.Upstream), retry.Round(time.Since(start)),
 		counts[verify.Complete], counts[verify.Split], counts[verify.Incomplete], counts[verify.Missing])
 	if len(problems) > 0 {
 		return &UnverifiedError{Problems: problems}
@@ -139,6 +161,31 @@ func verifyPins(ctx context.Context, cfg *config.Config, env Env, rep reporter, 
 		return fmt.Errorf("%w: no pin is left once the ones no binary cache holds are left out; refusing to publish an empty bundle (pass --allow-empty to publish one anyway)", pins.ErrEmpty)
 	}
 	return nil
+}
+
+// walkedURL is the cache the walk read: the substituter, or the S3 cache
+// walked through the S3 API.
+func walkedURL(viaS3 bool, cache verify.Source, meta bundle.Meta) string {
+	if viaS3 {
+		return cache.URL() + " (for " + meta.Substituter + ")"
+	}
+	return meta.Substituter
+}
+
+// consumersReach says what the check of the URL consumers substitute from
+// found, for a cache walked through the S3 API: none that serves a binary
+// cache is an error, since every consumer would fail; a private one is a
+// notice, since consumers with credentials (a netrc entry) read it.
+func consumersReach(rep reporter, err error, walked verify.Source, url string) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, narinfo.ErrUnauthorized):
+		rep.Logf("notice: %s refuses reads without credentials (%v): the pins were verified in %s through the S3 API, and consumers need credentials for this URL (a netrc entry, or a CDN in front of the bucket)", url, err, walked.URL())
+		return nil
+	}
+	return fmt.Errorf("%w: --substituter %s does not serve the binary cache (%w): the bundle names it for consumers, who could not substitute from it; give the cache's HTTP(S) URL (the bucket's website or CDN, or https://BUCKET.s3.REGION.amazonaws.com/PREFIX)",
+		config.ErrUsage, url, err)
 }
 
 // nixDefault is the substituter Nix is configured with by default.

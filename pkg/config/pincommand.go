@@ -32,7 +32,7 @@ type Pin struct {
 // LoadPin reads the arguments of `pin`.
 func LoadPin(args []string, getenv func(string) string, out io.Writer) (*Pin, error) {
 	cfg := &Pin{}
-	c := newCommand(CommandPin, "--cache NAME [flags] PIN PATH\n       create-pin-refs pin --store s3://BUCKET[/PREFIX] --substituter URL [flags] PIN PATH",
+	c := newCommand(CommandPin, "--cache NAME [flags] PIN PATH\n       create-pin-refs pin --store s3://BUCKET[/PREFIX] [flags] PIN PATH",
 		"Pins PATH in the cache under the name PIN (a new pin, or its next revision).\n"+
 			"PATH is a store path or a symlink to one, such as the result link of nix build:\n"+
 			"the link is read, so the store need not be here. The path must be in the binary\n"+
@@ -40,13 +40,13 @@ func LoadPin(args []string, getenv func(string) string, out io.Writer) (*Pin, er
 			"{system} in PIN is the system this runs on, as in hello.{system}.", out, getenv)
 	c.api(&cfg.API)
 	c.fs.Lookup("auth-token").Usage = "Cachix auth `token` with write access to the cache (required; env CACHIX_AUTH_TOKEN)"
-	c.fs.StringVar(&cfg.Substituter, "substituter", "", "binary cache `URL` checked for PATH (default: the cache's uri); the token is sent to it only at that uri's origin")
+	c.fs.StringVar(&cfg.Substituter, "substituter", "", "binary cache `URL` checked for PATH (default: the cache's uri; with --store, the bucket itself); the token is sent to it only at that uri's origin")
 	c.fs.StringVar(&cfg.NetrcFile, "netrc-file", "", "netrc `file` read as Nix's netrc-file: a machine HOST entry is sent as HTTP basic auth to the binary cache on HOST (such as a --substituter elsewhere), and nowhere else")
 	c.fs.Func("artifact", "a `file` inside PATH worth naming, such as bin/hello (the program of an app); repeatable", func(v string) error {
 		cfg.Artifacts = append(cfg.Artifacts, v)
 		return nil
 	})
-	c.fs.StringVar(&cfg.Store, "store", "", "pin in this S3 binary cache, `s3://BUCKET[/PREFIX]`, in niks3's layout (the object PREFIX/pins/PIN holding the path) instead of Cachix; needs --substituter, the cache's HTTP(S) URL, where PATH is checked; credentials from the AWS settings")
+	c.fs.StringVar(&cfg.Store, "store", "", "pin in this S3 binary cache, `s3://BUCKET[/PREFIX]`, in niks3's layout (the object PREFIX/pins/PIN holding the path) instead of Cachix; PATH's narinfo is checked in the bucket through the S3 API, or at --substituter when given; credentials from the AWS settings")
 	c.fs.StringVar(&cfg.S3Endpoint, "s3-endpoint", "", "S3 endpoint `URL` for --store on a service other than AWS, addressed path-style")
 	var keep keepFlags
 	c.fs.IntVar(&keep.revisions, "keep-revisions", 0, "keep the last `N` revisions of the pin")
@@ -129,24 +129,25 @@ func (k keepFlags) policy(fs *flag.FlagSet) (*cachix.Keep, error) {
 	return cachix.KeepRevisions(n), nil
 }
 
-// validateStore checks `pin --store`: an S3 cache, its HTTP(S) URL to check
-// the path in, and none of what only Cachix takes.
+// validateStore checks `pin --store`: an S3 cache, where the path is
+// checked (through the S3 API, or at --substituter), and none of what only
+// Cachix takes.
 func (cfg *Pin) validateStore(keep keepFlags) error {
 	switch {
 	case cfg.Name == "":
 		return fmt.Errorf("%w: pin: the pin name is empty", ErrUsage)
 	case cfg.Path == "":
 		return fmt.Errorf("%w: pin: the path is empty", ErrUsage)
-	case cfg.Substituter == "":
-		return bad("substituter", "required with --store: the S3 cache's HTTP(S) URL, where PATH's narinfo is checked")
 	case keep != keepFlags{} || len(cfg.Artifacts) > 0:
 		return bad("store", "keeps no revisions and no artifacts: --keep-* and --artifact are for Cachix")
 	}
 	if _, err := s3bucket.ParseLocation(cfg.Store); err != nil {
 		return bad("store", "%v", err)
 	}
-	if _, err := weburl.Parse(cfg.Substituter); err != nil {
-		return bad("substituter", "%v", err)
+	if cfg.Substituter != "" {
+		if _, err := weburl.Parse(cfg.Substituter); err != nil {
+			return bad("substituter", "%v", err)
+		}
 	}
 	if cfg.S3Endpoint != "" {
 		if err := s3bucket.CheckEndpoint(cfg.S3Endpoint); err != nil {

@@ -24,9 +24,9 @@ var (
 	ErrUnauthorized = errors.New("refused by the binary cache")
 )
 
-// maxBody bounds a narinfo: the largest real ones (thousands of references)
+// MaxBody bounds a narinfo: the largest real ones (thousands of references)
 // are a few hundred KiB.
-const maxBody = 4 << 20
+const MaxBody = 4 << 20
 
 // Auth is what a client's requests carry, which changes what a 401 means.
 type Auth int
@@ -216,24 +216,71 @@ func (c *Client) attempt(ctx context.Context, u, hash string) (*NarInfo, error) 
 	buf := c.buffers.Get().(*bytes.Buffer)
 	defer c.buffers.Put(buf)
 	buf.Reset()
-	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxBody+1)); err != nil {
+	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, MaxBody+1)); err != nil {
 		err = fmt.Errorf("GET %s: reading the answer: %w", u, err)
 		if ctx.Err() != nil {
 			return nil, err
 		}
 		return nil, retry.Again(err)
 	}
-	if buf.Len() > maxBody {
-		return nil, fmt.Errorf("GET %s: %w: larger than %d bytes", u, ErrCorrupt, maxBody)
+	if buf.Len() > MaxBody {
+		return nil, fmt.Errorf("GET %s: %w: larger than %d bytes", u, ErrCorrupt, MaxBody)
 	}
-	n, err := Parse(buf.String())
+	return ParseFor(hash, buf.Bytes(), "GET "+u)
+}
+
+// ParseFor parses the narinfo of the store path with this hash, read from
+// where (a request or an object, for errors), and checks that it describes
+// that path.
+func ParseFor(hash string, body []byte, where string) (*NarInfo, error) {
+	n, err := Parse(string(body))
 	if err != nil {
-		return nil, fmt.Errorf("GET %s: %w", u, err)
+		return nil, fmt.Errorf("%s: %w", where, err)
 	}
 	if Hash(n.StorePath) != hash {
-		return nil, fmt.Errorf("GET %s: %w: it describes %s", u, ErrCorrupt, n.StorePath)
+		return nil, fmt.Errorf("%s: %w: it describes %s", where, ErrCorrupt, n.StorePath)
 	}
 	return n, nil
+}
+
+// CheckInfo reads the cache's nix-cache-info, as Nix does first: whether
+// the URL serves a binary cache at all. A 404 wraps ErrNotFound, a 401 or
+// 403 ErrUnauthorized (a *StatusError); an answer that is no nix-cache-info
+// wraps ErrCorrupt.
+func (c *Client) CheckInfo(ctx context.Context) error {
+	u := c.base + "/nix-cache-info"
+	_, err := c.policy.Do(ctx, "GET "+u, func(ctx context.Context) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			return err
+		}
+		if c.userAgent != "" {
+			req.Header.Set("User-Agent", c.userAgent)
+		}
+		resp, err := c.hc.Do(req)
+		if err != nil {
+			if ctx.Err() != nil {
+				return err
+			}
+			return retry.Again(err)
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		switch {
+		case resp.StatusCode != http.StatusOK:
+			se := &StatusError{URL: u, StatusCode: resp.StatusCode, Auth: c.auth}
+			if retry.TransientStatus(resp.StatusCode) {
+				return retry.Again(se)
+			}
+			return se
+		case err != nil:
+			return retry.Again(fmt.Errorf("GET %s: reading the answer: %w", u, err))
+		case !bytes.Contains(body, []byte("StoreDir:")):
+			return fmt.Errorf("GET %s: %w: no StoreDir line, so this is not a binary cache", u, ErrCorrupt)
+		}
+		return nil
+	})
+	return err
 }
 
 func redact(s string) string {

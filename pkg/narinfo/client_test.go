@@ -307,3 +307,39 @@ func TestWarm(t *testing.T) {
 		t.Errorf("asked %q on %d connections, want %q on 1", asked, conns, want)
 	}
 }
+
+// TestCheckInfo: a URL serves a binary cache when its nix-cache-info has a
+// StoreDir line; what else it answers is told apart for the caller.
+func TestCheckInfo(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		status int
+		body   string
+		want   error // nil: no error
+	}{
+		{"cache", http.StatusOK, "StoreDir: /nix/store\nWantMassQuery: 1\n", nil},
+		{"absent", http.StatusNotFound, "", narinfo.ErrNotFound},
+		{"private", http.StatusForbidden, "", narinfo.ErrUnauthorized},
+		{"not a cache", http.StatusOK, "<html>hello</html>", narinfo.ErrCorrupt},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path != "/cache/nix-cache-info" {
+					http.NotFound(w, r)
+					return
+				}
+				w.WriteHeader(c.status)
+				_, _ = w.Write([]byte(c.body))
+			}))
+			t.Cleanup(srv.Close)
+			cl, err := narinfo.New(srv.URL+"/cache", narinfo.Options{Policy: retry.Policy{Sleep: (&waits{}).sleep}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = cl.CheckInfo(context.Background())
+			if c.want == nil && err != nil || c.want != nil && !errors.Is(err, c.want) {
+				t.Errorf("CheckInfo: %v, want %v", err, c.want)
+			}
+		})
+	}
+}
