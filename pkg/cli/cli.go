@@ -277,7 +277,7 @@ func runRound(ctx context.Context, cfg *config.Config, env Env, rep reporter, pu
 		prev.wait() // no request of the round outlives it
 	}()
 	err := inGroup(rep, "Reading pins", func() error {
-		raw, info, err := readPins(ctx, cfg, env, rep, func(ctx context.Context) error {
+		read, err := readPins(ctx, cfg, env, rep, func(ctx context.Context) error {
 			if err := pub.readBase(ctx); err != nil {
 				return err
 			}
@@ -287,9 +287,9 @@ func runRound(ctx context.Context, cfg *config.Config, env Env, rep reporter, pu
 		if err != nil {
 			return err
 		}
-		meta = bundleMeta(cfg, info)
-		auth = cacheAuth{token: cfg.AuthToken, own: ownBinaryCache(meta.Cache, info), netrc: creds}
-		set, err = buildSet(cfg, rep, raw)
+		meta = bundleMeta(cfg, read.info)
+		auth = cacheAuth{token: cfg.AuthToken, own: ownBinaryCache(meta.Cache, read.info), netrc: creds}
+		set, err = buildSet(cfg, rep, read)
 		return err
 	})
 	if err == nil && cfg.Verify != verify.Off {

@@ -12,12 +12,14 @@ import (
 	"github.com/kwbauson/create-pin-refs/pkg/config"
 	"github.com/kwbauson/create-pin-refs/pkg/pins"
 	"github.com/kwbauson/create-pin-refs/pkg/source/cachix"
+	"github.com/kwbauson/create-pin-refs/pkg/source/s3pins"
 	"github.com/kwbauson/create-pin-refs/pkg/weburl"
 )
 
 // buildSet validates and filters the pins.
-func buildSet(cfg *config.Config, rep reporter, raw []cachix.Pin) (*pins.Set, error) {
-	set, err := pins.Build(raw, pins.Options{
+func buildSet(cfg *config.Config, rep reporter, read *pinsRead) (*pins.Set, error) {
+	set, err := pins.Build(read.raw, pins.Options{
+		FieldName:  read.fieldName,
 		Include:    cfg.Include,
 		Exclude:    cfg.Exclude,
 		OnInvalid:  cfg.OnInvalid,
@@ -55,18 +57,26 @@ func warnNearSystems(rep reporter, set *pins.Set) {
 	}
 }
 
+// pinsRead is what readPins read.
+type pinsRead struct {
+	raw  []cachix.Pin
+	info *cachix.CacheInfo // nil: not read
+	// fieldName names the pins' fields as their source holds them.
+	fieldName func(pin, field string) string
+}
+
 // readPins reads the pins and, when it is needed, the cache's description.
 // first, when not nil, runs before the pins are requested (the branch's
 // head is read before them); the description is read meanwhile, as it
 // need not wait for either, and its retries are logged once it is in. An
 // error of first is the one returned, then the description's, as when they
 // ran in turn.
-func readPins(ctx context.Context, cfg *config.Config, env Env, rep reporter, first func(context.Context) error) ([]cachix.Pin, *cachix.CacheInfo, error) {
+func readPins(ctx context.Context, cfg *config.Config, env Env, rep reporter, first func(context.Context) error) (*pinsRead, error) {
 	var info *cachix.CacheInfo
 	if cfg.CacheInfoFile != "" {
 		i, err := cachix.ReadCacheInfoFile(cfg.CacheInfoFile)
 		if err != nil {
-			return nil, nil, fmt.Errorf("--cache-info-file: %w", err)
+			return nil, fmt.Errorf("--cache-info-file: %w", err)
 		}
 		info = i
 	}
@@ -75,7 +85,7 @@ func readPins(ctx context.Context, cfg *config.Config, env Env, rep reporter, fi
 	if cfg.FromCachix() {
 		c, err := newCachixClient(env, rep, cfg.CachixURL, cfg.AuthToken)
 		if err != nil {
-			return nil, nil, fmt.Errorf("%w: --cachix-url: %w", config.ErrUsage, err)
+			return nil, fmt.Errorf("%w: --cachix-url: %w", config.ErrUsage, err)
 		}
 		client = c
 	}
@@ -96,7 +106,7 @@ func readPins(ctx context.Context, cfg *config.Config, env Env, rep reporter, fi
 		c, err := newCachixClient(env, heldReporter{rep, &infoLog}, cfg.CachixURL, cfg.AuthToken)
 		if err != nil {
 			close(infoDone)
-			return nil, nil, fmt.Errorf("%w: --cachix-url: %w", config.ErrUsage, err)
+			return nil, fmt.Errorf("%w: --cachix-url: %w", config.ErrUsage, err)
 		}
 		go func() {
 			defer close(infoDone)
@@ -109,39 +119,76 @@ func readPins(ctx context.Context, cfg *config.Config, env Env, rep reporter, fi
 	}
 	if first != nil {
 		if err := first(ctx); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
 	if needInfo {
 		rep.Logf("reading cache %s from %s", cfg.Cache, weburl.Redacted(cfg.CachixURL))
 	}
 	var raw []cachix.Pin
-	var err error
-	switch {
-	case cfg.PinsFile != "":
-		rep.Logf("reading pins from %s", cfg.PinsFile)
-		if raw, err = cachix.ReadPinsFile(cfg.PinsFile); err != nil {
-			err = fmt.Errorf("--pins-file: %w", err)
+	src, flag, err := newPinSource(pinsCtx, cfg, env, client)
+	if err == nil {
+		rep.Logf("reading %s", src)
+		if raw, err = src.Pins(pinsCtx); err != nil && flag != "" {
+			err = fmt.Errorf("--%s: %w", flag, err)
 		}
-	case cfg.PinsFrom != "":
-		rep.Logf("reading pins from %s", cfg.PinsFrom)
-		raw, err = readS3Pins(pinsCtx, cfg, env)
-	default:
-		rep.Logf("reading pins of %s", cfg.Cache)
-		raw, err = client.Pins(pinsCtx, cfg.Cache)
 	}
 	<-infoDone
 	infoLog.flush(rep)
 	if infoErr != nil {
-		return nil, nil, infoErr // the first request made, as when they ran in turn
+		return nil, infoErr // the first request made, as when they ran in turn
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if cfg.PinsFile == "" {
 		rep.Logf("read %s", count(len(raw), "pin"))
 	}
-	return raw, info, nil
+	return &pinsRead{raw, info, fieldNames(src)}, nil
+}
+
+// pinSource is where a round reads the pins: a type of each folder of
+// pkg/source. They come in the shape of Cachix's pin list (cachix.Pin),
+// which the pins file already has.
+type pinSource interface {
+	Pins(ctx context.Context) ([]cachix.Pin, error)
+	// String is what the log says is read: "pins of CACHE", "pins from
+	// FILE".
+	String() string
+}
+
+// fieldNamer is a source whose pins' fields have other names than in
+// Cachix's list (lastRevision.storePath…), given in errors instead.
+type fieldNamer interface {
+	FieldName(pin, field string) string
+}
+
+// fieldNames is how src names its pins' fields (nil: Cachix's names).
+func fieldNames(src pinSource) func(pin, field string) string {
+	if n, ok := src.(fieldNamer); ok {
+		return n.FieldName
+	}
+	return nil
+}
+
+// maxS3Pins bounds the pins read from an S3 cache.
+const maxS3Pins = 1_000_000
+
+// newPinSource is the source the flags name, and the flag its errors are
+// said under ("" for the Cachix API, whose errors name its URL): the one
+// place a new source is added.
+func newPinSource(ctx context.Context, cfg *config.Config, env Env, client *cachix.Client) (pinSource, string, error) {
+	switch {
+	case cfg.PinsFile != "":
+		return cachix.File(cfg.PinsFile), "pins-file", nil
+	case cfg.PinsFrom != "":
+		b, err := openBucket(ctx, env, "pins-from", cfg.PinsFrom, cfg.S3Endpoint)
+		if err != nil {
+			return nil, "", err
+		}
+		return s3pins.Source{Bucket: b, Location: b.Location(), Limit: maxS3Pins}, "pins-from", nil
+	}
+	return cachix.API{Client: client, Cache: cfg.Cache}, "", nil
 }
 
 // bundleMeta picks the substituter and keys: flags first, then the cache's own

@@ -14,7 +14,6 @@ import (
 	s3pub "github.com/kwbauson/create-pin-refs/pkg/publish/s3"
 	"github.com/kwbauson/create-pin-refs/pkg/s3bucket"
 	"github.com/kwbauson/create-pin-refs/pkg/site"
-	"github.com/kwbauson/create-pin-refs/pkg/source/cachix"
 	"github.com/kwbauson/create-pin-refs/pkg/source/s3pins"
 )
 
@@ -101,22 +100,6 @@ func (s s3Source) Get(ctx context.Context, name string, limit int64) ([]byte, er
 }
 
 func (s s3Source) String() string { return s.b.String() }
-
-// maxS3Pins bounds the pins read from an S3 cache.
-const maxS3Pins = 1_000_000
-
-// readS3Pins reads the pins of --pins-from, niks3's layout.
-func readS3Pins(ctx context.Context, cfg *config.Config, env Env) ([]cachix.Pin, error) {
-	b, err := openBucket(ctx, env, "pins-from", cfg.PinsFrom, cfg.S3Endpoint)
-	if err != nil {
-		return nil, err
-	}
-	pins, err := s3pins.Read(ctx, b, maxS3Pins)
-	if err != nil {
-		return nil, fmt.Errorf("--pins-from: reading %s/%s/: %w", b.Location(), s3pins.Folder, err)
-	}
-	return pins, nil
-}
 
 // pinInS3 makes the pin of `pin --store`: the object pins/NAME of the S3
 // cache, once the cache holds the path's narinfo: read through the S3 API,

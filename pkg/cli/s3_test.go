@@ -305,8 +305,8 @@ func TestPinsFromS3(t *testing.T) {
 
 	put("broken.x86_64-linux", "hello\n")
 	o = runCmd(t, nil, args...)
-	if o.code != ExitError || !strings.Contains(o.stderr, "broken.x86_64-linux") {
-		t.Errorf("a pin holding no store path: exit %d, want %d naming it:\n%s", o.code, ExitError, o.stderr)
+	if o.code != ExitError || !strings.Contains(o.stderr, `pin "broken.x86_64-linux": the body of s3://cache/nix/pins/broken.x86_64-linux (the store path): `) {
+		t.Errorf("a pin holding no store path: exit %d, want %d naming it and its object:\n%s", o.code, ExitError, o.stderr)
 	}
 	o = runCmd(t, nil, flags(f.srv.CacheURL("demo"), "--on-invalid", "skip")...)
 	if o.code != ExitOK || !strings.Contains(o.stderr, "broken.x86_64-linux") {

@@ -82,6 +82,10 @@ type Options struct {
 	OnInvalid Policy
 	// AllowEmpty accepts a set with no pins.
 	AllowEmpty bool
+	// FieldName, if set, names a field of the pin called pin as its source
+	// holds it, for errors; the field is named as in Cachix's pin list
+	// (name, lastRevision.storePath…), which is the default.
+	FieldName func(pin, field string) string
 }
 
 // ErrEmpty is returned when no pin is left and AllowEmpty is false.
@@ -178,6 +182,9 @@ func Build(raw []cachix.Pin, opts Options) (*Set, error) {
 			var ip *InvalidPinError
 			if !errors.As(err, &ip) {
 				return nil, err
+			}
+			if opts.FieldName != nil {
+				ip.Field = opts.FieldName(r.Name, ip.Field)
 			}
 			switch {
 			case opts.OnInvalid == Skip:

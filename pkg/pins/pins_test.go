@@ -296,6 +296,21 @@ func TestBuildSkip(t *testing.T) {
 	}
 }
 
+// TestBuildFieldName: a source that names its fields otherwise has them
+// named so in the error and in a skipped pin's reason.
+func TestBuildFieldName(t *testing.T) {
+	name := func(pin, field string) string { return field + " of object " + pin }
+	_, err := Build([]cachix.Pin{raw("x", "nope")}, Options{FieldName: name})
+	var ip *InvalidPinError
+	if !errors.As(err, &ip) || ip.Field != "lastRevision.storePath of object x" || !strings.Contains(err.Error(), `pin "x": lastRevision.storePath of object x: `) {
+		t.Errorf("error %v: want the field as the source names it", err)
+	}
+	set, err := Build([]cachix.Pin{raw("bad", "nope"), raw("good", pathA)}, Options{OnInvalid: Skip, FieldName: name})
+	if err != nil || len(set.Skipped) != 1 || !strings.HasPrefix(set.Skipped[0].Reason, "lastRevision.storePath of object bad: ") {
+		t.Errorf("skipped %+v (%v): want the field as the source names it", set, err)
+	}
+}
+
 func TestAllowEmpty(t *testing.T) {
 	set, err := Build(nil, Options{AllowEmpty: true})
 	if err != nil || len(set.Pins) != 0 {
