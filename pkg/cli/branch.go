@@ -65,9 +65,9 @@ func newBranchPublisher(cfg *config.Config, env Env, rep reporter) (*branchPubli
 
 // readBase reads the branch's head before the pins are read, once: the
 // bundle is committed on top of that head only, so that it never replaces
-// a commit made from a later reading of the pins. Nil p: not branch mode.
+// a commit made from a later reading of the pins.
 func (p *branchPublisher) readBase(ctx context.Context) error {
-	if p == nil || p.opts.Base.IsSet() {
+	if p.opts.Base.IsSet() {
 		return nil
 	}
 	base, err := branch.ReadBase(ctx, p.gh, p.opts)
@@ -88,7 +88,7 @@ func (p *branchPublisher) readBase(ctx context.Context) error {
 // retry policy does between attempts, and gives up after branchRounds.
 func (p *branchPublisher) again(ctx context.Context, env Env, round int, res *Result, err error) (bool, error) {
 	var moved *branch.MovedError
-	if p == nil || !errors.As(err, &moved) {
+	if !errors.As(err, &moved) {
 		return false, err
 	}
 	p.spent += moved.APICalls
@@ -143,7 +143,23 @@ func archiveURL(gh *github.Client, o branch.Options) string {
 // 2.0 MB and 88 without; 5,000 names keep it near 5 MB.
 const BranchMaxOneNames = 5000
 
-func (p *branchPublisher) publish(ctx context.Context, b *bundle.Bundle, res *Result, mode string) error {
+func (p *branchPublisher) earlier(*config.Config, Env, reporter, reporter) earlierAt {
+	return earlierAt{head: branchSource{p}}
+}
+
+func (p *branchPublisher) served(_ *config.Config, res *Result) error {
+	res.FlakeRef = p.flakeRef
+	return nil
+}
+
+func (p *branchPublisher) title() string {
+	return "Publishing to branch " + p.opts.Branch + " of " + p.opts.Owner + "/" + p.opts.Repo
+}
+
+// publish commits the bundle, with the one-name bundles unpacked per
+// --per-pin-urls, on top of the head readBase read.
+func (p *branchPublisher) publish(ctx context.Context, cfg *config.Config, r rendered) error {
+	b, res, mode := r.bundle, r.res, cfg.PerPinURLs
 	files := make([]branch.File, 0, len(b.Files)+1)
 	for _, f := range b.Files {
 		files = append(files, branch.File{Path: f.Path, Data: f.Data, Executable: f.Mode&0o111 != 0})

@@ -18,7 +18,6 @@ import (
 	"github.com/kwbauson/create-pin-refs/pkg/config"
 	"github.com/kwbauson/create-pin-refs/pkg/netrc"
 	"github.com/kwbauson/create-pin-refs/pkg/pins"
-	"github.com/kwbauson/create-pin-refs/pkg/publish/pages"
 	"github.com/kwbauson/create-pin-refs/pkg/retry"
 	"github.com/kwbauson/create-pin-refs/pkg/site"
 	"github.com/kwbauson/create-pin-refs/pkg/verify"
@@ -212,8 +211,9 @@ func versionLine(env Env) string {
 }
 
 // Run does the work for a validated configuration, one log group per phase.
-// In branch mode the pins are read again, up to branchRounds times, while
-// other publishes move the branch after this run read its head.
+// The pins are read again while other publishes come in between this run's
+// reading and its publish, as far as the mode's publisher allows (branch
+// and s3 modes, up to 5 rounds).
 func Run(ctx context.Context, cfg *config.Config, env Env, rep reporter) (*Result, error) {
 	if cfg.Timeout > 0 {
 		env.Retry.Deadline = cfg.Timeout
@@ -222,27 +222,20 @@ func Run(ctx context.Context, cfg *config.Config, env Env, rep reporter) (*Resul
 	defer cancel()
 	var (
 		res *Result
-		pub *branchPublisher
-		s3p *s3Publisher
+		pub publisher
 	)
 	// Read once, before any request: its passwords are masked from then on.
 	creds, err := readNetrc(cfg.NetrcFile, rep)
 	if err == nil && len(cfg.Pins) > 0 {
 		err = inGroup(rep, "Pinning", func() error { return pinAll(ctx, cfg, env, rep, creds) })
 	}
-	switch {
-	case err == nil && cfg.Mode == config.ModeBranch:
-		pub, err = newBranchPublisher(cfg, env, rep)
-	case err == nil && cfg.Mode == config.ModeS3:
-		s3p, err = newS3Publisher(ctx, cfg, env, rep)
+	if err == nil {
+		pub, err = newPublisher(ctx, cfg, env, rep)
 	}
 	for round := 1; err == nil; round++ {
-		res, err = runRound(ctx, cfg, env, rep, pub, s3p, creds)
+		res, err = runRound(ctx, cfg, env, rep, pub, creds)
 		again := false
-		if again, err = pub.again(ctx, env, round, res, err); again {
-			continue
-		}
-		if again, err = s3p.again(round, err); !again {
+		if again, err = pub.again(ctx, env, round, res, err); !again {
 			break
 		}
 	}
@@ -257,19 +250,17 @@ func Run(ctx context.Context, cfg *config.Config, env Env, rep reporter) (*Resul
 // need nothing of each other go out together: the cache's description with
 // the branch's head, then the pins; the previous publish's pins.json and
 // index.html with all of these and the closures' narinfo files.
-func runRound(ctx context.Context, cfg *config.Config, env Env, rep reporter, pub *branchPublisher, s3p *s3Publisher, creds *netrc.File) (*Result, error) {
+func runRound(ctx context.Context, cfg *config.Config, env Env, rep reporter, pub publisher, creds *netrc.File) (*Result, error) {
 	var (
-		set     *pins.Set
-		meta    bundle.Meta
-		auth    cacheAuth
-		res     *Result
-		b       *bundle.Bundle
-		pending *site.Pending
+		set  *pins.Set
+		meta bundle.Meta
+		auth cacheAuth
+		out  rendered
 		// Read before this round writes --out.
-		prev = newEarlierSite(cfg, env, rep, pub, s3p)
+		prev = newEarlierSite(cfg, env, rep, pub)
 	)
 	ctx, cancel := context.WithCancel(ctx)
-	if whole, start, index := earlierNeeds(cfg, pub != nil); whole || start {
+	if whole, start, index := earlierNeeds(cfg, prev.branch != nil); whole || start {
 		prev.prefetch(ctx, whole, index, cfg.KeepBundles)
 	}
 	defer func() {
@@ -300,53 +291,14 @@ func runRound(ctx context.Context, cfg *config.Config, env Env, rep reporter, pu
 	if err == nil {
 		err = inGroup(rep, "Rendering the bundle", func() (err error) {
 			prev.wait() // read whole before --out is written
-			res, b, pending, err = writeSite(ctx, cfg, env, rep, set, meta, pub, prev)
+			out, err = writeSite(ctx, cfg, env, rep, set, meta, pub, prev)
 			return err
 		})
 	}
-	if err == nil && pending != nil {
-		err = inGroup(rep, "Writing the Pages artifact", func() error {
-			return writeArtifact(ctx, cfg, rep, res, pending)
-		})
+	if err == nil && pub.title() != "" {
+		err = inGroup(rep, pub.title(), func() error { return pub.publish(ctx, cfg, out) })
 	}
-	if err == nil && pub != nil {
-		err = inGroup(rep, "Publishing to branch "+cfg.Branch+" of "+cfg.Repo, func() error {
-			return pub.publish(ctx, b, res, cfg.PerPinURLs)
-		})
-	}
-	if err == nil && s3p != nil {
-		err = inGroup(rep, "Publishing to "+s3p.bucket.String(), func() error {
-			return s3p.publish(ctx, cfg, res)
-		})
-	}
-	return res, err
-}
-
-// writeArtifact packs the site as the Pages artifact. The site and the
-// artifact go live together, or neither does: the new site is in place with
-// the previous one kept aside (pending); the artifact is written to a
-// temporary file beside its path and renamed over the previous one; only then
-// is the previous site discarded. A failure at either step puts the previous
-// site back and leaves the previous artifact as it was, so that --out and the
-// artifact never hold different publishes.
-func writeArtifact(ctx context.Context, cfg *config.Config, rep reporter, res *Result, pending *site.Pending) error {
-	stats, err := pages.WriteArtifactFrom(ctx, cfg.Out, cfg.Artifact, res.written, pending.Staging())
-	if err != nil {
-		what, hint := "writing the Pages artifact "+cfg.Artifact, ""
-		if fe := (*pages.FileError)(nil); errors.As(err, &fe) {
-			what, hint = "writing the Pages artifact", "; check that --artifact names a file in a folder that is writable and has room, or choose another --artifact"
-		}
-		if uerr := pending.Undo(); uerr != nil {
-			return fmt.Errorf("%s: %w; then %w", what, err, uerr)
-		}
-		return fmt.Errorf("%s: %w; the previous site in %s and the previous artifact are left as they were%s", what, err, cfg.Out, hint)
-	}
-	if err := pending.Keep(); err != nil {
-		return fmt.Errorf("writing the site to %s: %w", cfg.Out, err)
-	}
-	res.ArtifactPath = cfg.Artifact
-	rep.Logf("wrote %s: %d files, %d folders, %d bytes", cfg.Artifact, stats.Files, stats.Folders, stats.Bytes)
-	return nil
+	return out.res, err
 }
 
 // inGroup runs f as one phase of a run, in its own log group, and says how

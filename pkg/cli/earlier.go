@@ -5,16 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 
 	"github.com/kwbauson/create-pin-refs/pkg/bundle"
 	"github.com/kwbauson/create-pin-refs/pkg/config"
 	"github.com/kwbauson/create-pin-refs/pkg/kept"
-	"github.com/kwbauson/create-pin-refs/pkg/publish/pages"
 	"github.com/kwbauson/create-pin-refs/pkg/site"
 	"github.com/kwbauson/create-pin-refs/pkg/verdicts"
 	"github.com/kwbauson/create-pin-refs/pkg/verify"
@@ -53,29 +50,15 @@ type earlierSite struct {
 	rep     reporter
 }
 
-func newEarlierSite(cfg *config.Config, env Env, rep reporter, pub *branchPublisher, s3p *s3Publisher) *earlierSite {
+func newEarlierSite(cfg *config.Config, env Env, rep reporter, pub publisher) *earlierSite {
 	e := &earlierSite{src: kept.Dir(cfg.Out), ahead: kept.Dir(cfg.Out), rep: rep}
-	switch {
-	case pub != nil:
-		e.branch = branchSource{pub}
-	case s3p != nil:
-		// The prefix is replaced as a whole, as a Pages deploy is.
-		e.src, e.ahead = s3p.source(), s3p.source()
+	at := pub.earlier(cfg, env, rep, heldReporter{rep, &e.log})
+	e.branch = at.head
+	if at.src != nil {
+		// A site elsewhere than --out, replaced as a whole by a publish:
+		// its earlier bundles are read during the walk.
+		e.src, e.ahead = at.src, at.ahead
 		e.bundles = newReadAhead(e.ahead)
-	}
-	if cfg.Mode == config.ModePages {
-		// The URL of the tarball (URL/pins), under the site's base.
-		if u, err := pages.PagesURL(cfg.Repo, cfg.PagesURL); err == nil {
-			base := strings.TrimSuffix(u, site.Tarball)
-			hc := env.HTTPClient
-			if hc == nil {
-				// Each attempt is bounded by the retry policy.
-				hc = &http.Client{}
-			}
-			e.src = kept.HTTP{Client: hc, Base: base, Policy: retryPolicy(env, rep)}
-			e.ahead = kept.HTTP{Client: hc, Base: base, Policy: retryPolicy(env, heldReporter{rep, &e.log})}
-			e.bundles = newReadAhead(e.ahead)
-		}
 	}
 	return e
 }

@@ -9,20 +9,22 @@ import (
 	"github.com/kwbauson/create-pin-refs/pkg/bundle"
 	"github.com/kwbauson/create-pin-refs/pkg/config"
 	"github.com/kwbauson/create-pin-refs/pkg/pins"
-	"github.com/kwbauson/create-pin-refs/pkg/publish/pages"
 	"github.com/kwbauson/create-pin-refs/pkg/site"
 )
 
 // writeSite turns the pins into the bundle and writes the site. Where the bundle
-// will be served is settled first, so that its README and the index page show
-// the right commands: in branch mode, where pub publishes. prev is the
-// previous publish's site. In pages mode the previous site is kept aside for
-// the artifact (writeArtifact), which the returned site.Pending waits for; it
-// is nil otherwise.
-func writeSite(ctx context.Context, cfg *config.Config, env Env, rep reporter, set *pins.Set, meta bundle.Meta, pub *branchPublisher, prev *earlierSite) (*Result, *bundle.Bundle, *site.Pending, error) {
+// will be served is settled first (pub.served), so that its README and the
+// index page show the right commands. prev is the previous publish's site.
+// In pages mode the previous site is kept aside for the artifact
+// (writeArtifact), which the returned pending waits for; it is nil
+// otherwise.
+func writeSite(ctx context.Context, cfg *config.Config, env Env, rep reporter, set *pins.Set, meta bundle.Meta, pub publisher, prev *earlierSite) (rendered, error) {
+	// A branch holds the bundle, not the site: its own tarball serves it
+	// and it knows whether the publish changed anything.
+	branch, _ := pub.(*branchPublisher)
 	b, err := bundle.Render(set, meta)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("rendering the bundle: %w", err)
+		return rendered{}, fmt.Errorf("rendering the bundle: %w", err)
 	}
 	rep.Logf("rendered %s for %s", count(len(b.Files), "file"), count(len(set.Pins), "pin"))
 	res := &Result{Set: set, Meta: meta, SiteDir: cfg.Out}
@@ -32,35 +34,21 @@ func writeSite(ctx context.Context, cfg *config.Config, env Env, rep reporter, s
 		}
 	}
 
-	switch cfg.Mode {
-	case config.ModePages:
-		if res.URL, err = pages.PagesURL(cfg.Repo, cfg.PagesURL); err != nil {
-			// The configuration was checked; this is a bug, said plainly.
-			return nil, nil, nil, fmt.Errorf("%w: --%w", config.ErrUsage, err)
-		}
-	case config.ModeBranch:
-		res.FlakeRef = pub.flakeRef
-	case config.ModeS3:
-		if res.URL, err = pages.PagesURL("", cfg.SiteURL); err != nil {
-			return nil, nil, nil, fmt.Errorf("%w: --site-url: %w", config.ErrUsage, err)
-		}
-	default:
-		if cfg.Repo != "" || cfg.PagesURL != "" {
-			res.URL, _ = pages.PagesURL(cfg.Repo, cfg.PagesURL)
-		}
+	if err := pub.served(cfg, res); err != nil {
+		return rendered{}, err
 	}
 	manifest := site.NewManifest(set, meta)
 	view := site.IndexView{URL: res.URL, FlakeRef: res.FlakeRef, GeneratedBy: env.Version}
 	switch {
-	case pub != nil:
+	case branch != nil:
 		// The branch's own tarball serves `-f` (any Nix) and, by its .tar.gz
 		// name, flakes on old Nix.
-		view.URL = pub.archiveURL
+		view.URL = branch.archiveURL
 	case view.URL == "":
 		view.URL = "URL"
 	}
 	if res.Readme, err = site.Seal(b, &manifest, &view); err != nil {
-		return nil, nil, nil, err
+		return rendered{}, err
 	}
 	res.Lock = view.Lock
 	if len(manifest.Bundles) > 0 {
@@ -71,17 +59,17 @@ func writeSite(ctx context.Context, cfg *config.Config, env Env, rep reporter, s
 	}
 	// Pages and dir modes say whether the site changed by comparing it with
 	// the previous publish's; branch mode knows from the branch.
-	if pub == nil {
+	if branch == nil {
 		prev.forChanged(ctx, res.URL != "")
 	}
-	earlier := keptBundles(ctx, cfg, rep, prev, &manifest, pub.unpublishedBundles())
+	earlier := keptBundles(ctx, cfg, rep, prev, &manifest, branch.unpublishedBundles())
 
 	in := site.Input{Bundle: b, Manifest: manifest, Earlier: earlier}
 	if cfg.PerPinURLs != config.PerPinOff {
 		if res.ones, err = bundle.NewOnes(set, meta); err != nil {
-			return nil, nil, nil, fmt.Errorf("rendering the one-name bundles: %w", err)
+			return rendered{}, fmt.Errorf("rendering the one-name bundles: %w", err)
 		}
-		if pub == nil { // a branch holds them unpacked
+		if branch == nil { // a branch holds them unpacked
 			in.PerPin = site.PerPin{Ones: res.ones, Auto: cfg.PerPinURLs == config.PerPinAuto, Budget: cmp.Or(env.ArtifactBudget, site.ArtifactBudget)}
 			if cfg.Mode == config.ModeS3 {
 				// A bucket has no artifact to keep small: an update
@@ -94,8 +82,8 @@ func writeSite(ctx context.Context, cfg *config.Config, env Env, rep reporter, s
 		in.Index = func(perPin bool) ([]byte, error) {
 			v := view
 			switch {
-			case pub != nil && branchOnes(cfg.PerPinURLs, res.ones.Len()):
-				v.PerPinURL = PerPinFlakeRef(pub.flakeRef)
+			case branch != nil && branchOnes(cfg.PerPinURLs, res.ones.Len()):
+				v.PerPinURL = PerPinFlakeRef(branch.flakeRef)
 			case perPin:
 				v.PerPinURL = site.PerPinURL(v.URL)
 			}
@@ -112,13 +100,13 @@ func writeSite(ctx context.Context, cfg *config.Config, env Env, rep reporter, s
 		out, err = site.WriteSite(cfg.Out, in)
 	}
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("writing the site to %s: %w", cfg.Out, err)
+		return rendered{}, fmt.Errorf("writing the site to %s: %w", cfg.Out, err)
 	}
 	res.Files, res.PerPin, res.written = out.Files, out.PerPin, out.Written
 	for _, name := range out.Stale {
 		rep.Logf("notice: removed %s from %s: a staging folder left by a run that did not finish", name, cfg.Out)
 	}
-	if pub == nil {
+	if branch == nil {
 		res.Changed = true
 		var why string
 		res.Changed, why = prev.changed(cfg.Out, manifest.Bundles, out.Written[site.Index])
@@ -127,9 +115,9 @@ func writeSite(ctx context.Context, cfg *config.Config, env Env, rep reporter, s
 	switch {
 	case out.PerPin.Built && res.URL != "":
 		res.PerPinURL = site.PerPinURL(res.URL)
-	case pub == nil && res.ones != nil && res.ones.Len() > 0 && !out.PerPin.Built:
+	case branch == nil && res.ones != nil && res.ones.Len() > 0 && !out.PerPin.Built:
 		rep.Logf("notice: per-pin URLs (URL/%s/NAME) left out: the %d names would add %s to the Pages artifact, making it %s, over its %s budget; --per-pin-urls on builds them anyway",
 			site.OnesDir, out.PerPin.Names, site.Size(uint64(out.PerPin.Bytes)), site.Size(uint64(out.PerPin.Artifact+out.PerPin.Bytes)), site.Size(uint64(in.PerPin.Budget)))
 	}
-	return res, b, pending, nil
+	return rendered{res, b, pending}, nil
 }

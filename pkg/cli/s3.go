@@ -11,6 +11,7 @@ import (
 	"github.com/kwbauson/create-pin-refs/pkg/kept"
 	"github.com/kwbauson/create-pin-refs/pkg/narinfo"
 	"github.com/kwbauson/create-pin-refs/pkg/netrc"
+	"github.com/kwbauson/create-pin-refs/pkg/publish/pages"
 	s3pub "github.com/kwbauson/create-pin-refs/pkg/publish/s3"
 	"github.com/kwbauson/create-pin-refs/pkg/s3bucket"
 	"github.com/kwbauson/create-pin-refs/pkg/site"
@@ -35,13 +36,27 @@ func newS3Publisher(ctx context.Context, cfg *config.Config, env Env, rep report
 	return &s3Publisher{bucket: b, rep: rep}, nil
 }
 
-// source is the prefix as the previous publish's site, for its verdicts,
+func (p *s3Publisher) readBase(context.Context) error { return nil }
+
+// earlier is the prefix as the previous publish's site, for its verdicts,
 // its immutable bundles and whether this publish changes it.
-func (p *s3Publisher) source() kept.Source { return s3Source{p.bucket} }
+func (p *s3Publisher) earlier(*config.Config, Env, reporter, reporter) earlierAt {
+	return earlierAt{src: s3Source{p.bucket}, ahead: s3Source{p.bucket}}
+}
+
+func (p *s3Publisher) served(cfg *config.Config, res *Result) (err error) {
+	if res.URL, err = pages.PagesURL("", cfg.SiteURL); err != nil {
+		return fmt.Errorf("%w: --site-url: %w", config.ErrUsage, err)
+	}
+	return nil
+}
+
+func (p *s3Publisher) title() string { return "Publishing to " + p.bucket.String() }
 
 // publish uploads the site that writeSite wrote: what changed, with the
 // immutable link of this publish's bundle on the mutable tarballs.
-func (p *s3Publisher) publish(ctx context.Context, cfg *config.Config, res *Result) error {
+func (p *s3Publisher) publish(ctx context.Context, cfg *config.Config, out rendered) error {
+	res := out.res
 	files := make(map[string][]byte, len(res.written)+1)
 	for name, data := range res.written {
 		if name != site.Headers { // S3 sends them as object metadata
@@ -72,8 +87,8 @@ func (p *s3Publisher) publish(ctx context.Context, cfg *config.Config, res *Resu
 
 // again decides, after round's err, whether to read the pins again: another
 // publish wrote the prefix after this round read its marker.
-func (p *s3Publisher) again(round int, err error) (bool, error) {
-	if p == nil || !errors.Is(err, s3pub.ErrRaced) {
+func (p *s3Publisher) again(_ context.Context, _ Env, round int, _ *Result, err error) (bool, error) {
+	if !errors.Is(err, s3pub.ErrRaced) {
 		return false, err
 	}
 	if round >= s3Rounds {
