@@ -200,15 +200,22 @@ func readMarker(ctx context.Context, b Bucket, force bool) (m *marker, etag stri
 	obj, err := b.Get(ctx, MarkerName, markerLimit)
 	switch {
 	case errors.Is(err, s3bucket.ErrNotFound):
+		// One name is enough to tell; more is ErrTooMany, as many.
 		found, err := b.List(ctx, "", 1)
-		if err != nil {
+		some := ""
+		switch {
+		case errors.Is(err, s3bucket.ErrTooMany):
+			some = "objects"
+		case err != nil:
 			return nil, "", false, err
+		case len(found) > 0:
+			some = "objects (such as " + found[0].Name + ")"
 		}
-		if len(found) > 0 && !force {
-			return nil, "", false, fmt.Errorf("%w: %s holds objects (such as %s) but no %s: create-pin-refs publishes only to an empty prefix or one it created; choose another prefix, or --force to publish there, replacing the site's names (objects of other names are left alone)",
-				ErrNotOurs, b, found[0].Name, MarkerName)
+		if some != "" && !force {
+			return nil, "", false, fmt.Errorf("%w: %s holds %s but no %s: create-pin-refs publishes only to an empty prefix or one it created; choose another prefix, or --force to publish there, replacing the site's names (objects of other names are left alone)",
+				ErrNotOurs, b, some, MarkerName)
 		}
-		return empty, "", len(found) > 0, nil
+		return empty, "", some != "", nil
 	case err != nil:
 		return nil, "", false, err
 	}
