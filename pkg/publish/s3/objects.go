@@ -46,11 +46,14 @@ func headers(name, link string) s3bucket.PutOptions {
 	switch {
 	case kindOf(name) == kindImmutable:
 		o.CacheControl = cacheImmutable
-	case link != "" && (name == site.Tarball || name == site.TarballGz):
+	case link != "" && linked(name):
 		o.Metadata = map[string]string{"link": link}
 	}
 	return o
 }
+
+// linked says name is a mutable tarball, which carries the link.
+func linked(name string) bool { return name == site.Tarball || name == site.TarballGz }
 
 // contentType is the Content-Type of a site file, by name: the tarballs
 // (pins and p/NAME have no extension) are gzip.

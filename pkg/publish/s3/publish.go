@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 
 	"github.com/kwbauson/create-pin-refs/pkg/s3bucket"
 	"github.com/kwbauson/create-pin-refs/pkg/site"
@@ -39,8 +38,15 @@ type Options struct {
 	Link string
 	// Force adopts a prefix that holds objects but no marker of ours.
 	Force bool
-	// Concurrency bounds the writes in flight (0: 16).
+	// Concurrency bounds the requests in flight (0: 16).
 	Concurrency int
+	// Previous holds objects of the prefix the caller has read already
+	// (pins.json, index.html), by name: the content to put back should the
+	// publish fail, instead of reading it again. One is used only if its
+	// MD5 is the one the marker lists, and its headers are taken to be the
+	// ones a publish writes for its name; the mutable tarballs, whose link
+	// metadata is not known from their bytes, are always read.
+	Previous map[string][]byte
 }
 
 // Result is what a publish did.
@@ -51,6 +57,9 @@ type Result struct {
 	Changed bool
 	// Created: the prefix held no marker before.
 	Created bool
+	// Read is how many objects were read (the marker aside), to put them
+	// back should the publish fail.
+	Read int
 }
 
 // Publish writes o.Files under the bucket's prefix: the objects whose content
@@ -58,12 +67,23 @@ type Result struct {
 // folders' files, the mutable names at the top, pins.json, and the marker
 // last, written only if it is still the one read (If-Match; If-None-Match
 // for the first). Then the objects the marker listed that the site no longer
-// holds are deleted. An unchanged site writes nothing.
+// holds are deleted. An unchanged site writes nothing, and reads only the
+// marker.
+//
+// A failure before the marker is written (or a failed write of the marker
+// itself that did not make it) puts the prefix back as it was: each mutable
+// object written over is read first, alongside the immutable writes (or
+// taken from o.Previous), and put back with its headers; each object created
+// is deleted. The error then says so, or, if putting back failed too, which
+// names hold this run's content (publishing again fixes it). A lost race is
+// not undone: if the marker is no longer the one read, the other publish's
+// objects may be what is there now, and the error is ErrRaced, for the
+// caller to read the pins again and publish on top.
 func Publish(ctx context.Context, b Bucket, o Options) (*Result, error) {
 	if len(o.Files) == 0 || o.Files[site.Manifest] == nil {
 		return nil, fmt.Errorf("s3: no site to publish (no %s)", site.Manifest)
 	}
-	prev, etag, err := readMarker(ctx, b, o.Force)
+	prev, etag, adopted, err := readMarker(ctx, b, o.Force)
 	if err != nil {
 		return nil, err
 	}
@@ -87,22 +107,63 @@ func Publish(ctx context.Context, b Bucket, o Options) (*Result, error) {
 	if len(todo) == 0 && len(gone) == 0 && etag != "" {
 		return res, nil
 	}
+	body, err := next.encode()
+	if err != nil {
+		return nil, fmt.Errorf("s3: encoding %s: %w", MarkerName, err)
+	}
 	slices.SortFunc(todo, func(x, y string) int { return cmp.Or(cmp.Compare(kindOf(x), kindOf(y)), cmp.Compare(x, y)) })
-	n := cmp.Or(o.Concurrency, 16)
+	u := &undo{b: b, etag: etag, saved: map[string]saved{}, slots: make(chan struct{}, cmp.Or(o.Concurrency, 16))}
+	// What to read to put back: the mutable names the marker lists, or on a
+	// prefix adopted every name, as anything may be there.
+	var toRead []string
+	for _, name := range todo {
+		if !adopted && (kindOf(name) == kindImmutable || prev.Objects[name] == "") {
+			continue
+		}
+		if data, ok := o.Previous[name]; ok && !linked(name) && sum(data) == prev.Objects[name] {
+			u.saved[name] = saved{data, headers(name, "")}
+			continue
+		}
+		toRead = append(toRead, name)
+	}
+	reads := make(chan error, 1)
+	go func() {
+		var err error
+		res.Read, err = u.read(ctx, toRead)
+		reads <- err
+	}()
+	waitReads := func() error {
+		if reads == nil {
+			return nil
+		}
+		err := <-reads
+		reads = nil
+		return err
+	}
 	for start := 0; start < len(todo); {
 		// One kind at a time: the next waits for the last of this one.
 		end := start
 		for end < len(todo) && kindOf(todo[end]) == kindOf(todo[start]) {
 			end++
 		}
-		if err := putAll(ctx, b, o, todo[start:end], n, res); err != nil {
-			return nil, err
+		group := todo[start:end]
+		if adopted || kindOf(group[0]) != kindImmutable {
+			// Nothing is written over before it is read.
+			if err := waitReads(); err != nil {
+				return nil, u.back(ctx, err, nil)
+			}
+		}
+		u.written = append(u.written, group...)
+		if err := putAll(ctx, b, o, group, u.slots, res); err != nil {
+			// Only immutable objects can have been written before a read
+			// failed: what was read is all there is to put back.
+			_ = waitReads()
+			return nil, u.back(ctx, err, nil)
 		}
 		start = end
 	}
-	body, err := next.encode()
-	if err != nil {
-		return nil, fmt.Errorf("s3: encoding %s: %w", MarkerName, err)
+	if err := waitReads(); err != nil {
+		return nil, u.back(ctx, err, nil)
 	}
 	cond := s3bucket.PutOptions{ContentType: "application/gzip", CacheControl: "no-store"}
 	if etag == "" {
@@ -114,7 +175,9 @@ func Publish(ctx context.Context, b Bucket, o Options) (*Result, error) {
 		if errors.Is(err, s3bucket.ErrPrecondition) {
 			return nil, fmt.Errorf("%w: %s changed after this publish read it (%w)", ErrRaced, MarkerName, err)
 		}
-		return nil, err
+		if err := u.back(ctx, err, body); err != nil {
+			return nil, err
+		}
 	}
 	res.Put++
 	res.BytesPut += int64(len(body))
@@ -130,58 +193,52 @@ func Publish(ctx context.Context, b Bucket, o Options) (*Result, error) {
 }
 
 // readMarker reads the prefix's marker and its ETag ("": none). A prefix
-// with no marker must be empty, unless force.
-func readMarker(ctx context.Context, b Bucket, force bool) (*marker, string, error) {
+// with no marker must be empty, unless force: adopted says a publish may
+// then write over objects no marker lists.
+func readMarker(ctx context.Context, b Bucket, force bool) (m *marker, etag string, adopted bool, err error) {
 	empty := &marker{Objects: map[string]string{}}
 	obj, err := b.Get(ctx, MarkerName, markerLimit)
 	switch {
 	case errors.Is(err, s3bucket.ErrNotFound):
+		// One name is enough to tell; more is ErrTooMany, as many.
 		found, err := b.List(ctx, "", 1)
-		if err != nil {
-			return nil, "", err
+		some := ""
+		switch {
+		case errors.Is(err, s3bucket.ErrTooMany):
+			some = "objects"
+		case err != nil:
+			return nil, "", false, err
+		case len(found) > 0:
+			some = "objects (such as " + found[0].Name + ")"
 		}
-		if len(found) > 0 && !force {
-			return nil, "", fmt.Errorf("%w: %s holds objects (such as %s) but no %s: create-pin-refs publishes only to an empty prefix or one it created; choose another prefix, or --force to publish there, replacing the site's names (objects of other names are left alone)",
-				ErrNotOurs, b, found[0].Name, MarkerName)
+		if some != "" && !force {
+			return nil, "", false, fmt.Errorf("%w: %s holds %s but no %s: create-pin-refs publishes only to an empty prefix or one it created; choose another prefix, or --force to publish there, replacing the site's names (objects of other names are left alone)",
+				ErrNotOurs, b, some, MarkerName)
 		}
-		return empty, "", nil
+		return empty, "", some != "", nil
 	case err != nil:
-		return nil, "", err
+		return nil, "", false, err
 	}
-	m, err := parseMarker(obj.Body)
+	m, err = parseMarker(obj.Body)
 	if err != nil {
 		if !force || !errors.Is(err, ErrNotOurs) {
-			return nil, "", fmt.Errorf("%s: %w; --force publishes there anyway", b, err)
+			return nil, "", false, fmt.Errorf("%s: %w; --force publishes there anyway", b, err)
 		}
-		return empty, obj.ETag, nil
+		return empty, obj.ETag, true, nil
 	}
-	return m, obj.ETag, nil
+	return m, obj.ETag, false, nil
 }
 
-// putAll writes names, n at a time; the first error is returned once all
-// writes are answered.
-func putAll(ctx context.Context, b Bucket, o Options, names []string, n int, res *Result) error {
-	errs := make([]error, len(names))
-	var wg sync.WaitGroup
-	slots := make(chan struct{}, n)
-	for i, name := range names {
-		slots <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-slots }()
-			_, errs[i] = b.Put(ctx, name, o.Files[name], headers(name, o.Link))
-		})
-	}
-	wg.Wait()
+// putAll writes names, as many at once as slots holds; the first error is
+// returned once all writes are answered.
+func putAll(ctx context.Context, b Bucket, o Options, names []string, slots chan struct{}, res *Result) error {
+	errs := each(names, slots, func(name string) error {
+		_, err := b.Put(ctx, name, o.Files[name], headers(name, o.Link))
+		return err
+	})
 	for _, name := range names {
 		res.Put++
 		res.BytesPut += int64(len(o.Files[name]))
 	}
-	failed := slices.DeleteFunc(errs, func(err error) bool { return err == nil })
-	switch len(failed) {
-	case 0:
-		return nil
-	case 1:
-		return failed[0]
-	}
-	return fmt.Errorf("%w (and %d more of %d writes failed)", failed[0], len(failed)-1, len(names))
+	return first(errs, "writes")
 }

@@ -140,8 +140,8 @@ func TestPublish(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := reqs.take(); res.Changed || res.Put != 0 || n[http.MethodPut] != 0 || n[http.MethodDelete]+n[http.MethodPost] != 0 || n[http.MethodGet] != 1 {
-		t.Errorf("the same site: %+v after requests %v; want nothing written, one GET", res, n)
+	if n := reqs.take(); res.Changed || res.Put != 0 || n[http.MethodPut] != 0 || n[http.MethodDelete]+n[http.MethodPost] != 0 || n[http.MethodGet] != 1 || res.Read != 0 {
+		t.Errorf("the same site: %+v after requests %v; want nothing written or read but the marker, one GET", res, n)
 	}
 
 	two := siteOf("two")
@@ -170,22 +170,29 @@ func TestPublish(t *testing.T) {
 // ours, is refused, and nothing written; --force publishes there, leaving
 // objects of other names alone.
 func TestNotOurs(t *testing.T) {
-	for _, tt := range []struct{ name, key, body string }{
-		{"foreign objects", "site/data.csv", "a,b"},
-		{"a foreign marker", "site/" + MarkerName, "not ours"},
+	for _, tt := range []struct{ name, key, body, other string }{
+		{"a foreign object", "site/data.csv", "a,b", ""},
+		{"foreign objects", "site/data.csv", "a,b", "site/more.csv"},
+		{"a foreign marker", "site/" + MarkerName, "not ours", ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			srv, b, _ := bucketAt(t, "site")
 			ctx := context.Background()
-			if _, err := srv.Client().PutObject(ctx, &awss3.PutObjectInput{Bucket: aws.String("demo"), Key: aws.String(tt.key), Body: strings.NewReader(tt.body)}); err != nil {
-				t.Fatal(err)
+			want := []string{tt.key}
+			if tt.other != "" {
+				want = []string{tt.key, tt.other}
+			}
+			for _, key := range want {
+				if _, err := srv.Client().PutObject(ctx, &awss3.PutObjectInput{Bucket: aws.String("demo"), Key: aws.String(key), Body: strings.NewReader(tt.body)}); err != nil {
+					t.Fatal(err)
+				}
 			}
 			_, err := Publish(ctx, b, Options{Files: siteOf("one")})
 			if !errors.Is(err, ErrNotOurs) || !strings.Contains(err.Error(), "--force") {
 				t.Fatalf("Publish = %v, want ErrNotOurs naming --force", err)
 			}
-			if got := keys(t, srv); !slices.Equal(got, []string{tt.key}) {
-				t.Errorf("objects after the refusal: %q, want %s alone", got, tt.key)
+			if got := keys(t, srv); !slices.Equal(got, want) {
+				t.Errorf("objects after the refusal: %q, want %q alone", got, want)
 			}
 			if _, err := Publish(ctx, b, Options{Files: siteOf("one"), Force: true}); err != nil {
 				t.Fatalf("--force: %v", err)
