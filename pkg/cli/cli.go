@@ -292,6 +292,7 @@ func runRound(ctx context.Context, cfg *config.Config, env Env, rep reporter, pu
 		err = inGroup(rep, "Rendering the bundle", func() (err error) {
 			prev.wait() // read whole before --out is written
 			out, err = writeSite(ctx, cfg, env, rep, set, meta, pub, prev)
+			out.earlier = prev.files()
 			return err
 		})
 	}

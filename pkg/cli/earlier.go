@@ -165,6 +165,19 @@ func (e *earlierSite) get(ctx context.Context, whole bool) *kept.Earlier {
 	return e.read
 }
 
+// files are the previous site's files read whole: what a publisher that
+// puts them back after a failure need not read again.
+func (e *earlierSite) files() map[string][]byte {
+	files := map[string][]byte{}
+	if e.read != nil && e.read.Whole() {
+		files[site.Manifest] = e.read.Data
+	}
+	if e.indexRead && e.indexErr == nil && e.index != nil {
+		files[site.Index] = e.index
+	}
+	return files
+}
+
 // indexLimit bounds the previous index.html read; the page is ~15 KB at any
 // pin count.
 const indexLimit = 1 << 20

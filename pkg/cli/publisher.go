@@ -44,6 +44,8 @@ type rendered struct {
 	res     *Result
 	bundle  *bundle.Bundle
 	pending *site.Pending
+	// earlier are the previous site's files that the round read whole.
+	earlier map[string][]byte
 }
 
 // earlierAt is where a mode reads the previous publish's site.

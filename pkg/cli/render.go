@@ -119,5 +119,5 @@ func writeSite(ctx context.Context, cfg *config.Config, env Env, rep reporter, s
 		rep.Logf("notice: per-pin URLs (URL/%s/NAME) left out: the %d names would add %s to the Pages artifact, making it %s, over its %s budget; --per-pin-urls on builds them anyway",
 			site.OnesDir, out.PerPin.Names, site.Size(uint64(out.PerPin.Bytes)), site.Size(uint64(out.PerPin.Artifact+out.PerPin.Bytes)), site.Size(uint64(in.PerPin.Budget)))
 	}
-	return rendered{res, b, pending}, nil
+	return rendered{res: res, bundle: b, pending: pending}, nil
 }

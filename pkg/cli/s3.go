@@ -72,7 +72,7 @@ func (p *s3Publisher) publish(ctx context.Context, cfg *config.Config, out rende
 	if res.lockURL != "" {
 		link = "<" + res.lockURL + `>; rel="immutable"`
 	}
-	r, err := s3pub.Publish(ctx, p.bucket, s3pub.Options{Files: files, Link: link, Force: cfg.ForcePrefix})
+	r, err := s3pub.Publish(ctx, p.bucket, s3pub.Options{Files: files, Link: link, Force: cfg.ForcePrefix, Previous: out.earlier})
 	if err != nil {
 		return fmt.Errorf("publishing to %s: %w", p.bucket, err)
 	}
@@ -81,7 +81,7 @@ func (p *s3Publisher) publish(ctx context.Context, cfg *config.Config, out rende
 		p.rep.Logf("%s already holds this site: nothing written (%d objects unchanged)", p.bucket, r.Unchanged)
 		return nil
 	}
-	p.rep.Logf("published to %s: %d objects written (%d bytes), %d deleted, %d unchanged", p.bucket, r.Put, r.BytesPut, r.Deleted, r.Unchanged)
+	p.rep.Logf("published to %s: %d objects written (%d bytes), %d deleted, %d unchanged; %d read first, to put back on a failure", p.bucket, r.Put, r.BytesPut, r.Deleted, r.Unchanged, r.Read)
 	return nil
 }
 

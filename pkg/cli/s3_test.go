@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -85,6 +86,61 @@ func TestS3Mode(t *testing.T) {
 	f.srv.SetPins("demo", moved)
 	log, _ = f.publish(t, fresh(), t0.Add(2*time.Hour), args...)
 	wantLog(t, log, "reused 12 verdicts from s3://pins/site (", "walked 1 closure", "published to s3://pins/site (", "changed: true")
+}
+
+// getsOf records the GET requests a run sends to one host.
+type getsOf struct {
+	host string
+	mu   sync.Mutex
+	keys []string
+}
+
+func (g *getsOf) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Method == http.MethodGet && req.URL.Host == g.host {
+		g.mu.Lock()
+		g.keys = append(g.keys, req.URL.Path)
+		g.mu.Unlock()
+	}
+	return http.DefaultTransport.RoundTrip(req)
+}
+
+// TestS3ModeReadsOnce: what s3 mode keeps to put back after a failure does
+// not read again what the round read of the previous site: pins.json and
+// index.html are each read once in a republish that writes over them.
+func TestS3ModeReadsOnce(t *testing.T) {
+	srv := s3server.Start(t)
+	srv.CreateBucket(t, "pins")
+	srv.Env(t)
+	f := newIncrFixture(t)
+	u, err := url.Parse(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	publish := func() []string {
+		t.Helper()
+		gets := &getsOf{host: u.Host}
+		var stderr strings.Builder
+		code := Main(context.Background(), []string{"--cache", "demo", "--cachix-url", f.srv.URL(), "--upstream", f.srv.CacheURL("up"),
+			"--mode", "s3", "--s3-url", "s3://pins/site", "--s3-endpoint", srv.URL, "--site-url", "https://pins.example/", "--out", filepath.Join(t.TempDir(), "site")},
+			Env{Getenv: func(string) string { return "" }, Stdout: io.Discard, Stderr: &stderr, Version: "test", HTTPClient: &http.Client{Transport: gets}})
+		if code != ExitOK {
+			t.Fatalf("exit %d:\n%s", code, &stderr)
+		}
+		return gets.keys
+	}
+	publish()
+	moved := append([]cachix.Pin{}, f.pins...)
+	moved[3] = incrPin("p3", fakecachix.StorePath("moved"))
+	f.srv.SetPins("demo", moved)
+	keys := publish()
+	for _, name := range []string{"pins.json", "index.html"} {
+		if n := slices.Index(keys, "/pins/site/"+name); n < 0 || slices.Index(keys[n+1:], "/pins/site/"+name) >= 0 {
+			t.Errorf("GET /pins/site/%s not once in %v", name, keys)
+		}
+	}
+	if !slices.Contains(keys, "/pins/site/pins") {
+		t.Errorf("the mutable tarball pins was not read to put back: %v", keys)
+	}
 }
 
 // TestS3ModeFailures: a missing bucket, refused credentials and a user who
