@@ -72,11 +72,14 @@ func (p *s3Publisher) publish(ctx context.Context, cfg *config.Config, out rende
 	if res.lockURL != "" {
 		link = "<" + res.lockURL + `>; rel="immutable"`
 	}
-	r, err := s3pub.Publish(ctx, p.bucket, s3pub.Options{Files: files, Link: link, Force: cfg.ForcePrefix, Previous: out.earlier})
+	r, err := s3pub.Publish(ctx, p.bucket, s3pub.Options{Files: files, Link: link, Force: cfg.ForcePrefix, Previous: out.earlier, Check: cfg.Reverify})
 	if err != nil {
 		return fmt.Errorf("publishing to %s: %w", p.bucket, err)
 	}
 	res.Changed, res.bucket = r.Changed, p.bucket.Location().String()
+	if cfg.Reverify {
+		p.rep.Logf("--reverify: listed %s: %d of the objects of earlier publishes gone or holding other content (deleted or written over by hand), written again", p.bucket, r.Stale)
+	}
 	if !r.Changed {
 		p.rep.Logf("%s already holds this site: nothing written (%d objects unchanged)", p.bucket, r.Unchanged)
 		return nil

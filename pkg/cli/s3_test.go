@@ -86,6 +86,20 @@ func TestS3Mode(t *testing.T) {
 	f.srv.SetPins("demo", moved)
 	log, _ = f.publish(t, fresh(), t0.Add(2*time.Hour), args...)
 	wantLog(t, log, "reused 12 verdicts from s3://pins/site (", "walked 1 closure", "published to s3://pins/site (", "changed: true")
+
+	// An object deleted by hand comes back with --reverify only.
+	if _, err := srv.Client().DeleteObject(context.Background(), &s3.DeleteObjectInput{Bucket: aws.String("pins"), Key: aws.String("site/index.html")}); err != nil {
+		t.Fatal(err)
+	}
+	log, _ = f.publish(t, fresh(), t0.Add(3*time.Hour), args...)
+	wantLog(t, log, "already holds this site: nothing written")
+	log, _ = f.publish(t, fresh(), t0.Add(3*time.Hour), append(args, "--reverify")...)
+	wantLog(t, log, "--reverify: listed s3://pins/site (", "1 of the objects of earlier publishes gone or holding other content")
+	if resp, err := http.Get(base + "index.html"); err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("GET %sindex.html after --reverify: %v %v, want 200", base, resp, err)
+	} else {
+		resp.Body.Close()
+	}
 }
 
 // getsOf records the GET requests a run sends to one host.

@@ -48,7 +48,7 @@ func options(c *Config) []Option {
 		{Name: "verify", Usage: "what to do with a pin whose path or closure no binary cache holds: fail, warn, skip-missing (leave it out with a warning) or off (read no narinfo)", Default: "fail", set: text(&c.Verify)},
 		{Name: "upstream", Usage: "binary cache `URLs` asked for the paths the cache lacks (Cachix leaves out what cache.nixos.org holds); none for no upstream", List: true, Default: "https://cache.nixos.org", set: upstreams(&c.Upstream)},
 		{Name: "concurrency", Usage: "narinfo requests in flight at once; over HTTP/2 they share one connection per cache, as Nix's do (lower it for a small server that speaks HTTP/1.1 only, where each takes a connection)", Default: "100", set: count(&c.Concurrency, 1, 256)},
-		{Name: "reverify", Usage: "walk every closure, reusing none of the verdicts that the previous publish's pins.json records", Bool: true, Default: "false", set: boolean(&c.Reverify)},
+		{Name: "reverify", Usage: "walk every closure, reusing none of the verdicts that the previous publish's pins.json records; in s3 mode, also list the prefix and write again the objects deleted or changed by hand", Bool: true, Default: "false", set: boolean(&c.Reverify)},
 		{Name: "reverify-after", Usage: "age, e.g. 7d or 36h, past which a verdict of an earlier publish is not reused and its closure is walked again", Default: "7d", set: age(&c.ReverifyAfter, time.Hour, 365*24*time.Hour)},
 		{Name: "allow-empty", Usage: "publish even when no pin is left", Bool: true, Default: "false", set: boolean(&c.AllowEmpty)},
 		{Name: "out", Usage: "`folder` the site is written to; not /, the home folder, the workspace, the current folder or a folder holding an input file", Default: "_site", set: text(&c.Out)},

@@ -38,6 +38,11 @@ type Options struct {
 	Link string
 	// Force adopts a prefix that holds objects but no marker of ours.
 	Force bool
+	// Check lists the prefix rather than trusting the marker alone: an
+	// object the marker lists that is gone or holds other content (deleted
+	// or written over by hand) is written again. One request per 1,000
+	// objects.
+	Check bool
 	// Concurrency bounds the requests in flight (0: 16).
 	Concurrency int
 	// Previous holds objects of the prefix the caller has read already
@@ -57,6 +62,9 @@ type Result struct {
 	Changed bool
 	// Created: the prefix held no marker before.
 	Created bool
+	// Stale is how many objects the marker lists were gone or held other
+	// content (Options.Check).
+	Stale int
 	// Read is how many objects were read (the marker aside), to put them
 	// back should the publish fail.
 	Read int
@@ -88,12 +96,19 @@ func Publish(ctx context.Context, b Bucket, o Options) (*Result, error) {
 		return nil, err
 	}
 	res := &Result{Created: etag == ""}
+	var stales map[string]bool // listed, but not as listed (Options.Check)
+	if o.Check && etag != "" {
+		if stales, err = stale(ctx, b, prev.Objects); err != nil {
+			return nil, err
+		}
+		res.Stale = len(stales)
+	}
 	next := &marker{Generator: generator, Format: markerFormat, Objects: make(map[string]string, len(o.Files))}
 	var todo []string
 	for name, data := range o.Files {
 		s := sum(data)
 		next.Objects[name] = s
-		if prev.Objects[name] != s {
+		if prev.Objects[name] != s || stales[name] {
 			todo = append(todo, name)
 		}
 	}

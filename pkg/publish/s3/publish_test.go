@@ -253,3 +253,44 @@ func TestRace(t *testing.T) {
 		})
 	}
 }
+
+// TestCheck: objects deleted or written over by hand stay so while the
+// marker is trusted; Check lists the prefix and writes them again, and
+// only them.
+func TestCheck(t *testing.T) {
+	srv, b, reqs := bucketAt(t, "site")
+	ctx := context.Background()
+	files := siteOf("one")
+	if _, err := Publish(ctx, b, Options{Files: files}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.Client().DeleteObject(ctx, &awss3.DeleteObjectInput{Bucket: aws.String("demo"), Key: aws.String("site/p/hello")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.Client().PutObject(ctx, &awss3.PutObjectInput{Bucket: aws.String("demo"), Key: aws.String("site/index.html"), Body: strings.NewReader("defaced")}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Publish(ctx, b, Options{Files: files})
+	if err != nil || res.Changed || res.Stale != 0 {
+		t.Fatalf("trusting the marker: %+v, %v; want nothing written", res, err)
+	}
+	reqs.take()
+	res, err = Publish(ctx, b, Options{Files: files, Check: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Stale != 2 || res.Put != 3 { // the two, and the marker
+		t.Errorf("Check: %+v, want 2 stale, 3 objects written", res)
+	}
+	for _, name := range []string{"p/hello", "index.html"} {
+		if resp, body := get(t, srv, "site/"+name); resp.StatusCode != http.StatusOK || body != string(files[name]) {
+			t.Errorf("GET site/%s: %d %q, want the site's", name, resp.StatusCode, body)
+		}
+	}
+	if n := reqs.take(); n[http.MethodPut] != 3 {
+		t.Errorf("Check sent %v, want 3 PUTs", n)
+	}
+	if res, err := Publish(ctx, b, Options{Files: files, Check: true}); err != nil || res.Changed || res.Stale != 0 {
+		t.Errorf("Check on a whole prefix: %+v, %v; want nothing written", res, err)
+	}
+}
