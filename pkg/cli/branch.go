@@ -194,7 +194,11 @@ func (p *branchPublisher) publish(ctx context.Context, cfg *config.Config, r ren
 		res.PerPinURL = PerPinFlakeRef(out.FlakeRef)
 	}
 	if out.Changed {
-		p.rep.Logf("committed %s to %s (%d API calls)", shortSHA(out.CommitSHA), p.opts.Branch, res.APICalls)
+		signed := "not signed: --commit-author names who made it"
+		if out.Verified {
+			signed = "signed by GitHub: Verified"
+		}
+		p.rep.Logf("committed %s to %s (%d API calls; %s)", shortSHA(out.CommitSHA), p.opts.Branch, res.APICalls, signed)
 	} else {
 		p.rep.Logf("branch %s already holds these pins: nothing written (%d API calls)", p.opts.Branch, res.APICalls)
 	}

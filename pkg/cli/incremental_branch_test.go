@@ -82,7 +82,7 @@ func TestIncrementalBranch(t *testing.T) {
 	if n != 3+verdicts.Sample {
 		t.Errorf("a moved pin on a fresh runner: %d narinfo requests, want %d", n, 3+verdicts.Sample)
 	}
-	wantLog(t, log, "verification: reused 12 verdicts from "+branchAt+", walked 1 closure", "committed ")
+	wantLog(t, log, "verification: reused 12 verdicts from "+branchAt+", walked 1 closure", "committed ", "signed by GitHub: Verified")
 
 	// The same pins: the same verdicts, so the same tree, and nothing
 	// written to find out.
@@ -112,6 +112,10 @@ func TestIncrementalBranch(t *testing.T) {
 			t.Errorf("--reverify read a blob: %s %s", r.Method, r.Path)
 		}
 	}
+
+	// Naming the author makes a commit GitHub does not sign.
+	log, _, _ = f.publish(t, "", t0.Add(9*24*time.Hour), "--commit-author", "Pin Bot <pins@example.com>", "--reverify")
+	wantLog(t, log, "not signed: --commit-author names who made it")
 }
 
 // checkBranchManifest checks that the branch's pins.json is the one in out

@@ -22,8 +22,6 @@ func env(m map[string]string) func(string) string {
 func withDefaults(c Config) Config {
 	c.Branch = "pins"
 	c.GitHubAPIURL = "https://api.github.com"
-	c.AuthorName = "github-actions[bot]"
-	c.AuthorEmail = "41898282+github-actions[bot]@users.noreply.github.com"
 	if c.Verify == "" {
 		c.Verify = verify.Fail
 	}

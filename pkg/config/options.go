@@ -62,7 +62,7 @@ func options(c *Config) []Option {
 		{Name: "github-token", Usage: "GitHub `token` with contents: write, for branch mode", Env: "GITHUB_TOKEN", Secret: true, set: text(&c.GitHubToken)},
 		{Name: "github-api-url", Usage: "GitHub API `URL` (GitHub Enterprise: https://HOST/api/v3)", Env: "GITHUB_API_URL", Default: "https://api.github.com", set: text(&c.GitHubAPIURL)},
 		{Name: "commit-message", Usage: "commit `message` in branch mode (default: a summary of the pins)", set: text(&c.CommitMessage)},
-		{Name: "commit-author", Usage: "commit author as `Name <email>`", Default: "github-actions[bot] <41898282+github-actions[bot]@users.noreply.github.com>", set: author(&c.AuthorName, &c.AuthorEmail)},
+		{Name: "commit-author", Usage: "commit author and committer as `Name <email>` (default: none named, so the commit is the token's, github-actions[bot] for GITHUB_TOKEN, and GitHub signs it: Verified)", set: author(&c.AuthorName, &c.AuthorEmail)},
 		{Name: "force-branch", Usage: "commit onto an existing branch that create-pin-refs did not create, replacing its files (history is kept; never the default branch)", Bool: true, Default: "false", set: boolean(&c.ForceBranch)},
 		{Name: "s3-url", Usage: "`s3://BUCKET[/PREFIX]` the site is published to in s3 mode; credentials and region come from the AWS SDK's usual settings (AWS_* variables, shared config, web identity as aws-actions/configure-aws-credentials sets it)", set: text(&c.S3URL)},
 		{Name: "s3-endpoint", Usage: "S3 endpoint `URL` for a service other than AWS (R2, B2, MinIO…), addressed path-style", set: text(&c.S3Endpoint)},
@@ -195,6 +195,10 @@ func author(name, email *string) func([]string) error {
 	return func(v []string) error {
 		var s string
 		_ = text(&s)(v)
+		if strings.TrimSpace(s) == "" {
+			*name, *email = "", "" // none named: the token's
+			return nil
+		}
 		m := authorPattern.FindStringSubmatch(s)
 		if m == nil || hasControl(s) {
 			return fmt.Errorf("%q is not \"Name <email>\"", s)

@@ -34,11 +34,16 @@ const (
 )
 
 // Identity used for commits whose request names no author, as GitHub uses
-// the authenticated user.
+// the authenticated one: the tokens are an Actions run's GITHUB_TOKEN.
 const (
-	userName  = "fake-user"
-	userEmail = "fake-user@users.noreply.github.com"
+	userName  = "github-actions[bot]"
+	userEmail = "41898282+github-actions[bot]@users.noreply.github.com"
 )
+
+// webFlowSignature is the signature the fake gives a commit made with no
+// author, committer or signature, as GitHub signs a bot's commit with its
+// own key; commits carrying it are verified.
+const webFlowSignature = "-----BEGIN PGP SIGNATURE-----\n\nfakegithub-web-flow\n-----END PGP SIGNATURE-----"
 
 // Options configure a Server. Zero values give owner "owner", repository
 // "repo", the default tokens, and a repository with one commit on main.

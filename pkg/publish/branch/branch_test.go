@@ -179,6 +179,7 @@ func TestPublishFirst(t *testing.T) {
 		FlakeRef:  "github:owner/repo/pins?host=" + strings.TrimPrefix(fake.URL, "http://"),
 		APICalls:  4, // GetRef (404), CreateTree, CreateCommit, CreateRef
 		Attempts:  1,
+		Verified:  true, // no author named: the token's, signed by GitHub
 	}
 	if diff := cmp.Diff(want, res); diff != "" {
 		t.Errorf("Result (-want +got):\n%s", diff)
@@ -201,6 +202,34 @@ func TestPublishFirst(t *testing.T) {
 	}
 	if main, _ := fake.Git("rev-list", "--count", "main"); main != "1" {
 		t.Errorf("main has %s commits, want it untouched (1)", main)
+	}
+}
+
+// TestPublishAuthor: a commit that names its author and committer is
+// theirs, and GitHub does not sign it; one that names neither is the
+// token's, signed (Verified).
+func TestPublishAuthor(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		author    Identity
+		committer Identity
+		want      string
+		verified  bool
+	}{
+		{"none", Identity{}, Identity{}, BotName + " <" + BotEmail + ">|" + BotName + " <" + BotEmail + ">", true},
+		{"author", Identity{"A", "a@example.com"}, Identity{}, "A <a@example.com>|A <a@example.com>", false},
+		{"both", Identity{"A", "a@example.com"}, Identity{"C", "c@example.com"}, "A <a@example.com>|C <c@example.com>", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			fake, gh := setup(t, fakegithub.Options{})
+			o := opts(fake)
+			o.Author, o.Committer = tt.author, tt.committer
+			res := mustPublish(t, gh, o, bundle("one"))
+			author, _ := fake.Git("log", "-1", "--format=%an <%ae>|%cn <%ce>", "pins")
+			if author != tt.want || res.Verified != tt.verified {
+				t.Errorf("author|committer %q, verified %t; want %q, %t", author, res.Verified, tt.want, tt.verified)
+			}
+		})
 	}
 }
 

@@ -220,10 +220,14 @@ func (c *capped) Write(b []byte) (int, error) {
 
 func (p *publisher) makeCommit(ctx context.Context, parent string) (string, error) {
 	c := &github.Commit{
-		Message:   github.String(fmt.Sprintf("%s\n\n%s: %s\n", strings.TrimSpace(p.opts.CommitMessage), treeTrailer, p.want)),
-		Tree:      &github.Tree{SHA: github.String(p.want)},
-		Author:    &github.CommitAuthor{Name: github.String(p.opts.Author.Name), Email: github.String(p.opts.Author.Email)},
-		Committer: &github.CommitAuthor{Name: github.String(p.opts.Committer.Name), Email: github.String(p.opts.Committer.Email)},
+		Message: github.String(fmt.Sprintf("%s\n\n%s: %s\n", strings.TrimSpace(p.opts.CommitMessage), treeTrailer, p.want)),
+		Tree:    &github.Tree{SHA: github.String(p.want)},
+	}
+	if a := p.opts.Author; a != (Identity{}) {
+		c.Author = &github.CommitAuthor{Name: github.String(a.Name), Email: github.String(a.Email)}
+	}
+	if cm := p.opts.Committer; cm != (Identity{}) {
+		c.Committer = &github.CommitAuthor{Name: github.String(cm.Name), Email: github.String(cm.Email)}
 	}
 	if parent != "" {
 		c.Parents = []*github.Commit{{SHA: github.String(parent)}}
@@ -236,6 +240,7 @@ func (p *publisher) makeCommit(ctx context.Context, parent string) (string, erro
 	if made.GetSHA() == "" {
 		return "", errors.New("create commit: no sha in the answer")
 	}
+	p.res.Verified = made.GetVerification().GetVerified()
 	return made.GetSHA(), nil
 }
 

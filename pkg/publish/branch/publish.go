@@ -51,10 +51,16 @@ type Identity struct {
 // Options says where and how to publish.
 type Options struct {
 	Owner, Repo   string
-	Branch        string   // default DefaultBranch
-	CommitMessage string   // default DefaultCommitMessage
-	Author        Identity // default github-actions[bot]
-	Committer     Identity // default Author
+	Branch        string // default DefaultBranch
+	CommitMessage string // default DefaultCommitMessage
+	// Author and Committer name who made the commit. Zero: none is sent,
+	// and the commit is the token's (github-actions[bot] for an Actions
+	// run's GITHUB_TOKEN), which GitHub then signs: a Verified commit, as a
+	// branch rule requiring signed commits accepts. GitHub signs no commit
+	// that names an author or a committer ("Signature verification for
+	// bots").
+	Author    Identity
+	Committer Identity // default Author
 	// Force publishes on top of an existing branch that lacks the marker
 	// file (or whose marker is not this tool's). It still adds a normal
 	// commit: nothing is ever discarded. It never allows the default branch.
@@ -84,6 +90,8 @@ type Result struct {
 	FlakeRef  string // e.g. github:OWNER/REPO/pins
 	APICalls  int    // GitHub API requests made
 	Attempts  int    // attempts made, 1 unless something was retried
+	// Verified: GitHub signed the commit made (Changed only).
+	Verified bool
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -103,13 +111,13 @@ func (o Options) withDefaults() (Options, error) {
 	if strings.TrimSpace(o.CommitMessage) == "" {
 		o.CommitMessage = DefaultCommitMessage
 	}
-	if o.Author == (Identity{}) {
-		o.Author = Identity{Name: BotName, Email: BotEmail}
-	}
 	if o.Committer == (Identity{}) {
 		o.Committer = o.Author
 	}
 	for _, id := range []Identity{o.Author, o.Committer} {
+		if id == (Identity{}) {
+			continue // the token's
+		}
 		if id.Name == "" || id.Email == "" || strings.ContainsAny(id.Name+id.Email, "<>\n") {
 			return o, fmt.Errorf("invalid commit identity %q <%s>", id.Name, id.Email)
 		}
