@@ -243,3 +243,22 @@ func TestTookLine(t *testing.T) {
 		}
 	}
 }
+
+// TestPlainHTTPSite: a site served over plain http to other machines is a
+// warning; https, or this machine, is not.
+func TestPlainHTTPSite(t *testing.T) {
+	for _, tt := range []struct {
+		url  string
+		warn bool
+	}{
+		{"http://pins.example/", true},
+		{"https://pins.example/", false},
+		{"http://127.0.0.1:8080/", false},
+	} {
+		o := runCmd(t, nil, "--pins-file", "../../examples/pins.json", "--cache-info-file", "../../examples/cache-info.json", "--verify", "off",
+			"--out", filepath.Join(t.TempDir(), "site"), "--pages-url", tt.url)
+		if o.code != ExitOK || strings.Contains(o.stderr, "over plain http") != tt.warn {
+			t.Errorf("--pages-url %s: exit %d, warned %t, want 0, %t:\n%s", tt.url, o.code, !tt.warn, tt.warn, o.stderr)
+		}
+	}
+}

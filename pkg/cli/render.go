@@ -5,9 +5,11 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"net/url"
 
 	"github.com/kwbauson/create-pin-refs/pkg/bundle"
 	"github.com/kwbauson/create-pin-refs/pkg/config"
+	"github.com/kwbauson/create-pin-refs/pkg/httpauth"
 	"github.com/kwbauson/create-pin-refs/pkg/pins"
 	"github.com/kwbauson/create-pin-refs/pkg/site"
 )
@@ -37,6 +39,7 @@ func writeSite(ctx context.Context, cfg *config.Config, env Env, rep reporter, s
 	if err := pub.served(cfg, res); err != nil {
 		return rendered{}, err
 	}
+	warnPlainHTTP(rep, res.URL)
 	manifest := site.NewManifest(set, meta)
 	view := site.IndexView{URL: res.URL, FlakeRef: res.FlakeRef, GeneratedBy: env.Version}
 	switch {
@@ -120,4 +123,14 @@ func writeSite(ctx context.Context, cfg *config.Config, env Env, rep reporter, s
 			site.OnesDir, out.PerPin.Names, site.Size(uint64(out.PerPin.Bytes)), site.Size(uint64(out.PerPin.Artifact+out.PerPin.Bytes)), site.Size(uint64(in.PerPin.Budget)))
 	}
 	return rendered{res: res, bundle: b, pending: pending}, nil
+}
+
+// warnPlainHTTP warns of a site that consumers would fetch over plain http
+// from another machine: anyone on the way could change what they run.
+func warnPlainHTTP(rep reporter, siteURL string) {
+	u, err := url.Parse(siteURL)
+	if err != nil || u.Scheme != "http" || httpauth.OriginOf(u).Loopback() {
+		return
+	}
+	rep.Warnf("consumers fetch the pins from %s over plain http, so anyone on the way can change the store paths they run; serve the site over https (--pages-url, --site-url)", siteURL)
 }
