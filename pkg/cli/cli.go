@@ -255,6 +255,7 @@ func runRound(ctx context.Context, cfg *config.Config, env Env, rep reporter, pu
 		set  *pins.Set
 		meta bundle.Meta
 		auth cacheAuth
+		own  verify.Source // the pins' cache as their source reads it
 		out  rendered
 		// Read before this round writes --out.
 		prev = newEarlierSite(cfg, env, rep, pub)
@@ -280,12 +281,13 @@ func runRound(ctx context.Context, cfg *config.Config, env Env, rep reporter, pu
 		}
 		meta = bundleMeta(cfg, read.info)
 		auth = cacheAuth{token: cfg.AuthToken, own: ownBinaryCache(meta.Cache, read.info), netrc: creds}
+		own = read.cache
 		set, err = buildSet(cfg, rep, read)
 		return err
 	})
 	if err == nil && cfg.Verify != verify.Off {
 		err = inGroup(rep, "Verifying the pins in the binary caches", func() error {
-			return verifyPins(ctx, cfg, env, rep, set, meta, auth, prev)
+			return verifyPins(ctx, cfg, env, rep, set, meta, auth, own, prev)
 		})
 	}
 	if err == nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/kwbauson/create-pin-refs/pkg/pins"
 	"github.com/kwbauson/create-pin-refs/pkg/source/cachix"
 	"github.com/kwbauson/create-pin-refs/pkg/source/s3pins"
+	"github.com/kwbauson/create-pin-refs/pkg/verify"
 	"github.com/kwbauson/create-pin-refs/pkg/weburl"
 )
 
@@ -63,6 +64,9 @@ type pinsRead struct {
 	info *cachix.CacheInfo // nil: not read
 	// fieldName names the pins' fields as their source holds them.
 	fieldName func(pin, field string) string
+	// cache is the pins' binary cache as their source reads it (an S3
+	// cache: its bucket, through the S3 API); nil: the substituter's URL.
+	cache verify.Source
 }
 
 // readPins reads the pins and, when it is needed, the cache's description.
@@ -144,7 +148,11 @@ func readPins(ctx context.Context, cfg *config.Config, env Env, rep reporter, fi
 	if cfg.PinsFile == "" {
 		rep.Logf("read %s", count(len(raw), "pin"))
 	}
-	return &pinsRead{raw, info, fieldNames(src)}, nil
+	read := &pinsRead{raw: raw, info: info, fieldName: fieldNames(src)}
+	if s, ok := src.(s3pins.Source); ok {
+		read.cache = bucketCache{s.Bucket}
+	}
+	return read, nil
 }
 
 // pinSource is where a round reads the pins: a type of each folder of
@@ -186,7 +194,7 @@ func newPinSource(ctx context.Context, cfg *config.Config, env Env, client *cach
 		if err != nil {
 			return nil, "", err
 		}
-		return s3pins.Source{Bucket: b, Location: b.Location(), Limit: maxS3Pins}, "pins-from", nil
+		return s3pins.Source{Bucket: b, Limit: maxS3Pins}, "pins-from", nil
 	}
 	return cachix.API{Client: client, Cache: cfg.Cache}, "", nil
 }

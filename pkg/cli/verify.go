@@ -35,7 +35,7 @@ func (e *UnverifiedError) Error() string {
 // metadata and applies --verify to the pins that no cache holds whole. The
 // Cachix token goes to the cache's own binary cache only (auth), not to a
 // --substituter elsewhere or an upstream cache.
-func verifyPins(ctx context.Context, cfg *config.Config, env Env, rep reporter, set *pins.Set, meta bundle.Meta, auth cacheAuth, prev *earlierSite) error {
+func verifyPins(ctx context.Context, cfg *config.Config, env Env, rep reporter, set *pins.Set, meta bundle.Meta, auth cacheAuth, own verify.Source, prev *earlierSite) error {
 	if cfg.Verify == verify.Off || len(set.Pins) == 0 || meta.Substituter == "" {
 		// Without a substituter, rendering fails and says so.
 		return nil
@@ -54,13 +54,9 @@ func verifyPins(ctx context.Context, cfg *config.Config, env Env, rep reporter, 
 		return fmt.Errorf("%w: --substituter: %w", config.ErrUsage, err)
 	}
 	var cache verify.Source = consumers
-	viaS3 := cfg.PinsFrom != ""
+	viaS3 := own != nil
 	if viaS3 {
-		b, err := openBucket(ctx, env, "pins-from", cfg.PinsFrom, cfg.S3Endpoint)
-		if err != nil {
-			return err
-		}
-		cache = bucketCache{b}
+		cache = own
 	}
 	opts := verify.Options{Cache: cache, Concurrency: cfg.Concurrency}
 	for _, u := range cfg.Upstream {

@@ -74,9 +74,7 @@ func Write(ctx context.Context, b Bucket, name, storePath string) error {
 
 // Source is the pins of a bucket's prefix as a run reads them (--pins-from).
 type Source struct {
-	Bucket Bucket
-	// Location is the bucket's, for the names of the pins' objects.
-	Location s3bucket.Location
+	Bucket *s3bucket.Bucket
 	// Limit bounds the pins read.
 	Limit int
 }
@@ -85,21 +83,21 @@ type Source struct {
 func (s Source) Pins(ctx context.Context) ([]cachix.Pin, error) {
 	pins, err := Read(ctx, s.Bucket, s.Limit)
 	if err != nil {
-		return nil, fmt.Errorf("reading %s/%s/: %w", s.Location, Folder, err)
+		return nil, fmt.Errorf("reading %s/%s/: %w", s.Bucket.Location(), Folder, err)
 	}
 	return pins, nil
 }
 
-func (s Source) String() string { return "pins from " + s.Location.String() }
+func (s Source) String() string { return "pins from " + s.Bucket.Location().String() }
 
 // FieldName names a field of pin as this layout holds it, for errors: the
 // name is the object's, the store path its body.
 func (s Source) FieldName(pin, field string) string {
-	switch field {
+	switch object := s.Bucket.Location().URL(Folder + "/" + pin); field {
 	case "name":
-		return "the name of " + s.Location.URL(Folder+"/"+pin)
+		return "the name of " + object
 	case "lastRevision", "lastRevision.storePath":
-		return "the body of " + s.Location.URL(Folder+"/"+pin) + " (the store path)"
+		return "the body of " + object + " (the store path)"
 	}
 	return field
 }
