@@ -366,8 +366,8 @@ func TestPinsFromS3(t *testing.T) {
 	}
 
 	// The consumers' URL: one that serves no binary cache, one that is private.
-	if o := runCmd(t, nil, flags(f.srv.CacheURL("nowhere"))...); o.code != ExitUsage || !strings.Contains(o.stderr, "--substituter "+f.srv.CacheURL("nowhere")+" does not serve the binary cache") {
-		t.Errorf("a substituter serving no cache: exit %d, want %d naming it:\n%s", o.code, ExitUsage, o.stderr)
+	if o := runCmd(t, nil, flags(f.srv.CacheURL("nowhere"))...); o.code != ExitError || !strings.Contains(o.stderr, "--substituter "+f.srv.CacheURL("nowhere")+" does not serve the binary cache") {
+		t.Errorf("a substituter serving no cache: exit %d, want %d naming it:\n%s", o.code, ExitError, o.stderr)
 	}
 	if o := runCmd(t, nil, flags(srv.ObjectURL("cache", "nix"))...); o.code != ExitOK || !strings.Contains(o.stderr, "refuses reads without credentials") {
 		t.Errorf("the private bucket's own URL: exit %d, want 0 with a notice:\n%s", o.code, o.stderr)

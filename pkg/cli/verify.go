@@ -180,8 +180,8 @@ func consumersReach(rep reporter, err error, walked verify.Source, url string) e
 		rep.Logf("notice: %s refuses reads without credentials (%v): the pins were verified in %s through the S3 API, and consumers need credentials for this URL (a netrc entry, or a CDN in front of the bucket)", url, err, walked.URL())
 		return nil
 	}
-	return fmt.Errorf("%w: --substituter %s does not serve the binary cache (%w): the bundle names it for consumers, who could not substitute from it; give the cache's HTTP(S) URL (the bucket's website or CDN, or https://BUCKET.s3.REGION.amazonaws.com/PREFIX)",
-		config.ErrUsage, url, err)
+	return fmt.Errorf("--substituter %s does not serve the binary cache (%w): the bundle names it for consumers, who could not substitute from it; give the cache's HTTP(S) URL (the bucket's website or CDN, or https://BUCKET.s3.REGION.amazonaws.com/PREFIX)",
+		url, err)
 }
 
 // nixDefault is the substituter Nix is configured with by default.

@@ -145,6 +145,7 @@ func TestLoadErrors(t *testing.T) {
 		{"pins-from without a substituter", []string{"--pins-from", "s3://cache"}, nil, "--substituter: required with --pins-from"},
 		{"pins-from without keys", []string{"--pins-from", "s3://cache", "--substituter", "https://cache.example"}, nil, "--public-keys: required with --pins-from"},
 		{"pins-from and pins-file", []string{"--pins-from", "s3://cache", "--pins-file", "p.json", "--substituter", "https://cache.example"}, nil, "--pins-from: cannot be used with --pins-file"},
+		{"pins-from and cache", []string{"--pins-from", "s3://cache", "--cache", "demo", "--substituter", "https://cache.example"}, nil, "--pins-from: cannot be used with --cache or --cache-info-file"},
 		{"pins-from bad URL", []string{"--pins-from", "https://cache", "--substituter", "https://cache.example", "--public-keys", "demo-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY="}, nil, "--pins-from: \"https://cache\": not an s3://BUCKET[/PREFIX] URL"},
 		{"s3 setting in another mode", []string{"--cache", "c", "--s3-url", "s3://bucket"}, nil, "--s3-url: only for --mode s3 (the mode is dir)"},
 		{"bad mode from input", nil, map[string]string{"INPUT_CACHE": "c", "INPUT_MODE": "x"}, "--mode"},

@@ -33,7 +33,7 @@ func Options() []Option { return options(&Config{}) }
 // options is the table with each row bound to its field of c.
 func options(c *Config) []Option {
 	return []Option{
-		{Name: "cache", Usage: "Cachix cache `name` whose pins are published (required unless --pins-file is given)", set: text(&c.Cache)},
+		{Name: "cache", Usage: "Cachix cache `name` whose pins are published (required unless --pins-file or --pins-from is given)", set: text(&c.Cache)},
 		{Name: "auth-token", Usage: "Cachix auth `token`, needed for a private cache", Env: "CACHIX_AUTH_TOKEN", Secret: true, set: text(&c.AuthToken)},
 		{Name: "cachix-url", Usage: "Cachix API base `URL`", Default: DefaultCachixURL, set: text(&c.CachixURL)},
 		{Name: "substituter", Usage: "binary cache `URL` the bundle substitutes from (default: the cache's uri, else https://CACHE.cachix.org; required with --pins-file and neither --cache nor --cache-info-file)", set: text(&c.Substituter)},

@@ -40,6 +40,8 @@ func (c *Config) Validate() error {
 	switch {
 	case c.PinsFile != "" && c.PinsFrom != "":
 		return bad("pins-from", "cannot be used with --pins-file: give one source of pins")
+	case c.PinsFrom != "" && (c.Cache != "" || c.CacheInfoFile != ""):
+		return bad("pins-from", "cannot be used with --cache or --cache-info-file, which name a Cachix cache: the pins, their binary cache and its keys come from the S3 cache (--substituter, --public-keys)")
 	case c.PinsFrom != "" && c.Substituter == "":
 		return bad("substituter", "required with --pins-from: the S3 cache's HTTP(S) URL that Nix substitutes the pins from (such as https://BUCKET.s3.REGION.amazonaws.com)")
 	case c.PinsFrom != "" && len(c.PublicKeys) == 0:

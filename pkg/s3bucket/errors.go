@@ -142,7 +142,13 @@ func kindOf(code string, status int) error {
 	case "NotImplemented":
 		return ErrNotImplemented
 	}
-	switch status {
+	if code != "" {
+		// A code of the server's own (versitygw answers an unknown access
+		// key with 404 XAdminUserNotFound): no kind is better than a
+		// wrong one, such as "no such object".
+		return nil
+	}
+	switch status { // a HEAD's answer has no body, so no code
 	case http.StatusNotFound:
 		return ErrNotFound
 	case http.StatusForbidden:

@@ -127,3 +127,26 @@ func TestErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestKindOf: a server's code decides; the status only when there is no
+// code (a HEAD's answer), so that an unknown code is never taken for a
+// missing object.
+func TestKindOf(t *testing.T) {
+	for _, tt := range []struct {
+		code   string
+		status int
+		want   error
+	}{
+		{"NoSuchKey", 404, ErrNotFound},
+		{"", 404, ErrNotFound},
+		{"NoSuchBucket", 404, ErrNoBucket},
+		{"XAdminUserNotFound", 404, nil},
+		{"", 403, ErrAccessDenied},
+		{"SomethingElse", 403, nil},
+		{"InvalidAccessKeyId", 403, ErrCredentials},
+	} {
+		if got := kindOf(tt.code, tt.status); got != tt.want {
+			t.Errorf("kindOf(%q, %d) = %v, want %v", tt.code, tt.status, got, tt.want)
+		}
+	}
+}

@@ -227,7 +227,7 @@ func readMarker(ctx context.Context, b Bucket, force bool) (m *marker, etag stri
 			some = "objects (such as " + found[0].Name + ")"
 		}
 		if some != "" && !force {
-			return nil, "", false, fmt.Errorf("%w: %s holds %s but no %s: create-pin-refs publishes only to an empty prefix or one it created; choose another prefix, or --force to publish there, replacing the site's names (objects of other names are left alone)",
+			return nil, "", false, fmt.Errorf("%w: %s holds %s but no %s: create-pin-refs publishes only to an empty prefix or one it created; choose another prefix, or --force-prefix (input force-prefix) to publish there, replacing the site's names (objects of other names are left alone)",
 				ErrNotOurs, b, some, MarkerName)
 		}
 		return empty, "", some != "", nil
@@ -237,7 +237,7 @@ func readMarker(ctx context.Context, b Bucket, force bool) (m *marker, etag stri
 	m, err = parseMarker(obj.Body)
 	if err != nil {
 		if !force || !errors.Is(err, ErrNotOurs) {
-			return nil, "", false, fmt.Errorf("%s: %w; --force publishes there anyway", b, err)
+			return nil, "", false, fmt.Errorf("%s: %w; --force-prefix publishes there anyway", b, err)
 		}
 		return empty, obj.ETag, true, nil
 	}

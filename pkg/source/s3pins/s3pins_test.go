@@ -41,6 +41,7 @@ func TestRead(t *testing.T) {
 	for key, body := range map[string]string{
 		"nix/pins/hello.x86_64-linux": path1 + "\n",
 		"nix/pins/tool":               "/nix/store/00000000000000000000000000000002-tool",
+		"nix/pins/huge":               strings.Repeat("x", 5000),
 		"nix/abc.narinfo":             "StorePath: x",
 		"other/pins/not-these":        path1,
 	} {
@@ -58,6 +59,8 @@ func TestRead(t *testing.T) {
 	}
 	want := []cachix.Pin{
 		{Name: "hello.x86_64-linux", LastRevision: cachix.Revision{StorePath: path1}},
+		// Too large to be a store path: a pin that pkg/pins names.
+		{Name: "huge", LastRevision: cachix.Revision{StorePath: "(an object of more than 4096 bytes)"}},
 		{Name: "tool", LastRevision: cachix.Revision{StorePath: "/nix/store/00000000000000000000000000000002-tool"}},
 		{Name: "written", LastRevision: cachix.Revision{StorePath: path1}},
 	}
