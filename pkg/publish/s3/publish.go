@@ -73,8 +73,9 @@ type Result struct {
 // Publish writes o.Files under the bucket's prefix: the objects whose content
 // differs from what the marker lists, immutable bundles first, then the
 // folders' files, the mutable names at the top, pins.json, and the marker
-// last, written only if it is still the one read (If-Match; If-None-Match
-// for the first). Then the objects the marker listed that the site no longer
+// last, written only if it is still the one read (If-Match). A prefix with
+// no marker is claimed first with an empty one (If-None-Match: *), so that
+// two first publishes race as two updates do. Then the objects the marker listed that the site no longer
 // holds are deleted. An unchanged site writes nothing, and reads only the
 // marker.
 //
@@ -96,6 +97,11 @@ func Publish(ctx context.Context, b Bucket, o Options) (*Result, error) {
 		return nil, err
 	}
 	res := &Result{Created: etag == ""}
+	if res.Created {
+		if etag, err = claim(ctx, b, res); err != nil {
+			return nil, err
+		}
+	}
 	var stales map[string]bool // listed, but not as listed (Options.Check)
 	if o.Check && etag != "" {
 		if stales, err = stale(ctx, b, prev.Objects); err != nil {
@@ -127,7 +133,7 @@ func Publish(ctx context.Context, b Bucket, o Options) (*Result, error) {
 		return nil, fmt.Errorf("s3: encoding %s: %w", MarkerName, err)
 	}
 	slices.SortFunc(todo, func(x, y string) int { return cmp.Or(cmp.Compare(kindOf(x), kindOf(y)), cmp.Compare(x, y)) })
-	u := &undo{b: b, etag: etag, saved: map[string]saved{}, slots: make(chan struct{}, cmp.Or(o.Concurrency, 16))}
+	u := &undo{b: b, etag: etag, claimed: res.Created, saved: map[string]saved{}, slots: make(chan struct{}, cmp.Or(o.Concurrency, 16))}
 	// What to read to put back: the mutable names the marker lists, or on a
 	// prefix adopted every name, as anything may be there.
 	var toRead []string
@@ -180,12 +186,7 @@ func Publish(ctx context.Context, b Bucket, o Options) (*Result, error) {
 	if err := waitReads(); err != nil {
 		return nil, u.back(ctx, err, nil)
 	}
-	cond := s3bucket.PutOptions{ContentType: "application/gzip", CacheControl: "no-store"}
-	if etag == "" {
-		cond.IfNoneMatch = "*"
-	} else {
-		cond.IfMatch = etag
-	}
+	cond := s3bucket.PutOptions{ContentType: "application/gzip", CacheControl: "no-store", IfMatch: etag}
 	if _, err := b.Put(ctx, MarkerName, body, cond); err != nil {
 		if errors.Is(err, s3bucket.ErrPrecondition) {
 			return nil, fmt.Errorf("%w: %s changed after this publish read it (%w)", ErrRaced, MarkerName, err)
@@ -205,6 +206,34 @@ func Publish(ctx context.Context, b Bucket, o Options) (*Result, error) {
 		res.Deleted = len(gone)
 	}
 	return res, nil
+}
+
+// claim writes an empty marker on a prefix that has none, before anything
+// else is written (If-None-Match: *), and returns its ETag: of two first
+// publishes, the one whose claim loses gets ErrRaced and publishes on top
+// of the other's, rather than finding the other's objects and no marker.
+func claim(ctx context.Context, b Bucket, res *Result) (string, error) {
+	body, err := (&marker{Generator: generator, Format: markerFormat, Objects: map[string]string{}}).encode()
+	if err != nil {
+		return "", fmt.Errorf("s3: encoding %s: %w", MarkerName, err)
+	}
+	etag, err := b.Put(ctx, MarkerName, body, s3bucket.PutOptions{ContentType: "application/gzip", CacheControl: "no-store", IfNoneMatch: "*"})
+	switch {
+	case errors.Is(err, s3bucket.ErrPrecondition):
+		return "", fmt.Errorf("%w: another publish made %s first (%w)", ErrRaced, MarkerName, err)
+	case err != nil:
+		return "", err
+	}
+	res.Put++
+	res.BytesPut += int64(len(body))
+	if etag == "" { // a server that sends none: the If-Match needs it
+		obj, err := b.Get(ctx, MarkerName, markerLimit)
+		if err != nil {
+			return "", err
+		}
+		etag = obj.ETag
+	}
+	return etag, nil
 }
 
 // readMarker reads the prefix's marker and its ETag ("": none). A prefix

@@ -112,8 +112,8 @@ func TestPublish(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !res.Created || !res.Changed || res.Put != 9 {
-		t.Errorf("first publish: %+v, want created, changed, 9 objects written", res)
+	if !res.Created || !res.Changed || res.Put != 10 {
+		t.Errorf("first publish: %+v, want created, changed, 10 objects written (8 and the marker twice: the claim, then the list)", res)
 	}
 	for _, tt := range []struct{ key, typ, cache, link string }{
 		{"site/pins", "application/gzip", cacheMutable, link},
@@ -211,18 +211,39 @@ type raceBucket struct {
 	Bucket
 	once  sync.Once
 	other func()
+	// midway runs other once the first object that is no marker is
+	// written, rather than before the first write: the other publish then
+	// finds this one's objects.
+	midway bool
 }
 
 func (r *raceBucket) Put(ctx context.Context, name string, body []byte, o s3bucket.PutOptions) (string, error) {
-	r.once.Do(r.other)
-	return r.Bucket.Put(ctx, name, body, o)
+	if !r.midway {
+		r.once.Do(r.other)
+	}
+	etag, err := r.Bucket.Put(ctx, name, body, o)
+	if r.midway && name != MarkerName {
+		r.once.Do(r.other)
+	}
+	return etag, err
 }
 
 // TestRace: two publishes racing on one prefix: the one whose marker is no
 // longer the one it read loses with ErrRaced, and the winner's marker stands.
 func TestRace(t *testing.T) {
-	for _, first := range []bool{true, false} {
-		t.Run(map[bool]string{true: "first publish", false: "update"}[first], func(t *testing.T) {
+	for _, tt := range []struct {
+		name          string
+		first, midway bool
+	}{
+		{"first publish", true, false},
+		// The other publish finds this one's bundle and its claim on
+		// the prefix, and goes on rather than take it for not ours.
+		{"first publish, the other midway", true, true},
+		{"update", false, false},
+		{"update, the other midway", false, true},
+	} {
+		first := tt.first
+		t.Run(tt.name, func(t *testing.T) {
 			_, b, _ := bucketAt(t, "site")
 			ctx := context.Background()
 			if !first {
@@ -230,7 +251,7 @@ func TestRace(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			r := &raceBucket{Bucket: b, other: func() {
+			r := &raceBucket{Bucket: b, midway: tt.midway, other: func() {
 				if _, err := Publish(ctx, b, Options{Files: siteOf("other")}); err != nil {
 					t.Errorf("the other publish: %v", err)
 				}

@@ -22,9 +22,12 @@ type saved struct {
 // undo is what a publish needs to put the prefix back as it was: the
 // previous content of each object it writes over, and the names it wrote.
 type undo struct {
-	b     Bucket
-	etag  string // of the marker read ("": none)
-	saved map[string]saved
+	b    Bucket
+	etag string // of the marker read, or of the claim
+	// claimed: the prefix had no marker, and the publish made the empty
+	// one it writes over (claim), which putting back deletes.
+	claimed bool
+	saved   map[string]saved
 	// written are the names whose Put was sent, answered or not: a failed
 	// write may have been made all the same.
 	written []string
@@ -69,7 +72,7 @@ func (u *undo) read(ctx context.Context, names []string) (int, error) {
 // meanwhile, maybe the same names: nothing is put back, and the error is
 // ErrRaced, so the caller reads the pins again and publishes on top.
 func (u *undo) back(ctx context.Context, cause error, ours []byte) error {
-	if len(u.written) == 0 {
+	if len(u.written) == 0 && !u.claimed {
 		return fmt.Errorf("%w; the site at %s is as it was before this run (nothing written)", cause, u.b)
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), undoTime)
@@ -117,6 +120,12 @@ func (u *undo) back(ctx context.Context, cause error, ours []byte) error {
 		}
 		start = end
 	}
+	created := len(remove)
+	if u.claimed {
+		// Last: the prefix had no marker, and the created objects are
+		// gone by now.
+		remove = append(remove, MarkerName)
+	}
 	if len(remove) > 0 {
 		if err := u.b.Delete(ctx, remove...); err != nil {
 			stuck, errs = append(stuck, remove...), append(errs, err)
@@ -127,7 +136,7 @@ func (u *undo) back(ctx context.Context, cause error, ours []byte) error {
 		return fmt.Errorf("%w; putting the site at %s back as it was failed too (%v): %s hold this run's content; publishing again fixes it",
 			cause, u.b, errs[0], list(stuck))
 	}
-	return fmt.Errorf("%w; the site at %s is as it was before this run (%d objects put back, %d deleted)", cause, u.b, len(restore), len(remove))
+	return fmt.Errorf("%w; the site at %s is as it was before this run (%d objects put back, %d deleted)", cause, u.b, len(restore), created)
 }
 
 // each runs fn on every name, as many at once as slots holds, and returns
