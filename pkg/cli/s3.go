@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/kwbauson/create-pin-refs/pkg/config"
 	"github.com/kwbauson/create-pin-refs/pkg/kept"
@@ -77,8 +78,12 @@ func (p *s3Publisher) publish(ctx context.Context, cfg *config.Config, out rende
 		return fmt.Errorf("publishing to %s: %w", p.bucket, err)
 	}
 	res.Changed, res.bucket = r.Changed, p.bucket.Location().String()
-	if cfg.Reverify {
-		p.rep.Logf("--reverify: listed %s: %d of the objects of earlier publishes gone or holding other content (deleted or written over by hand), written again", p.bucket, r.Stale)
+	switch {
+	case cfg.Reverify && len(r.Stale) == 0:
+		p.rep.Logf("--reverify: listed %s: every object of earlier publishes is there as written", p.bucket)
+	case cfg.Reverify:
+		p.rep.Logf("--reverify: listed %s: %s gone or holding other content (deleted or written over by hand), written again: %s",
+			p.bucket, count(len(r.Stale), "object"), strings.Join(r.Stale[:min(len(r.Stale), 10)], ", ")+map[bool]string{true: ", …"}[len(r.Stale) > 10])
 	}
 	if !r.Changed {
 		p.rep.Logf("%s already holds this site: nothing written (%d objects unchanged)", p.bucket, r.Unchanged)

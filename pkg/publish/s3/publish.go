@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/kwbauson/create-pin-refs/pkg/s3bucket"
@@ -62,9 +63,9 @@ type Result struct {
 	Changed bool
 	// Created: the prefix held no marker before.
 	Created bool
-	// Stale is how many objects the marker lists were gone or held other
-	// content (Options.Check).
-	Stale int
+	// Stale are the objects the marker lists that were gone or held other
+	// content (Options.Check), in order.
+	Stale []string
 	// Read is how many objects were read (the marker aside), to put them
 	// back should the publish fail.
 	Read int
@@ -107,7 +108,7 @@ func Publish(ctx context.Context, b Bucket, o Options) (*Result, error) {
 		if stales, err = stale(ctx, b, prev.Objects); err != nil {
 			return nil, err
 		}
-		res.Stale = len(stales)
+		res.Stale = slices.Sorted(maps.Keys(stales))
 	}
 	next := &marker{Generator: generator, Format: markerFormat, Objects: make(map[string]string, len(o.Files))}
 	var todo []string

@@ -3,6 +3,7 @@ package s3
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"maps"
 	"net/http"
@@ -292,7 +293,7 @@ func TestCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	res, err := Publish(ctx, b, Options{Files: files})
-	if err != nil || res.Changed || res.Stale != 0 {
+	if err != nil || res.Changed || len(res.Stale) != 0 {
 		t.Fatalf("trusting the marker: %+v, %v; want nothing written", res, err)
 	}
 	reqs.take()
@@ -300,8 +301,8 @@ func TestCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Stale != 2 || res.Put != 3 { // the two, and the marker
-		t.Errorf("Check: %+v, want 2 stale, 3 objects written", res)
+	if fmt.Sprint(res.Stale) != "[index.html p/hello]" || res.Put != 3 { // the two, and the marker
+		t.Errorf("Check: %+v, want index.html and p/hello stale, 3 objects written", res)
 	}
 	for _, name := range []string{"p/hello", "index.html"} {
 		if resp, body := get(t, srv, "site/"+name); resp.StatusCode != http.StatusOK || body != string(files[name]) {
@@ -311,7 +312,7 @@ func TestCheck(t *testing.T) {
 	if n := reqs.take(); n[http.MethodPut] != 3 {
 		t.Errorf("Check sent %v, want 3 PUTs", n)
 	}
-	if res, err := Publish(ctx, b, Options{Files: files, Check: true}); err != nil || res.Changed || res.Stale != 0 {
+	if res, err := Publish(ctx, b, Options{Files: files, Check: true}); err != nil || res.Changed || len(res.Stale) != 0 {
 		t.Errorf("Check on a whole prefix: %+v, %v; want nothing written", res, err)
 	}
 }
