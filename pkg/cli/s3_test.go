@@ -333,7 +333,7 @@ func TestPinsFromS3(t *testing.T) {
 	}
 	flags := func(substituter string, more ...string) []string {
 		return append([]string{"--pins-from", "s3://cache/nix", "--s3-endpoint", srv.URL, "--substituter", substituter,
-			"--public-keys", "demo-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=", "--upstream", f.srv.CacheURL("up"), "--verify", "fail",
+			"--public-keys", fakecachix.PublicKey, "--upstream", f.srv.CacheURL("up"), "--verify", "fail",
 			"--out", filepath.Join(t.TempDir(), "site")}, more...)
 	}
 	args := flags(f.srv.CacheURL("demo"))
@@ -363,6 +363,13 @@ func TestPinsFromS3(t *testing.T) {
 	}
 	if _, err := srv.Client().DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("cache"), Key: aws.String("nix/pins/only-http.x86_64-linux")}); err != nil {
 		t.Fatal(err)
+	}
+
+	// A key the cache does not sign with: consumers would refuse the paths.
+	wrongKey := flags(f.srv.CacheURL("demo"))
+	wrongKey[slices.Index(wrongKey, fakecachix.PublicKey)] = "other-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY="
+	if o := runCmd(t, nil, wrongKey...); o.code != ExitError || !strings.Contains(o.stderr, "is signed by fake-1 only, by none of --public-keys (other-1)") {
+		t.Errorf("a wrong --public-keys: exit %d, want %d naming the keys:\n%s", o.code, ExitError, o.stderr)
 	}
 
 	// The consumers' URL: one that serves no binary cache, one that is private.

@@ -299,7 +299,7 @@ func publishOnePin(t *testing.T, path, cacheURL, siteURL string, attempt time.Du
 		t.Fatal(err)
 	}
 	var stderr strings.Builder
-	code := Main(context.Background(), []string{"--pins-file", pinsFile, "--substituter", cacheURL, "--public-keys", "demo-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=",
+	code := Main(context.Background(), []string{"--pins-file", pinsFile, "--substituter", cacheURL, "--public-keys", fakecachix.PublicKey,
 		"--upstream", "none", "--mode", "pages", "--pages-url", siteURL, "--out", filepath.Join(work, "site")}, Env{
 		Getenv:  func(string) string { return "" },
 		Stdout:  &strings.Builder{},

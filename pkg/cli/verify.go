@@ -97,6 +97,7 @@ func verifyPins(ctx context.Context, cfg *config.Config, env Env, rep reporter, 
 	if err := consumersReach(rep, checkErr, cache, consumers.URL()); err != nil {
 		return err
 	}
+
 	closures := found.Closures
 	set.Upstream = append([]string{}, cfg.Upstream...)
 	counts := map[verify.Class]int{}
@@ -153,10 +154,60 @@ func verifyPins(ctx context.Context, cfg *config.Config, env Env, rep reporter, 
 	if len(problems) > 0 {
 		return &UnverifiedError{Problems: problems}
 	}
+	if len(cfg.PublicKeys) > 0 { // typed, not the cache's own word
+		if err := checkSigned(ctx, cache, set, meta.PublicKeys); err != nil {
+			return err
+		}
+	}
 	if len(set.Pins) == 0 && !cfg.AllowEmpty {
 		return fmt.Errorf("%w: no pin is left once the ones no binary cache holds are left out; refusing to publish an empty bundle (pass --allow-empty to publish one anyway)", pins.ErrEmpty)
 	}
 	return nil
+}
+
+// signedChecks bounds the pins whose narinfo checkSigned reads.
+const signedChecks = 3
+
+// checkSigned reads the narinfo of the first pins until one of an
+// input-addressed path, and fails if no key of keys signed it: consumers'
+// Nix, trusting these keys for the cache, would refuse to substitute it
+// (a content-addressed path needs no signature, so it tells nothing).
+func checkSigned(ctx context.Context, cache verify.Source, set *pins.Set, keys []string) error {
+	for _, p := range set.Pins[:min(len(set.Pins), signedChecks)] {
+		n, err := cache.Get(ctx, narinfo.Hash(p.StorePath))
+		if errors.Is(err, narinfo.ErrNotFound) {
+			continue // published anyway (--verify=warn)
+		}
+		if err != nil {
+			return fmt.Errorf("pin %q: reading its narinfo to check its signature: %w", p.PinName, err)
+		}
+		if n.CA != "" {
+			continue
+		}
+		by, err := n.SignedBy(keys)
+		switch {
+		case err != nil:
+			return fmt.Errorf("pin %q: checking the signature of its narinfo: %w", p.PinName, err)
+		case by != "":
+			return nil
+		}
+		signers := "carries no signature"
+		if s := n.Signers(); len(s) > 0 {
+			signers = "is signed by " + strings.Join(s, ", ") + " only"
+		}
+		return fmt.Errorf("pin %q: the narinfo of %s in %s %s, by none of --public-keys (%s): consumers' Nix, trusting only these, would refuse to substitute it; give the public key the cache signs with",
+			p.PinName, p.StorePath, cache.URL(), signers, strings.Join(keyNames(keys), ", "))
+	}
+	return nil
+}
+
+// keyNames are the names of public keys NAME:BASE64.
+func keyNames(keys []string) []string {
+	names := make([]string, len(keys))
+	for i, k := range keys {
+		names[i], _, _ = strings.Cut(k, ":")
+	}
+	return names
 }
 
 // walkedURL is the cache the walk read: the substituter, or the S3 cache

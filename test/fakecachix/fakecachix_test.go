@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	narinfopkg "github.com/kwbauson/create-pin-refs/pkg/narinfo"
 	"io"
 	"net"
 	"net/http"
@@ -384,5 +385,16 @@ func TestHost(t *testing.T) {
 			s.Close()
 			t.Errorf("host %q accepted", h)
 		}
+	}
+}
+
+// TestPublicKey: the narinfo files written are signed by PublicKey.
+func TestPublicKey(t *testing.T) {
+	n, err := narinfopkg.Parse(fakecachix.NarInfo{StorePath: fakecachix.StorePath("a"), References: []string{fakecachix.StorePath("b")}, NarSize: 3}.Text())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if by, err := n.SignedBy([]string{fakecachix.PublicKey}); err != nil || by != "fake-1" {
+		t.Errorf("signed by %q (%v), want fake-1", by, err)
 	}
 }

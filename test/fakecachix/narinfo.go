@@ -1,12 +1,24 @@
 package fakecachix
 
 import (
+	"crypto/ed25519"
 	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/kwbauson/create-pin-refs/pkg/narinfo"
 )
+
+// signingSeed makes the key that signs the hand-made narinfo files, as a
+// cache signs what it holds.
+const signingSeed = "fakecachix signing key seed 0001"
+
+// PublicKey is the public half of that key, as trusted-public-keys takes
+// it (TestPublicKey checks it).
+const PublicKey = "fake-1:EXKwx6xcBC2Fbj08yqPLzmH062nBRbpIcsZuuc6yRwU="
 
 // NarInfo describes one store path of a hand-made binary cache folder.
 type NarInfo struct {
@@ -47,6 +59,12 @@ func (n NarInfo) Text() string {
 		n.StorePath, sum, sum, n.NarSize/3+1, sum, n.NarSize, strings.Join(refs, " "), deriver)
 	if n.CA != "" {
 		s += "CA: " + n.CA + "\n"
+	}
+	if parsed, err := narinfo.Parse(s); err == nil {
+		if fp, err := parsed.Fingerprint(); err == nil {
+			key := ed25519.NewKeyFromSeed([]byte(signingSeed))
+			s += "Sig: fake-1:" + base64.StdEncoding.EncodeToString(ed25519.Sign(key, []byte(fp))) + "\n"
+		}
 	}
 	return s
 }
