@@ -1,12 +1,16 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/kwbauson/create-pin-refs/pkg/config"
 	"github.com/kwbauson/create-pin-refs/pkg/kept"
@@ -22,6 +26,7 @@ import (
 // s3Publisher publishes the site written to --out to a bucket prefix.
 type s3Publisher struct {
 	bucket *s3bucket.Bucket
+	hc     *http.Client // reads the site as consumers do
 	rep    reporter
 }
 
@@ -34,7 +39,11 @@ func newS3Publisher(ctx context.Context, cfg *config.Config, env Env, rep report
 	if err != nil {
 		return nil, err
 	}
-	return &s3Publisher{bucket: b, rep: rep}, nil
+	hc := env.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Timeout: siteCheckTime}
+	}
+	return &s3Publisher{bucket: b, hc: hc, rep: rep}, nil
 }
 
 func (p *s3Publisher) readBase(context.Context) error { return nil }
@@ -78,6 +87,7 @@ func (p *s3Publisher) publish(ctx context.Context, cfg *config.Config, out rende
 		return fmt.Errorf("publishing to %s: %w", p.bucket, err)
 	}
 	res.Changed, res.bucket = r.Changed, p.bucket.Location().String()
+	defer p.checkServed(ctx, res.URL, manifest)
 	switch {
 	case cfg.Reverify && len(r.Stale) == 0:
 		p.rep.Logf("--reverify: listed %s: every object of earlier publishes is there as written", p.bucket)
@@ -91,6 +101,39 @@ func (p *s3Publisher) publish(ctx context.Context, cfg *config.Config, out rende
 	}
 	p.rep.Logf("published to %s: %d objects written (%d bytes), %d deleted, %d unchanged; %d read first, to put back on a failure", p.bucket, r.Put, r.BytesPut, r.Deleted, r.Unchanged, r.Read)
 	return nil
+}
+
+// siteCheckTime bounds the read of the published pins.json at --site-url.
+const siteCheckTime = 30 * time.Second
+
+// checkServed reads pins.json at the site's URL as a consumer would, once
+// the prefix holds it, and warns when it is not served there: a bucket that
+// refuses anonymous reads, or a --site-url that names another place. A
+// CDN's copy may lag behind for up to its max-age (60 s), which is a
+// notice.
+func (p *s3Publisher) checkServed(ctx context.Context, pinsURL string, manifest []byte) {
+	u := strings.TrimSuffix(pinsURL, site.Tarball) + site.Manifest
+	ctx, cancel := context.WithTimeout(ctx, siteCheckTime)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return
+	}
+	resp, err := p.hc.Do(req)
+	if err != nil {
+		p.rep.Warnf("consumers could not read the site: GET %s: %v; check --site-url, the bucket's public access or the CDN in front of it", u, err)
+		return
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, int64(len(manifest))+1))
+	switch {
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+		p.rep.Warnf("consumers cannot read the site: GET %s answers %s without credentials; allow public reads of the prefix (s3:GetObject for everyone, a bucket policy), or serve it through a CDN, and check --site-url", u, resp.Status)
+	case resp.StatusCode != http.StatusOK:
+		p.rep.Warnf("--site-url does not serve this publish: GET %s answers %s; give the prefix's public URL (its website, CDN or path-style URL)", u, resp.Status)
+	case err != nil || !bytes.Equal(body, manifest):
+		p.rep.Logf("notice: %s is not yet this publish's pins.json: a cache in front of the bucket may keep the previous one for up to 60 s, or --site-url names another site", u)
+	}
 }
 
 // again decides, after round's err, whether to read the pins again: another

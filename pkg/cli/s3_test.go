@@ -57,6 +57,9 @@ func TestS3Mode(t *testing.T) {
 
 	log, _ := f.publish(t, fresh(), t0, args...)
 	wantLog(t, log, "notice: verification: no verdicts to reuse from s3://pins/site", "published to s3://pins/site (")
+	if strings.Contains(log, "consumers c") || strings.Contains(log, "does not serve this publish") {
+		t.Errorf("a warning that %s, which serves the site, does not:\n%s", base, log)
+	}
 	resp, err := http.Get(base + "pins")
 	if err != nil {
 		t.Fatal(err)
@@ -102,7 +105,8 @@ func TestS3Mode(t *testing.T) {
 	}
 }
 
-// getsOf records the GET requests a run sends to one host.
+// getsOf records the GET requests a run sends to one host through the S3
+// API (signed: the check of the site as consumers read it is not).
 type getsOf struct {
 	host string
 	mu   sync.Mutex
@@ -110,7 +114,7 @@ type getsOf struct {
 }
 
 func (g *getsOf) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Method == http.MethodGet && req.URL.Host == g.host {
+	if req.Method == http.MethodGet && req.URL.Host == g.host && req.Header.Get("Authorization") != "" {
 		g.mu.Lock()
 		g.keys = append(g.keys, req.URL.Path)
 		g.mu.Unlock()
@@ -135,7 +139,7 @@ func TestS3ModeReadsOnce(t *testing.T) {
 		gets := &getsOf{host: u.Host}
 		var stderr strings.Builder
 		code := Main(context.Background(), []string{"--cache", "demo", "--cachix-url", f.srv.URL(), "--upstream", f.srv.CacheURL("up"),
-			"--mode", "s3", "--s3-url", "s3://pins/site", "--s3-endpoint", srv.URL, "--site-url", "https://pins.example/", "--out", filepath.Join(t.TempDir(), "site")},
+			"--mode", "s3", "--s3-url", "s3://pins/site", "--s3-endpoint", srv.URL, "--site-url", srv.ObjectURL("pins", "site/"), "--out", filepath.Join(t.TempDir(), "site")},
 			Env{Getenv: func(string) string { return "" }, Stdout: io.Discard, Stderr: &stderr, Version: "test", HTTPClient: &http.Client{Transport: gets}})
 		if code != ExitOK {
 			t.Fatalf("exit %d:\n%s", code, &stderr)
@@ -167,7 +171,7 @@ func TestS3ModeFailures(t *testing.T) {
 	f := newIncrFixture(t)
 	args := func(bucket string) []string {
 		return []string{"--cache", "demo", "--cachix-url", f.srv.URL(), "--upstream", f.srv.CacheURL("up"), "--verify", "fail",
-			"--mode", "s3", "--s3-url", "s3://" + bucket + "/site", "--s3-endpoint", srv.URL, "--site-url", "https://pins.example/"}
+			"--mode", "s3", "--s3-url", "s3://" + bucket + "/site", "--s3-endpoint", srv.URL, "--site-url", srv.ObjectURL(bucket, "site/")}
 	}
 	out := func() string { return filepath.Join(t.TempDir(), "site") }
 	if o := runCmd(t, nil, append(args("pins"), "--out", out())...); o.code != ExitOK {
@@ -245,7 +249,7 @@ func TestS3ModeRace(t *testing.T) {
 	srv.Env(t)
 	f := newIncrFixture(t)
 	args := []string{"--cache", "demo", "--cachix-url", f.srv.URL(), "--upstream", f.srv.CacheURL("up"), "--verify", "fail",
-		"--mode", "s3", "--s3-url", "s3://pins/site", "--s3-endpoint", srv.URL, "--site-url", "https://pins.example/"}
+		"--mode", "s3", "--s3-url", "s3://pins/site", "--s3-endpoint", srv.URL, "--site-url", srv.ObjectURL("pins", "site/")}
 	moved := append([]cachix.Pin{}, f.pins...)
 	moved[3] = incrPin("p3", fakecachix.StorePath("moved"))
 	u, err := url.Parse(srv.URL)
@@ -438,5 +442,27 @@ func TestPinStoreS3(t *testing.T) {
 	var body strings.Builder
 	if _, err := io.Copy(&body, resp.Body); err != nil || body.String() != fakecachix.StorePath("p1")+"\n" {
 		t.Errorf("the pin object holds %q (%v), want the store path and a newline", body.String(), err)
+	}
+}
+
+// TestS3ModeChecksTheSiteURL: the published pins.json is read at --site-url
+// as consumers would: a bucket that refuses anonymous reads, or a URL that
+// serves something else, is a warning saying what to fix.
+func TestS3ModeChecksTheSiteURL(t *testing.T) {
+	srv := s3server.Start(t)
+	srv.CreateBucket(t, "pins")
+	srv.CreateBucket(t, "open")
+	srv.AllowAnonymousRead(t, "open")
+	srv.Env(t)
+	f := newIncrFixture(t)
+	for _, tt := range []struct{ name, siteURL, want string }{
+		{"private bucket", srv.ObjectURL("pins", "site/"), "consumers cannot read the site: GET " + srv.ObjectURL("pins", "site/pins.json") + " answers 403"},
+		{"another place", srv.ObjectURL("open", "elsewhere/"), "--site-url does not serve this publish: GET " + srv.ObjectURL("open", "elsewhere/pins.json") + " answers 404"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			log, _ := f.publish(t, filepath.Join(t.TempDir(), "site"), t0, "--mode", "s3", "--s3-url", "s3://pins/"+strings.ReplaceAll(tt.name, " ", "-"),
+				"--s3-endpoint", srv.URL, "--site-url", tt.siteURL)
+			wantLog(t, log, tt.want)
+		})
 	}
 }

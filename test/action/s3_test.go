@@ -14,10 +14,11 @@ import (
 func TestRunnerS3Mode(t *testing.T) {
 	srv := s3server.Start(t)
 	srv.CreateBucket(t, "pins")
+	srv.AllowAnonymousRead(t, "pins")
 	f := startFakes(t)
 	r := f.runner(t)
 	r.env = srv.CLIEnv()
-	site := "https://pins.example.org/octo/"
+	site := srv.ObjectURL("pins", "octo/")
 	with := f.with(map[string]string{"mode": "s3", "s3-url": "s3://pins/octo", "s3-endpoint": srv.URL, "site-url": site})
 	for i, changed := range []string{"true", "false"} {
 		res := r.run(with)
@@ -31,6 +32,9 @@ func TestRunnerS3Mode(t *testing.T) {
 			if strings.Contains(text, srv.SecretKey) {
 				t.Errorf("run %d: %s shows the AWS secret key", i+1, where)
 			}
+		}
+		if strings.Contains(res.stdout+res.stderr, "consumers cannot read the site") || strings.Contains(res.stdout+res.stderr, "does not serve this publish") {
+			t.Errorf("run %d: a warning that the site is not served at %s, which serves it", i+1, site)
 		}
 		if !strings.Contains(res.summary, site+"pins") {
 			t.Errorf("run %d: the job summary does not show %spins", i+1, site)
