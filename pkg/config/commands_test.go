@@ -2,7 +2,9 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"io"
+	"strings"
 	"testing"
 	"time"
 )
@@ -67,5 +69,35 @@ func TestLoadResolveSystem(t *testing.T) {
 		if (err == nil) != ok || !ok && !errors.Is(err, ErrUsage) {
 			t.Errorf("--system %q: %v", system, err)
 		}
+	}
+}
+
+// TestLoadPinStore: `pin --store` takes none of what only Cachix means, and
+// a name that makes one plain object, each refused before any request.
+func TestLoadPinStore(t *testing.T) {
+	env := func(k string) string { return map[string]string{"CACHIX_AUTH_TOKEN": "env-token"}[k] }
+	for _, tt := range []struct {
+		name string
+		args []string
+		want string // "": accepted
+	}{
+		{"plain", []string{"hello.x86_64-linux", "result"}, ""},
+		{"a substituter", []string{"--substituter", "https://cache.example", "hello", "result"}, ""},
+		{"--cache", []string{"--cache", "c", "hello", "result"}, "takes none of --cache"},
+		{"--wait", []string{"--wait", "5s", "hello", "result"}, "takes none of --wait"},
+		{"--keep-days and --artifact", []string{"--keep-days", "3", "--artifact", "bin/a", "hello", "result"}, "takes none of --artifact, --keep-days"},
+		{"a slash", []string{"a/b", "result"}, `"a/b" cannot name an S3 cache's pin`},
+		{"a leading dot", []string{".hidden", "result"}, `".hidden" cannot name`},
+		{"a space", []string{"x y", "result"}, `"x y" cannot name`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := LoadPin(append([]string{"--store", "s3://cache/nix"}, tt.args...), env, io.Discard)
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("LoadPin: %v, want no error", err)
+			case tt.want != "" && (!errors.Is(err, ErrUsage) || !strings.Contains(fmt.Sprint(err), tt.want)):
+				t.Errorf("LoadPin: %v, want a usage error saying %q", err, tt.want)
+			}
+		})
 	}
 }

@@ -37,9 +37,12 @@ func LoadPin(args []string, getenv func(string) string, out io.Writer) (*Pin, er
 			"PATH is a store path or a symlink to one, such as the result link of nix build:\n"+
 			"the link is read, so the store need not be here. The path must be in the binary\n"+
 			"cache already (cachix push); the pin then has to show in the cache's list.\n"+
+			"With --store, the pin is the object PREFIX/pins/PIN of an S3 cache instead (the\n"+
+			"path copied there first: nix copy --to s3://…), and no Cachix flag is taken.\n"+
 			"{system} in PIN is the system this runs on, as in hello.{system}.", out, getenv)
 	c.api(&cfg.API)
-	c.fs.Lookup("auth-token").Usage = "Cachix auth `token` with write access to the cache (required; env CACHIX_AUTH_TOKEN)"
+	c.fs.Lookup("auth-token").Usage = "Cachix auth `token` with write access to the cache (required without --store; env CACHIX_AUTH_TOKEN)"
+	c.fs.Lookup("cache").Usage = "Cachix cache `name` (required without --store)"
 	c.fs.StringVar(&cfg.Substituter, "substituter", "", "binary cache `URL` checked for PATH (default: the cache's uri; with --store, the bucket itself); the token is sent to it only at that uri's origin")
 	c.fs.StringVar(&cfg.NetrcFile, "netrc-file", "", "netrc `file` read as Nix's netrc-file: a machine HOST entry is sent as HTTP basic auth to the binary cache on HOST (such as a --substituter elsewhere), and nowhere else")
 	c.fs.Func("artifact", "a `file` inside PATH worth naming, such as bin/hello (the program of an app); repeatable", func(v string) error {
@@ -57,7 +60,7 @@ func LoadPin(args []string, getenv func(string) string, out io.Writer) (*Pin, er
 		return nil, err
 	}
 	if cfg.Store != "" {
-		return cfg, cfg.validateStore(keep)
+		return cfg, cfg.validateStore(c.fs)
 	}
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -132,14 +135,23 @@ func (k keepFlags) policy(fs *flag.FlagSet) (*cachix.Keep, error) {
 // validateStore checks `pin --store`: an S3 cache, where the path is
 // checked (through the S3 API, or at --substituter), and none of what only
 // Cachix takes.
-func (cfg *Pin) validateStore(keep keepFlags) error {
+func (cfg *Pin) validateStore(fs *flag.FlagSet) error {
+	var cachixOnly []string
+	fs.Visit(func(f *flag.Flag) {
+		switch name := f.Name; {
+		case strings.HasPrefix(name, "keep-"), name == "artifact", name == "wait", name == "cache", name == "auth-token", name == "cachix-url":
+			cachixOnly = append(cachixOnly, "--"+name)
+		}
+	})
 	switch {
 	case cfg.Name == "":
 		return fmt.Errorf("%w: pin: the pin name is empty", ErrUsage)
 	case cfg.Path == "":
 		return fmt.Errorf("%w: pin: the path is empty", ErrUsage)
-	case keep != keepFlags{} || len(cfg.Artifacts) > 0:
-		return bad("store", "keeps no revisions and no artifacts: --keep-* and --artifact are for Cachix")
+	case len(cachixOnly) > 0:
+		return bad("store", "takes none of %s, which are for Cachix: an S3 cache's pin is one object holding the store path, with no revisions, artifacts or list to wait for", strings.Join(cachixOnly, ", "))
+	case strings.ContainsRune(cfg.Name, '/') || strings.HasPrefix(cfg.Name, ".") || strings.ContainsFunc(cfg.Name, func(r rune) bool { return r <= ' ' || r == 0x7f }):
+		return fmt.Errorf("%w: pin: %q cannot name an S3 cache's pin: the object pins/NAME needs a name with no slash, no leading dot and no white space", ErrUsage, cfg.Name)
 	}
 	if _, err := s3bucket.ParseLocation(cfg.Store); err != nil {
 		return bad("store", "%v", err)
