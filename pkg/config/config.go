@@ -183,7 +183,7 @@ func SecretValues(args []string, getenv func(string) string) []string {
 func usage(w io.Writer, opts []Option) {
 	fmt.Fprint(w, "Usage: create-pin-refs [flags]\n       create-pin-refs COMMAND [flags] [ARGS]\n       create-pin-refs --version\n\n"+
 		"Publishes a binary cache's pins (Cachix's, or an S3 cache's: --pins-from) as a Nix\n"+
-			"bundle that evaluates in milliseconds.\n"+
+		"bundle that evaluates in milliseconds.\n"+
 		"Each setting comes from its flag, else the action input INPUT_<NAME>, else the\n"+
 		"environment variable named, else its default.\n\nCommands (create-pin-refs COMMAND --help):\n")
 	for _, c := range Commands() {
