@@ -191,7 +191,11 @@ func pinInS3(ctx context.Context, cfg *config.Pin, env Env, rep reporter, r pinR
 	err = p.inCache(ctx, storePath)
 	switch {
 	case errors.Is(err, narinfo.ErrNotFound):
-		return fmt.Errorf("pin %q: %s is not in the binary cache at %s: copy it there first (nix copy --to '%s' %s)", r.Name, storePath, p.binary.URL(), cfg.Store, storePath)
+		to := cfg.Store
+		if cfg.S3Endpoint != "" {
+			to += "?endpoint=" + cfg.S3Endpoint
+		}
+		return fmt.Errorf("pin %q: %s is not in the binary cache at %s: copy it there first (nix copy --to '%s' %s)", r.Name, storePath, p.binary.URL(), to, storePath)
 	case err != nil:
 		return fmt.Errorf("pin %q: %w", r.Name, err)
 	}

@@ -381,7 +381,7 @@ func TestPinsFromS3(t *testing.T) {
 		t.Errorf("a substituter serving no cache: exit %d, want %d naming it:\n%s", o.code, ExitError, o.stderr)
 	}
 	if o := runCmd(t, nil, flags(srv.ObjectURL("cache", "nix"))...); o.code != ExitOK || !strings.Contains(o.stderr, "refuses reads without credentials") {
-		t.Errorf("the private bucket's own URL: exit %d, want 0 with a notice:\n%s", o.code, o.stderr)
+		t.Errorf("the private bucket's own URL: exit %d, want 0 with a warning:\n%s", o.code, o.stderr)
 	}
 
 	put("broken.x86_64-linux", "hello\n")
@@ -423,7 +423,7 @@ func TestPinStoreS3(t *testing.T) {
 		{"absent-http", fakecachix.StorePath("nowhere"), f.srv.CacheURL("demo"), []string{"--substituter", f.srv.CacheURL("demo")}},
 	} {
 		o := pin(c.name, c.path, c.more...)
-		if o.code != ExitError || !strings.Contains(o.stderr, "not in the binary cache at "+c.in+": copy it there first (nix copy --to 's3://cache/nix'") {
+		if o.code != ExitError || !strings.Contains(o.stderr, "not in the binary cache at "+c.in+": copy it there first (nix copy --to 's3://cache/nix?endpoint="+srv.URL+"'") {
 			t.Errorf("%s: exit %d, want %d saying it is not in %s and how to copy it:\n%s", c.name, o.code, ExitError, c.in, o.stderr)
 		}
 	}

@@ -222,13 +222,14 @@ func walkedURL(viaS3 bool, cache verify.Source, meta bundle.Meta) string {
 // consumersReach says what the check of the URL consumers substitute from
 // found, for a cache walked through the S3 API: none that serves a binary
 // cache is an error, since every consumer would fail; a private one is a
-// notice, since consumers with credentials (a netrc entry) read it.
+// warning, since consumers given access (a proxy they authenticate to) read
+// it.
 func consumersReach(rep reporter, err error, walked verify.Source, url string) error {
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, narinfo.ErrUnauthorized):
-		rep.Logf("notice: %s refuses reads without credentials (%v): the pins were verified in %s through the S3 API, and consumers need credentials for this URL (a netrc entry, or a CDN in front of the bucket)", url, err, walked.URL())
+		rep.Warnf("%s refuses reads without credentials (%v): the pins were verified in %s through the S3 API, but consumers substitute from this URL, so they need access to it (a public-read policy on the cache, or a proxy or CDN in front of the bucket that they authenticate to)", url, err, walked.URL())
 		return nil
 	}
 	return fmt.Errorf("--substituter %s does not serve the binary cache (%w): the bundle names it for consumers, who could not substitute from it; give the cache's HTTP(S) URL (the bucket's website or CDN, or https://BUCKET.s3.REGION.amazonaws.com/PREFIX)",
