@@ -28,6 +28,8 @@ type s3Publisher struct {
 	bucket *s3bucket.Bucket
 	hc     *http.Client // reads the site as consumers do
 	rep    reporter
+	force  bool        // --force-prefix
+	base   *s3pub.Base // the marker read before the pins, each round
 }
 
 // s3Rounds bounds how many times a run reads the pins and publishes while
@@ -43,10 +45,19 @@ func newS3Publisher(ctx context.Context, cfg *config.Config, env Env, rep report
 	if hc == nil {
 		hc = &http.Client{Timeout: siteCheckTime}
 	}
-	return &s3Publisher{bucket: b, hc: hc, rep: rep}, nil
+	return &s3Publisher{bucket: b, hc: hc, rep: rep, force: cfg.ForcePrefix}, nil
 }
 
-func (p *s3Publisher) readBase(context.Context) error { return nil }
+// readBase reads the prefix's marker before the pins are read: the site is
+// published on top of that state only (a publish landing in between is a
+// lost race, and the pins are read again), and a missing bucket, refused
+// credentials or a prefix that is not ours stop the run before any work.
+func (p *s3Publisher) readBase(ctx context.Context) (err error) {
+	if p.base, err = s3pub.ReadBase(ctx, p.bucket, p.force); err != nil {
+		return fmt.Errorf("reading %s: %w", p.bucket, err)
+	}
+	return nil
+}
 
 // earlier is the prefix as the previous publish's site, for its verdicts,
 // its immutable bundles and whether this publish changes it.
@@ -82,7 +93,7 @@ func (p *s3Publisher) publish(ctx context.Context, cfg *config.Config, out rende
 	if res.lockURL != "" {
 		link = "<" + res.lockURL + `>; rel="immutable"`
 	}
-	r, err := s3pub.Publish(ctx, p.bucket, s3pub.Options{Files: files, Link: link, Force: cfg.ForcePrefix, Previous: out.earlier, Check: cfg.Reverify})
+	r, err := s3pub.Publish(ctx, p.bucket, s3pub.Options{Files: files, Link: link, Force: cfg.ForcePrefix, Previous: out.earlier, Check: cfg.Reverify, Base: p.base})
 	if err != nil {
 		return fmt.Errorf("publishing to %s: %w", p.bucket, err)
 	}

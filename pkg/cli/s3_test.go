@@ -197,10 +197,12 @@ func TestS3ModeFailures(t *testing.T) {
 		env    map[string]string
 		secret string // must not be shown
 		want   []string
+		// early: the run stops when it reads the prefix, before the pins.
+		early bool
 	}{
-		{"no such bucket", "nope", nil, srv.SecretKey, []string{"s3://nope", "no such bucket", "--s3-url"}},
-		{"a wrong secret", "pins", map[string]string{"AWS_SECRET_ACCESS_KEY": "wrong-secret-5678"}, "wrong-secret-5678", []string{"AWS_SECRET_ACCESS_KEY"}},
-		{"a user who may not write", "pins", map[string]string{"AWS_ACCESS_KEY_ID": reader, "AWS_SECRET_ACCESS_KEY": readerSecret}, readerSecret, []string{"access denied", "s3:PutObject"}},
+		{"no such bucket", "nope", nil, srv.SecretKey, []string{"s3://nope", "no such bucket", "--s3-url"}, true},
+		{"a wrong secret", "pins", map[string]string{"AWS_SECRET_ACCESS_KEY": "wrong-secret-5678"}, "wrong-secret-5678", []string{"AWS_SECRET_ACCESS_KEY"}, true},
+		{"a user who may not write", "pins", map[string]string{"AWS_ACCESS_KEY_ID": reader, "AWS_SECRET_ACCESS_KEY": readerSecret}, readerSecret, []string{"access denied", "s3:PutObject"}, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			for k, v := range tt.env {
@@ -217,6 +219,9 @@ func TestS3ModeFailures(t *testing.T) {
 			}
 			if strings.Contains(o.stderr+o.stdout, tt.secret) {
 				t.Errorf("the output shows the secret:\n%s", o.stderr)
+			}
+			if read := strings.Contains(o.stderr, "reading pins of demo"); read == tt.early {
+				t.Errorf("the pins read: %t, want %t:\n%s", read, !tt.early, o.stderr)
 			}
 			if now := objectsOf(t, srv, "pins"); fmt.Sprint(now) != fmt.Sprint(published) {
 				t.Errorf("the published site changed:\nbefore %v\nafter  %v", published, now)

@@ -39,6 +39,9 @@ type Options struct {
 	Link string
 	// Force adopts a prefix that holds objects but no marker of ours.
 	Force bool
+	// Base is the marker read before the site was made (ReadBase); nil
+	// reads it now.
+	Base *Base
 	// Check lists the prefix rather than trusting the marker alone: an
 	// object the marker lists that is gone or holds other content (deleted
 	// or written over by hand) is written again. One request per 1,000
@@ -93,10 +96,15 @@ func Publish(ctx context.Context, b Bucket, o Options) (*Result, error) {
 	if len(o.Files) == 0 || o.Files[site.Manifest] == nil {
 		return nil, fmt.Errorf("s3: no site to publish (no %s)", site.Manifest)
 	}
-	prev, etag, adopted, err := readMarker(ctx, b, o.Force)
-	if err != nil {
-		return nil, err
+	base := o.Base
+	if base == nil {
+		var err error
+		if base, err = ReadBase(ctx, b, o.Force); err != nil {
+			return nil, err
+		}
 	}
+	prev, etag, adopted := base.marker, base.etag, base.adopted
+	var err error
 	res := &Result{Created: etag == ""}
 	if res.Created {
 		if etag, err = claim(ctx, b, res); err != nil {
@@ -235,6 +243,26 @@ func claim(ctx context.Context, b Bucket, res *Result) (string, error) {
 		etag = obj.ETag
 	}
 	return etag, nil
+}
+
+// Base is the prefix's marker as read before the site was made: a publish
+// replaces that state only, as a branch publish its head.
+type Base struct {
+	marker *marker
+	etag   string // "": none
+	// adopted: a publish may write over objects no marker lists (force).
+	adopted bool
+}
+
+// ReadBase reads the prefix's marker, which Publish then writes over only
+// if it is still the one read. A prefix with no marker must be empty, unless
+// force; a marker that is not ours is an ErrNotOurs.
+func ReadBase(ctx context.Context, b Bucket, force bool) (*Base, error) {
+	m, etag, adopted, err := readMarker(ctx, b, force)
+	if err != nil {
+		return nil, err
+	}
+	return &Base{marker: m, etag: etag, adopted: adopted}, nil
 }
 
 // readMarker reads the prefix's marker and its ETag ("": none). A prefix
