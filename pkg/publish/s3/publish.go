@@ -90,8 +90,9 @@ func Publish(ctx context.Context, b Bucket, o Options) (*Result, error) {
 	res := &Result{Created: etag == ""}
 	next := &marker{Generator: generator, Format: markerFormat, Objects: make(map[string]string, len(o.Files))}
 	var todo []string
+	sums := sharedSums{}
 	for name, data := range o.Files {
-		s := sum(data)
+		s := sums.sum(data)
 		next.Objects[name] = s
 		if prev.Objects[name] != s {
 			todo = append(todo, name)
@@ -190,6 +191,28 @@ func Publish(ctx context.Context, b Bucket, o Options) (*Result, error) {
 		res.Deleted = len(gone)
 	}
 	return res, nil
+}
+
+// sharedSums sums each content once: the one-name bundles' two names
+// (p/NAME, p/NAME.tar.gz) hold the same bytes, not copies of them.
+type sharedSums map[sharedKey]string
+
+type sharedKey struct {
+	first *byte
+	n     int
+}
+
+func (m sharedSums) sum(data []byte) string {
+	if len(data) == 0 {
+		return sum(data)
+	}
+	k := sharedKey{&data[0], len(data)}
+	s, ok := m[k]
+	if !ok {
+		s = sum(data)
+		m[k] = s
+	}
+	return s
 }
 
 // readMarker reads the prefix's marker and its ETag ("": none). A prefix
