@@ -8,7 +8,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/kwbauson/create-pin-refs/pkg/bundle"
@@ -230,36 +232,26 @@ func (s *swap) patch(name string, files []bundle.File) (bool, error) {
 		left[e.Name()] = e.Type().IsRegular()
 	}
 	for _, f := range files {
-		if strings.ContainsRune(f.Path, '/') || f.Path == "" || !fs.ValidPath(f.Path) {
+		if strings.ContainsRune(f.Path, '/') || f.Path == "." || !fs.ValidPath(f.Path) {
 			return false, nil
 		}
+	}
+	same, err := compareLive(live, files, left)
+	if err != nil {
+		return false, nil
 	}
 	root := filepath.Join(s.stage, "new", name)
 	if err := s.ops.mkdir(root, 0o755); err != nil {
 		return false, err
 	}
 	p := &patchSet{}
-	var compare fileCompare
-	// kept is the live file of files[i-1] when it stayed: a file sharing its
-	// bytes may be a link to it (tree makes p/NAME.tar.gz one).
-	var kept os.FileInfo
 	staged := false // files[i-1] was staged
 	for i, f := range files {
-		regular, ok := left[f.Path]
 		delete(left, f.Path)
-		path := filepath.Join(live, f.Path)
-		if i > 0 && regular && sameBytes(f, files[i-1]) && kept != nil {
-			if st, err := os.Lstat(path); err == nil && st.Mode().IsRegular() && os.SameFile(st, kept) {
-				continue
-			}
+		if same[i] {
+			staged = false
+			continue
 		}
-		if ok && regular {
-			if st, same := compare.holds(path, f); same {
-				kept, staged = st, false
-				continue
-			}
-		}
-		kept = nil
 		to := filepath.Join(root, f.Path)
 		if i > 0 && staged && sameBytes(f, files[i-1]) {
 			err = s.ops.link(filepath.Join(root, files[i-1].Path), to)
@@ -285,14 +277,55 @@ func (s *swap) patch(name string, files []bundle.File) (bool, error) {
 	return true, nil
 }
 
+// compareLive says which files the folder live holds already, as regular
+// files (regular, by name) of their bytes and mode. It reads on every core:
+// unlike writes (tree), reads of one folder do not wait on each other.
+func compareLive(live string, files []bundle.File, regular map[string]bool) ([]bool, error) {
+	root, err := os.OpenRoot(live)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	same := make([]bool, len(files))
+	workers := max(1, runtime.GOMAXPROCS(0))
+	chunk := max(1, (len(files)+workers-1)/workers)
+	var wg sync.WaitGroup
+	for start := 0; start < len(files); start += chunk {
+		end := min(start+chunk, len(files))
+		wg.Go(func() {
+			var c fileCompare
+			// prev is the live file of files[i-1] when it holds its bytes: a
+			// file sharing them may be a link to it (tree makes
+			// p/NAME.tar.gz one), which need not be read again.
+			var prev os.FileInfo
+			for i := start; i < end; i++ {
+				f := files[i]
+				if !regular[f.Path] {
+					prev = nil
+					continue
+				}
+				if prev != nil && sameBytes(f, files[i-1]) {
+					if st, err := root.Lstat(f.Path); err == nil && st.Mode().IsRegular() && os.SameFile(st, prev) {
+						same[i] = true
+						continue
+					}
+				}
+				prev, same[i] = c.holds(root, f)
+			}
+		})
+	}
+	wg.Wait()
+	return same, nil
+}
+
 // fileCompare reads files to compare them with what is to be written,
 // through one buffer.
 type fileCompare struct{ buf []byte }
 
-// holds reports whether path is a regular file of f's mode holding f's
+// holds reports whether f.Path in root is a regular file of f's mode holding f's
 // bytes, and returns its FileInfo then.
-func (c *fileCompare) holds(path string, f bundle.File) (os.FileInfo, bool) {
-	r, err := os.Open(path)
+func (c *fileCompare) holds(root *os.Root, f bundle.File) (os.FileInfo, bool) {
+	r, err := root.Open(f.Path)
 	if err != nil {
 		return nil, false
 	}
