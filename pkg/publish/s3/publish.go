@@ -10,7 +10,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
+	"sync"
 
 	"github.com/kwbauson/create-pin-refs/pkg/s3bucket"
 	"github.com/kwbauson/create-pin-refs/pkg/site"
@@ -83,17 +85,18 @@ func Publish(ctx context.Context, b Bucket, o Options) (*Result, error) {
 	if len(o.Files) == 0 || o.Files[site.Manifest] == nil {
 		return nil, fmt.Errorf("s3: no site to publish (no %s)", site.Manifest)
 	}
+	// The files are summed while the marker is read, on every core.
+	summed := make(chan map[string]string, 1)
+	go func() { summed <- sumAll(o.Files) }()
 	prev, etag, adopted, err := readMarker(ctx, b, o.Force)
+	sums := <-summed // never left running
 	if err != nil {
 		return nil, err
 	}
 	res := &Result{Created: etag == ""}
-	next := &marker{Generator: generator, Format: markerFormat, Objects: make(map[string]string, len(o.Files))}
+	next := &marker{Generator: generator, Format: markerFormat, Objects: sums}
 	var todo []string
-	sums := sharedSums{}
-	for name, data := range o.Files {
-		s := sums.sum(data)
-		next.Objects[name] = s
+	for name, s := range sums {
 		if prev.Objects[name] != s {
 			todo = append(todo, name)
 		}
@@ -193,26 +196,52 @@ func Publish(ctx context.Context, b Bucket, o Options) (*Result, error) {
 	return res, nil
 }
 
-// sharedSums sums each content once: the one-name bundles' two names
-// (p/NAME, p/NAME.tar.gz) hold the same bytes, not copies of them.
-type sharedSums map[sharedKey]string
-
-type sharedKey struct {
-	first *byte
-	n     int
-}
-
-func (m sharedSums) sum(data []byte) string {
-	if len(data) == 0 {
-		return sum(data)
+// sumAll sums each file's content, by name, on every core, and each
+// content once: the one-name bundles' two names (p/NAME, p/NAME.tar.gz)
+// hold the same bytes, not copies of them.
+func sumAll(files map[string][]byte) map[string]string {
+	type key struct {
+		first *byte
+		n     int
 	}
-	k := sharedKey{&data[0], len(data)}
-	s, ok := m[k]
-	if !ok {
-		s = sum(data)
-		m[k] = s
+	var unique [][]byte
+	index := make(map[key]int, len(files))
+	of := make(map[string]int, len(files))
+	for name, data := range files {
+		if len(data) == 0 {
+			of[name] = -1
+			continue
+		}
+		k := key{&data[0], len(data)}
+		i, ok := index[k]
+		if !ok {
+			i = len(unique)
+			index[k] = i
+			unique = append(unique, data)
+		}
+		of[name] = i
 	}
-	return s
+	sums := make([]string, len(unique))
+	workers := max(1, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(unique); i += workers {
+				sums[i] = sum(unique[i])
+			}
+		})
+	}
+	wg.Wait()
+	out := make(map[string]string, len(files))
+	empty := sum(nil)
+	for name, i := range of {
+		if i < 0 {
+			out[name] = empty
+		} else {
+			out[name] = sums[i]
+		}
+	}
+	return out
 }
 
 // readMarker reads the prefix's marker and its ETag ("": none). A prefix
