@@ -2,6 +2,7 @@ package site
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/kwbauson/create-pin-refs/pkg/bundle"
+	"github.com/kwbauson/create-pin-refs/pkg/pins"
+	"github.com/kwbauson/create-pin-refs/pkg/source/cachix"
 )
 
 // failingOps are the real calls, except that call number failAt (from 1)
@@ -384,5 +387,40 @@ func TestWriteLeavesUnchangedOnes(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkRepublish writes a site of 10,000 names with its one-name
+// bundles over the same site: what a republish with no change does to --out.
+func BenchmarkRepublish(b *testing.B) {
+	paths := make([]string, 10_000)
+	for i := range paths {
+		paths[i] = storePath
+	}
+	var raw []cachix.Pin
+	for i, p := range paths {
+		raw = append(raw, cachix.Pin{Name: fmt.Sprintf("name-%d", i), LastRevision: cachix.Revision{StorePath: p}})
+	}
+	set, err := pins.Build(raw, pins.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	bun, err := bundle.Render(set, testMeta)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ones, err := bundle.NewOnes(set, testMeta)
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := Input{Bundle: bun, Manifest: NewManifest(set, testMeta), PerPin: PerPin{Ones: ones}}
+	dir := b.TempDir()
+	if _, err := WriteSite(dir, in); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := WriteSite(dir, in); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
