@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io/fs"
 	"slices"
 	"strings"
 
@@ -206,7 +207,16 @@ type OnesPacker struct {
 	zw       *gzip.Writer
 	level    int
 	raw, out bytes.Buffer
+	// header is archive/tar's header block of an empty pinned.json of mode
+	// headerMode: every name's is that one but for the size and checksum,
+	// which Pack sets rather than have archive/tar make it again.
+	header     [tarBlock]byte
+	headerMode fs.FileMode
 }
+
+// tarBlock is the size of a tar header block, and what a file's data is
+// padded to.
+const tarBlock = 512
 
 // NewOnesPacker prepares the shared member from the files of one (any) of
 // the one-name bundles.
@@ -223,7 +233,63 @@ func NewOnesPacker(one *Bundle) (*OnesPacker, error) {
 	}
 	// Per name, level 4: faster than the default, and as small.
 	p.zw, p.level = nil, 4
+	last := one.Files[n-1]
+	p.raw.Reset()
+	tw := tar.NewWriter(&p.raw)
+	if err := tw.WriteHeader(fileHeader(File{Path: last.Path, Mode: last.Mode})); err != nil {
+		return nil, err
+	}
+	if err := tw.Flush(); err != nil || p.raw.Len() != tarBlock {
+		return nil, fmt.Errorf("bundle: a tar header of %d bytes (%v)", p.raw.Len(), err)
+	}
+	copy(p.header[:], p.raw.Bytes())
+	p.headerMode = last.Mode
 	return p, nil
+}
+
+// fileHeader is the tar header of f in a one-name bundle.
+func fileHeader(f File) *tar.Header {
+	return &tar.Header{Typeflag: tar.TypeReg, Name: TopDir + "/" + f.Path, Size: int64(len(f.Data)), Mode: int64(f.Mode.Perm()), ModTime: mtime}
+}
+
+// ownTar is what archive/tar writes for f alone, the end of the archive
+// after it, from p.header: the same bytes, at a fraction of the cost. ok is
+// false when f is not of p.header's mode, or too large for its size field.
+func (p *OnesPacker) ownTar(f File) (ok bool) {
+	const sizeAt, sizeLen, sumAt, sumLen = 124, 12, 148, 8
+	size := len(f.Data)
+	if f.Mode != p.headerMode || int64(size) >= 1<<33 {
+		return false
+	}
+	h := p.header
+	// As archive/tar formats numbers: octal, zero-padded, NUL-terminated.
+	octal := func(field []byte, v int64) {
+		for i := len(field) - 2; i >= 0; i-- {
+			field[i] = byte('0' + v&7)
+			v >>= 3
+		}
+		field[len(field)-1] = 0
+	}
+	octal(h[sizeAt:sizeAt+sizeLen], int64(size))
+	// The checksum counts its own field as spaces, and ends in NUL, space.
+	sum := int64(0)
+	for i, c := range h {
+		if i >= sumAt && i < sumAt+sumLen {
+			c = ' '
+		}
+		sum += int64(c)
+	}
+	octal(h[sumAt:sumAt+sumLen-1], sum)
+	h[sumAt+sumLen-1] = ' '
+	p.raw.Reset()
+	p.raw.Grow(tarBlock + size + tarBlock + 2*tarBlock)
+	p.raw.Write(h[:])
+	p.raw.Write(f.Data)
+	var zeros [tarBlock]byte
+	p.raw.Write(zeros[:(tarBlock-size%tarBlock)%tarBlock])
+	p.raw.Write(zeros[:])
+	p.raw.Write(zeros[:])
+	return true
 }
 
 // Pack returns the tarball of b, a one-name bundle like NewOnesPacker's.
@@ -232,7 +298,13 @@ func (p *OnesPacker) Pack(b *Bundle) ([]byte, error) {
 	if n == 0 || b.Files[n-1].Path != oneData {
 		return nil, fmt.Errorf("bundle: a one-name bundle whose last file is not %s", oneData)
 	}
-	own, err := p.member(false, b.Files[n-1:], true)
+	var own []byte
+	var err error
+	if p.ownTar(b.Files[n-1]) {
+		own, err = p.compress()
+	} else {
+		own, err = p.member(false, b.Files[n-1:], true)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -251,8 +323,7 @@ func (p *OnesPacker) member(top bool, files []File, last bool) ([]byte, error) {
 		}
 	}
 	for _, f := range files {
-		hdr := &tar.Header{Typeflag: tar.TypeReg, Name: TopDir + "/" + f.Path, Size: int64(len(f.Data)), Mode: int64(f.Mode.Perm()), ModTime: mtime}
-		if err := tw.WriteHeader(hdr); err != nil {
+		if err := tw.WriteHeader(fileHeader(f)); err != nil {
 			return nil, fmt.Errorf("tar %s: %w", f.Path, err)
 		}
 		if _, err := tw.Write(f.Data); err != nil {
@@ -268,6 +339,12 @@ func (p *OnesPacker) member(top bool, files []File, last bool) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return p.compress()
+}
+
+// compress compresses p.raw as one gzip member.
+func (p *OnesPacker) compress() ([]byte, error) {
+	var err error
 	p.out.Reset()
 	if p.zw == nil {
 		if p.zw, err = gzip.NewWriterLevel(&p.out, p.level); err != nil {

@@ -4,14 +4,17 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/klauspost/compress/gzip"
 	"github.com/kwbauson/create-pin-refs/pkg/pins"
+	"github.com/kwbauson/create-pin-refs/pkg/source/cachix"
 )
 
 func TestSegment(t *testing.T) {
@@ -277,4 +280,66 @@ func hasSystemPin(set *pins.Set, name, sys string) bool {
 		}
 	}
 	return false
+}
+
+// TestPackWritesArchiveTarsBytes: Pack's tar blocks of pinned.json, made
+// from one header block, are the bytes archive/tar writes, at every size
+// around the block boundaries and of another mode.
+func TestPackWritesArchiveTarsBytes(t *testing.T) {
+	shared := []File{{Path: "default.nix", Data: []byte("x"), Mode: 0o644}, {Path: "flake.nix", Data: []byte("y"), Mode: 0o644}}
+	one := func(data []byte, mode fs.FileMode) *Bundle {
+		return &Bundle{Files: append(slices.Clone(shared), File{Path: oneData, Data: data, Mode: mode})}
+	}
+	p, err := NewOnesPacker(one(nil, 0o644))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := NewOnesPacker(one(nil, 0o644))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sizes []int
+	for n := range 1100 {
+		sizes = append(sizes, n)
+	}
+	sizes = append(sizes, 4095, 4096, 4097, 100_000)
+	for _, mode := range []fs.FileMode{0o644, 0o755} {
+		for _, n := range sizes {
+			data := bytes.Repeat([]byte(`{"name":"a"}`), n/12+1)[:n]
+			got, err := p.Pack(one(data, mode))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// archive/tar itself, through the general path.
+			own, err := ref.member(false, one(data, mode).Files[len(shared):], true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := append(slices.Clone(ref.shared), own...); !bytes.Equal(got, want) {
+				t.Fatalf("pinned.json of %d bytes, mode %v: Pack wrote other bytes than archive/tar", n, mode)
+			}
+		}
+	}
+}
+
+// BenchmarkPack packs one name's bundle, as a publish does for each name.
+func BenchmarkPack(b *testing.B) {
+	set, err := pins.Build([]cachix.Pin{{Name: "hello", LastRevision: cachix.Revision{StorePath: "/nix/store/0c9ipq2ysgsyfqsk2hcn2mc3r9r1fwm1-hello"}}}, pins.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ones, err := RenderOnes(set, Meta{Cache: "c", Substituter: "https://c.cachix.org"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := NewOnesPacker(ones[0].Bundle)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := p.Pack(ones[0].Bundle); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

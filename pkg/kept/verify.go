@@ -50,8 +50,9 @@ func verify(tgz []byte, narHash string, limit int64) error {
 			if total > limit {
 				return fmt.Errorf("unpacks to more than %d bytes: %w", limit, ErrTooLarge)
 			}
-			data, err := io.ReadAll(tr)
-			if err != nil {
+			// Its size is known, and within limit: read into a buffer of it.
+			data := make([]byte, h.Size)
+			if _, err := io.ReadFull(tr, data); err != nil {
 				return err
 			}
 			files = append(files, nar.File{Path: rest, Data: data, Executable: h.Mode&0o100 != 0})

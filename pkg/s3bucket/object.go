@@ -72,10 +72,11 @@ func (b *Bucket) Get(ctx context.Context, name string, limit int64) (Object, err
 		return &Error{Op: "GetObject", Bucket: b.loc.Bucket, Key: key, Kind: ErrTooLarge,
 			Detail: fmt.Sprintf("%s bytes, over the limit of %d", size, limit)}
 	}
-	if n := aws.ToInt64(out.ContentLength); n > limit {
+	n := aws.ToInt64(out.ContentLength)
+	if n > limit {
 		return Object{}, tooLarge(fmt.Sprint(n))
 	}
-	body, err := io.ReadAll(io.LimitReader(out.Body, limit+1))
+	body, err := readAll(io.LimitReader(out.Body, limit+1), n)
 	if err != nil {
 		return Object{}, &Error{Op: "GetObject", Bucket: b.loc.Bucket, Key: key, Err: fmt.Errorf("reading the body: %w", err)}
 	}
@@ -188,4 +189,29 @@ func metaValue(v string) bool {
 		}
 	}
 	return true
+}
+
+// readAll is io.ReadAll into a buffer made for size bytes (its
+// Content-Length; 0 when unknown), and one more to see the end: a 25 MB
+// pins.json is read without growing the buffer two dozen times.
+func readAll(r io.Reader, size int64) ([]byte, error) {
+	if size <= 0 {
+		return io.ReadAll(r)
+	}
+	b := make([]byte, 0, size+1)
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if errors.Is(err, io.EOF) {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+		if len(b) == cap(b) {
+			// Longer than it said: read on as io.ReadAll does.
+			rest, err := io.ReadAll(r)
+			return append(b, rest...), err
+		}
+	}
 }

@@ -12,7 +12,8 @@ import (
 
 // OnesDir holds the one-name bundles: OnesDir/SEGMENT and the same bytes as
 // OnesDir/SEGMENT.tar.gz (see bundle.Segment). The folder is create-pin-refs'
-// own: each publish replaces it whole, or removes it when it builds none.
+// own: each publish replaces what it holds (leaving the files that hold their
+// bytes already), or removes it when it builds none.
 const OnesDir = bundle.OneDir
 
 // ArtifactBudget is the size of the Pages artifact up to which --per-pin-urls

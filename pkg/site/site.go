@@ -291,7 +291,11 @@ func stage(dir string, in Input, ops fsOps) (out Output, sw *swap, err error) {
 		err = sw.tree(BundleDir, b.Files)
 	}
 	if err == nil && out.PerPin.Built {
-		err = sw.tree(OnesDir, ones)
+		// Changed file by file: a republish changes few names.
+		var patched bool
+		if patched, err = sw.patch(OnesDir, ones); err == nil && !patched {
+			err = sw.tree(OnesDir, ones)
+		}
 		out.Files += len(ones)
 	} else if err == nil {
 		sw.remove(OnesDir) // one-name bundles of an earlier publish are stale

@@ -2,6 +2,7 @@ package site
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/kwbauson/create-pin-refs/pkg/bundle"
+	"github.com/kwbauson/create-pin-refs/pkg/pins"
+	"github.com/kwbauson/create-pin-refs/pkg/source/cachix"
 )
 
 // failingOps are the real calls, except that call number failAt (from 1)
@@ -104,14 +107,18 @@ func TestWriteIsAllOrNothing(t *testing.T) {
 	oldBundle, oldManifest := render(t, storePath)
 	newBundle, newManifest := render(t, storePath, storePath)
 	oldOnes, newOnes := renderOnes(t, storePath), renderOnes(t, storePath, storePath)
+	// a stays, b changes, c goes: the one-name folder is patched.
+	changedOnes := renderOnes(t, storePath, otherStorePath, storePath)
 	for _, tt := range []struct {
 		name     string
 		previous bool // a site was published before
 		ones     bool // the new site has one-name bundles
+		oldOnes  bundle.OneList
 	}{
-		{"over a previous site", true, true},
-		{"over a previous site, without one-name bundles", true, false},
-		{"into an empty folder", false, true},
+		{"over a previous site", true, true, oldOnes},
+		{"over a previous site whose one-name bundles change", true, true, changedOnes},
+		{"over a previous site, without one-name bundles", true, false, oldOnes},
+		{"into an empty folder", false, true, oldOnes},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			in := Input{Bundle: newBundle, Manifest: newManifest, Index: fixed([]byte("new index"))}
@@ -124,7 +131,7 @@ func TestWriteIsAllOrNothing(t *testing.T) {
 					t.Fatal(err)
 				}
 				if tt.previous {
-					if _, err := WriteSite(dir, Input{Bundle: oldBundle, Manifest: oldManifest, Index: fixed([]byte("old index")), PerPin: PerPin{Ones: oldOnes}}); err != nil {
+					if _, err := WriteSite(dir, Input{Bundle: oldBundle, Manifest: oldManifest, Index: fixed([]byte("old index")), PerPin: PerPin{Ones: tt.oldOnes}}); err != nil {
 						t.Fatal(err)
 					}
 				}
@@ -189,6 +196,7 @@ func TestPendingUndo(t *testing.T) {
 		undo     bool
 	}{
 		{"undo over a previous site", &Input{Bundle: oldBundle, Manifest: oldManifest, Index: fixed([]byte("old index")), PerPin: PerPin{Ones: oldOnes}}, true},
+		{"undo over a previous site whose one-name bundles change", &Input{Bundle: oldBundle, Manifest: oldManifest, Index: fixed([]byte("old index")), PerPin: PerPin{Ones: renderOnes(t, storePath, otherStorePath, storePath)}}, true},
 		{"undo over a previous site without one-name bundles", &Input{Bundle: oldBundle, Manifest: oldManifest}, true},
 		{"undo into an empty folder", nil, true},
 		{"keep over a previous site", &Input{Bundle: oldBundle, Manifest: oldManifest, Index: fixed([]byte("old index"))}, false},
@@ -282,6 +290,137 @@ func TestTreeLinksSharedBytes(t *testing.T) {
 	for _, p := range []string{"p/a", "p/a.tar.gz", "p/b"} {
 		if data, err := os.ReadFile(filepath.Join(dir, "t", p)); err != nil || string(data) != "tarball" {
 			t.Errorf("%s = %q, %v", p, data, err)
+		}
+	}
+}
+
+const otherStorePath = "/nix/store/1d9ipq2ysgsyfqsk2hcn2mc3r9r1fwm1-y"
+
+// TestWriteLeavesUnchangedOnes: a republish leaves the one-name bundles
+// whose bytes are already in place untouched (the same files), and the
+// site is the one a write into an empty folder makes, whatever the live
+// one-name folder held: a changed name, a name gone, a symlink to the very
+// bytes, a file of another mode, a file or a folder of someone else's.
+func TestWriteLeavesUnchangedOnes(t *testing.T) {
+	b, m := render(t, storePath, storePath)
+	newSite := Input{Bundle: b, Manifest: m, Index: fixed([]byte("index")), PerPin: PerPin{Ones: renderOnes(t, storePath, storePath)}}
+	fresh := t.TempDir()
+	if _, err := WriteSite(fresh, newSite); err != nil {
+		t.Fatal(err)
+	}
+	want := tree(t, fresh)
+	for _, tt := range []struct {
+		name string
+		// change alters the live one-name folder p before the republish.
+		change func(t *testing.T, p string)
+		// kept are the files of p left as they were.
+		kept []string
+	}{
+		{"a republish", func(*testing.T, string) {}, []string{"a", "a.tar.gz"}},
+		{"a symlink to the bytes", func(t *testing.T, p string) {
+			if err := os.Rename(filepath.Join(p, "a"), filepath.Join(p, "copy")); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink("copy", filepath.Join(p, "a")); err != nil {
+				t.Fatal(err)
+			}
+		}, []string{"a.tar.gz"}},
+		{"a file of another mode", func(t *testing.T, p string) {
+			if err := os.Remove(filepath.Join(p, "a.tar.gz")); err != nil {
+				t.Fatal(err)
+			}
+			data, err := os.ReadFile(filepath.Join(p, "a"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(p, "a.tar.gz"), data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}, []string{"a"}},
+		{"a file grown", func(t *testing.T, p string) {
+			f, err := os.OpenFile(filepath.Join(p, "a"), os.O_WRONLY|os.O_APPEND, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if _, err := f.Write([]byte("x")); err != nil {
+				t.Fatal(err)
+			}
+		}, nil},
+		{"a file of someone else's", func(t *testing.T, p string) {
+			if err := os.WriteFile(filepath.Join(p, "README"), []byte("mine"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, []string{"a", "a.tar.gz"}},
+		{"a folder of someone else's", func(t *testing.T, p string) {
+			if err := os.Mkdir(filepath.Join(p, "mine"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			b0, m0 := render(t, storePath)
+			old := Input{Bundle: b0, Manifest: m0, Index: fixed([]byte("old index")), PerPin: PerPin{Ones: renderOnes(t, storePath, otherStorePath, storePath)}}
+			if _, err := WriteSite(dir, old); err != nil {
+				t.Fatal(err)
+			}
+			p := filepath.Join(dir, OnesDir)
+			tt.change(t, p)
+			before := map[string]os.FileInfo{}
+			for _, name := range tt.kept {
+				st, err := os.Lstat(filepath.Join(p, name))
+				if err != nil {
+					t.Fatal(err)
+				}
+				before[name] = st
+			}
+			if _, err := WriteSite(dir, newSite); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want, tree(t, dir)); diff != "" {
+				t.Errorf("the site differs from one written afresh (-want +got):\n%s", diff)
+			}
+			for name, st := range before {
+				if now, err := os.Lstat(filepath.Join(p, name)); err != nil || !os.SameFile(st, now) {
+					t.Errorf("%s/%s was written again, though it held the bytes (%v)", OnesDir, name, err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkRepublish writes a site of 10,000 names with its one-name
+// bundles over the same site: what a republish with no change does to --out.
+func BenchmarkRepublish(b *testing.B) {
+	paths := make([]string, 10_000)
+	for i := range paths {
+		paths[i] = storePath
+	}
+	var raw []cachix.Pin
+	for i, p := range paths {
+		raw = append(raw, cachix.Pin{Name: fmt.Sprintf("name-%d", i), LastRevision: cachix.Revision{StorePath: p}})
+	}
+	set, err := pins.Build(raw, pins.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	bun, err := bundle.Render(set, testMeta)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ones, err := bundle.NewOnes(set, testMeta)
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := Input{Bundle: bun, Manifest: NewManifest(set, testMeta), PerPin: PerPin{Ones: ones}}
+	dir := b.TempDir()
+	if _, err := WriteSite(dir, in); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := WriteSite(dir, in); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

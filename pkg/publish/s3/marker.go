@@ -2,13 +2,16 @@ package s3
 
 import (
 	"bytes"
-	"compress/gzip"
+	stdgzip "compress/gzip"
 	"crypto/md5"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/klauspost/compress/gzip"
+	fastjson "github.com/segmentio/encoding/json"
 )
 
 // MarkerName is the object at the top of the prefix that says create-pin-refs
@@ -48,7 +51,7 @@ func sum(data []byte) string {
 
 func (m *marker) encode() ([]byte, error) {
 	var buf bytes.Buffer
-	zw, err := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+	zw, err := stdgzip.NewWriterLevel(&buf, stdgzip.BestSpeed)
 	if err != nil {
 		return nil, err
 	}
@@ -69,8 +72,13 @@ func parseMarker(data []byte) (*marker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s is not a create-pin-refs marker (%v)", ErrNotOurs, MarkerName, err)
 	}
-	var m marker
-	if err := json.NewDecoder(io.LimitReader(zr, 8*markerLimit)).Decode(&m); err != nil {
+	// A map made to size: growing it to 150,000 names took a fifth of the
+	// time. Each name takes some 10 of the compressed bytes (a one-name
+	// bundle's two, 60 bytes of JSON, compress to 16).
+	m := marker{Objects: make(map[string]string, len(data)/10)}
+	// segmentio's decoder reads 150,000 names in a third of encoding/json's
+	// time, as the first value of the stream like it.
+	if err := fastjson.NewDecoder(io.LimitReader(zr, 8*markerLimit)).Decode(&m); err != nil {
 		return nil, fmt.Errorf("%w: %s is not a create-pin-refs marker (%v)", ErrNotOurs, MarkerName, err)
 	}
 	switch {
@@ -79,7 +87,7 @@ func parseMarker(data []byte) (*marker, error) {
 	case m.Format > markerFormat:
 		return nil, fmt.Errorf("%s is of format %d, newer than this version's %d: update create-pin-refs", MarkerName, m.Format, markerFormat)
 	}
-	if m.Objects == nil {
+	if m.Objects == nil { // "objects": null
 		m.Objects = map[string]string{}
 	}
 	return &m, nil

@@ -11,7 +11,9 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"runtime"
 	"slices"
+	"sync"
 
 	"github.com/kwbauson/create-pin-refs/pkg/s3bucket"
 	"github.com/kwbauson/create-pin-refs/pkg/site"
@@ -96,10 +98,16 @@ func Publish(ctx context.Context, b Bucket, o Options) (*Result, error) {
 	if len(o.Files) == 0 || o.Files[site.Manifest] == nil {
 		return nil, fmt.Errorf("s3: no site to publish (no %s)", site.Manifest)
 	}
+	// The files are summed, on every core, while the requests below go
+	// out (the marker, when not read before the pins; a first publish's
+	// claim; Check's listing).
+	summed := make(chan map[string]string, 1)
+	go func() { summed <- sumAll(o.Files) }()
 	base := o.Base
 	if base == nil {
 		var err error
 		if base, err = ReadBase(ctx, b, o.Force); err != nil {
+			<-summed // never left running
 			return nil, err
 		}
 	}
@@ -118,11 +126,10 @@ func Publish(ctx context.Context, b Bucket, o Options) (*Result, error) {
 		}
 		res.Stale = slices.Sorted(maps.Keys(stales))
 	}
-	next := &marker{Generator: generator, Format: markerFormat, Objects: make(map[string]string, len(o.Files))}
+	sums := <-summed // after an error above, the sums end alone
+	next := &marker{Generator: generator, Format: markerFormat, Objects: sums}
 	var todo []string
-	for name, data := range o.Files {
-		s := sum(data)
-		next.Objects[name] = s
+	for name, s := range sums {
 		if prev.Objects[name] != s || stales[name] {
 			todo = append(todo, name)
 		}
@@ -263,6 +270,54 @@ func ReadBase(ctx context.Context, b Bucket, force bool) (*Base, error) {
 		return nil, err
 	}
 	return &Base{marker: m, etag: etag, adopted: adopted}, nil
+}
+
+// sumAll sums each file's content, by name, on every core, and each
+// content once: the one-name bundles' two names (p/NAME, p/NAME.tar.gz)
+// hold the same bytes, not copies of them.
+func sumAll(files map[string][]byte) map[string]string {
+	type key struct {
+		first *byte
+		n     int
+	}
+	var unique [][]byte
+	index := make(map[key]int, len(files))
+	of := make(map[string]int, len(files))
+	for name, data := range files {
+		if len(data) == 0 {
+			of[name] = -1
+			continue
+		}
+		k := key{&data[0], len(data)}
+		i, ok := index[k]
+		if !ok {
+			i = len(unique)
+			index[k] = i
+			unique = append(unique, data)
+		}
+		of[name] = i
+	}
+	sums := make([]string, len(unique))
+	workers := max(1, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(unique); i += workers {
+				sums[i] = sum(unique[i])
+			}
+		})
+	}
+	wg.Wait()
+	out := make(map[string]string, len(files))
+	empty := sum(nil)
+	for name, i := range of {
+		if i < 0 {
+			out[name] = empty
+		} else {
+			out[name] = sums[i]
+		}
+	}
+	return out
 }
 
 // readMarker reads the prefix's marker and its ETag ("": none). A prefix
