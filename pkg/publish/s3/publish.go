@@ -152,7 +152,11 @@ func Publish(ctx context.Context, b Bucket, o Options) (*Result, error) {
 	u := &undo{b: b, etag: etag, claimed: res.Created, saved: map[string]saved{}, slots: make(chan struct{}, cmp.Or(o.Concurrency, 16))}
 	// What to read to put back: the mutable names the marker lists, or on a
 	// prefix adopted every name, as anything may be there.
+	// Objects written with the same content and headers (p/NAME and
+	// p/NAME.tar.gz, pins and pins.tar.gz) are read once.
 	var toRead []string
+	twins := map[string][]string{} // a name read, to the others like it
+	first := map[string]string{}   // content and headers, to the name read
 	for _, name := range todo {
 		if !adopted && (kindOf(name) == kindImmutable || prev.Objects[name] == "") {
 			continue
@@ -161,12 +165,20 @@ func Publish(ctx context.Context, b Bucket, o Options) (*Result, error) {
 			u.saved[name] = saved{data, headers(name, "")}
 			continue
 		}
+		if s := prev.Objects[name]; s != "" {
+			like := s + "\x00" + fmt.Sprint(headers(name, "link"))
+			if f, ok := first[like]; ok {
+				twins[f] = append(twins[f], name)
+				continue
+			}
+			first[like] = name
+		}
 		toRead = append(toRead, name)
 	}
 	reads := make(chan error, 1)
 	go func() {
 		var err error
-		res.Read, err = u.read(ctx, toRead)
+		res.Read, err = u.read(ctx, toRead, twins)
 		reads <- err
 	}()
 	waitReads := func() error {

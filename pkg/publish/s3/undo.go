@@ -43,8 +43,32 @@ const undoTime = 2 * time.Minute
 const previousLimit = 256 << 20
 
 // read reads names as they are now, to put them back; a name with no
-// object is left out (undone by deleting it). It returns how many it read.
-func (u *undo) read(ctx context.Context, names []string) (int, error) {
+// object is left out (undone by deleting it). The twins of a name read,
+// written with the same content and headers, are taken to hold what it
+// holds; those of one found gone (deleted by hand) are read too. It
+// returns how many it read.
+func (u *undo) read(ctx context.Context, names []string, twins map[string][]string) (int, error) {
+	n, err := u.readEach(ctx, names)
+	if err != nil {
+		return n, err
+	}
+	var again []string
+	for name, others := range twins {
+		s, ok := u.saved[name]
+		for _, o := range others {
+			if ok {
+				u.saved[o] = s
+			} else {
+				again = append(again, o)
+			}
+		}
+	}
+	m, err := u.readEach(ctx, again)
+	return n + m, err
+}
+
+// readEach reads names as they are now, as many at once as slots holds.
+func (u *undo) readEach(ctx context.Context, names []string) (int, error) {
 	var mu sync.Mutex
 	errs := each(names, u.slots, func(name string) error {
 		obj, err := u.b.Get(ctx, name, previousLimit)

@@ -318,26 +318,35 @@ func TestUndoAfterTheMarker(t *testing.T) {
 
 // TestPrevious: Options.Previous spares the reads of the objects whose MD5
 // is the marker's, and is ignored where it is not; the mutable tarballs are
-// read all the same (their link is not in their bytes). Either way a
-// failure puts back what was there.
+// read all the same (their link is not in their bytes). Objects written
+// with the same content and headers (pins and pins.tar.gz, p/hello and
+// p/hello.tar.gz) are read once, unless the one read was deleted by hand.
+// Either way a failure puts back what was there.
 func TestPrevious(t *testing.T) {
 	one := siteOf("one")
 	for _, tt := range []struct {
 		name     string
 		previous map[string][]byte
 		reads    int
+		gone     string // deleted by hand before the publish
 	}{
-		{"none", nil, 6},
-		{"pins.json and index.html", map[string][]byte{"pins.json": one["pins.json"], "index.html": one["index.html"]}, 4},
-		{"the tarballs", map[string][]byte{"pins": one["pins"], "pins.tar.gz": one["pins.tar.gz"]}, 6},
-		{"a stale index.html", map[string][]byte{"pins.json": one["pins.json"], "index.html": []byte("<html>stale</html>")}, 5},
-		{"one not written over", map[string][]byte{"bundle/default.nix": one["bundle/default.nix"]}, 6},
+		{"none", nil, 4, ""},
+		{"pins.json and index.html", map[string][]byte{"pins.json": one["pins.json"], "index.html": one["index.html"]}, 2, ""},
+		{"the tarballs", map[string][]byte{"pins": one["pins"], "pins.tar.gz": one["pins.tar.gz"]}, 4, ""},
+		{"a stale index.html", map[string][]byte{"pins.json": one["pins.json"], "index.html": []byte("<html>stale</html>")}, 3, ""},
+		{"one not written over", map[string][]byte{"bundle/default.nix": one["bundle/default.nix"]}, 4, ""},
+		{"a twin gone", nil, 5, "site/p/hello"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			srv, b, _ := bucketAt(t, "site")
 			ctx := context.Background()
 			if _, err := Publish(ctx, b, Options{Files: one, Link: linkOne}); err != nil {
 				t.Fatal(err)
+			}
+			if tt.gone != "" {
+				if _, err := srv.Client().DeleteObject(ctx, &awss3.DeleteObjectInput{Bucket: aws.String("demo"), Key: aws.String(tt.gone)}); err != nil {
+					t.Fatal(err)
+				}
 			}
 			before := snapshot(t, srv)
 			f := &failBucket{Bucket: b, put: named(MarkerName), k: 1}
@@ -399,7 +408,7 @@ func TestReadsAlongsideImmutables(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !o.overlap || res.Read != 6 {
-		t.Errorf("a read while the immutable write was in flight: %v, %d objects read; want true, 6", o.overlap, res.Read)
+	if !o.overlap || res.Read != 4 {
+		t.Errorf("a read while the immutable write was in flight: %v, %d objects read; want true, 4", o.overlap, res.Read)
 	}
 }
