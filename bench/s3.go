@@ -277,7 +277,10 @@ func writeS3(w io.Writer, rows []s3Row, skipped string) {
 	}
 	fmt.Fprintf(w, "`--mode s3 --per-pin-urls on --verify off` as a whole process against versitygw %s (posix back end) on loopback, "+
 		"behind a proxy that counts its requests, on a new prefix: the first publish, a republish with %d pins moved to other store paths, "+
-		"then the same pins again. Uploaded is the request bodies' bytes; wall time includes versitygw's answers (its writes to the file system). One round.\n\n",
+		"then the same pins again. The GETs are the marker (read before the pins), the previous pins.json and index.html, "+
+		"the earlier immutable bundles, one read of each object content a republish writes over (kept to put it back should the publish fail), "+
+		"and pins.json read back at --site-url as consumers would. "+
+		"Uploaded is the request bodies' bytes; wall time includes versitygw's answers (its writes to the file system). One round.\n\n",
 		s3server.Version, s3Changed)
 	fmt.Fprintln(w, "| pins | publish | S3 requests | uploaded | wall | CPU | peak RSS |")
 	fmt.Fprintln(w, "|---:|---|---|---:|---:|---:|---:|")
