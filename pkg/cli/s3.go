@@ -104,7 +104,7 @@ func (p *s3Publisher) publish(ctx context.Context, cfg *config.Config, out rende
 		p.rep.Logf("--reverify: listed %s: every object of earlier publishes is there as written", p.bucket)
 	case cfg.Reverify:
 		p.rep.Logf("--reverify: listed %s: %s gone or holding other content (deleted or written over by hand), written again: %s",
-			p.bucket, count(len(r.Stale), "object"), strings.Join(r.Stale[:min(len(r.Stale), 10)], ", ")+map[bool]string{true: ", …"}[len(r.Stale) > 10])
+			p.bucket, count(len(r.Stale), "object"), someNames(r.Stale, 10))
 	}
 	if !r.Changed {
 		p.rep.Logf("%s already holds this site: nothing written (%d objects unchanged)", p.bucket, r.Unchanged)
@@ -112,6 +112,15 @@ func (p *s3Publisher) publish(ctx context.Context, cfg *config.Config, out rende
 	}
 	p.rep.Logf("published to %s: %d objects written (%d bytes), %d deleted, %d unchanged; %d read first, to put back on a failure", p.bucket, r.Put, r.BytesPut, r.Deleted, r.Unchanged, r.Read)
 	return nil
+}
+
+// someNames joins the first most of names, and says how many more.
+func someNames(names []string, most int) string {
+	s := strings.Join(names[:min(len(names), most)], ", ")
+	if len(names) > most {
+		s += fmt.Sprintf(" and %d more", len(names)-most)
+	}
+	return s
 }
 
 // siteCheckTime bounds the read of the published pins.json at --site-url.
