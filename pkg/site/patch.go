@@ -226,4 +226,3 @@ func (s *swap) rollbackPatch(name string, p *patchSet) error {
 	}
 	return errors.Join(errs...)
 }
-
