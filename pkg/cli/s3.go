@@ -30,6 +30,10 @@ type s3Publisher struct {
 	rep    reporter
 	force  bool        // --force-prefix
 	base   *s3pub.Base // the marker read before the pins, each round
+	// lock is the prefix's lock, held from a lost race on: the rounds after
+	// it read the marker and the pins under it, so that they lose no more.
+	lock     *s3pub.Lock
+	lockOpts s3pub.LockOptions
 }
 
 // s3Rounds bounds how many times a run reads the pins and publishes while
@@ -45,7 +49,24 @@ func newS3Publisher(ctx context.Context, cfg *config.Config, env Env, rep report
 	if hc == nil {
 		hc = &http.Client{Timeout: siteCheckTime}
 	}
-	return &s3Publisher{bucket: b, hc: hc, rep: rep, force: cfg.ForcePrefix}, nil
+	p := &s3Publisher{bucket: b, hc: hc, rep: rep, force: cfg.ForcePrefix}
+	p.lockOpts = s3pub.LockOptions{Holder: holder(env), Waiting: func(who string) {
+		p.rep.Logf("notice: %s is publishing to %s: waiting for it to finish", who, b)
+	}}
+	return p, nil
+}
+
+// holder names this run in the prefix's lock: its GitHub Actions run, or
+// its host and process.
+func holder(env Env) string {
+	if server, repo, id := env.Getenv("GITHUB_SERVER_URL"), env.Getenv("GITHUB_REPOSITORY"), env.Getenv("GITHUB_RUN_ID"); server != "" && repo != "" && id != "" {
+		return server + "/" + repo + "/actions/runs/" + id
+	}
+	host, err := os.Hostname()
+	if err != nil {
+		host = "a host"
+	}
+	return fmt.Sprintf("create-pin-refs on %s (process %d)", host, os.Getpid())
 }
 
 // readBase reads the prefix's marker before the pins are read: the site is
@@ -93,11 +114,14 @@ func (p *s3Publisher) publish(ctx context.Context, cfg *config.Config, out rende
 	if res.lockURL != "" {
 		link = "<" + res.lockURL + `>; rel="immutable"`
 	}
-	r, err := s3pub.Publish(ctx, p.bucket, s3pub.Options{Files: files, Link: link, Force: cfg.ForcePrefix, Previous: out.earlier, Check: cfg.Reverify, Base: p.base})
+	r, err := s3pub.Publish(ctx, p.bucket, s3pub.Options{Files: files, Link: link, Force: cfg.ForcePrefix, Previous: out.earlier, Check: cfg.Reverify, Base: p.base, Lock: p.lock, LockOptions: p.lockOpts})
 	if err != nil {
 		return fmt.Errorf("publishing to %s: %w", p.bucket, err)
 	}
 	res.Changed, res.bucket = r.Changed, p.bucket.Location().String()
+	for _, w := range r.Warnings {
+		p.rep.Warnf("%s", w)
+	}
 	defer p.checkServed(ctx, res.URL, manifest)
 	switch {
 	case cfg.Reverify && len(r.Stale) == 0:
@@ -157,16 +181,27 @@ func (p *s3Publisher) checkServed(ctx context.Context, pinsURL string, manifest 
 }
 
 // again decides, after round's err, whether to read the pins again: another
-// publish wrote the prefix after this round read its marker.
-func (p *s3Publisher) again(_ context.Context, _ Env, round int, _ *Result, err error) (bool, error) {
-	if !errors.Is(err, s3pub.ErrRaced) {
-		return false, err
+// publish wrote the prefix after this round read its marker. The next
+// round holds the prefix's lock, taken once the other publish is done; the
+// lock is released with the last round.
+func (p *s3Publisher) again(ctx context.Context, _ Env, round int, _ *Result, err error) (bool, error) {
+	if errors.Is(err, s3pub.ErrRaced) && round < s3Rounds {
+		p.rep.Logf("notice: %v; reading the pins again, under the prefix's lock", err)
+		if p.lock != nil {
+			return true, nil
+		}
+		if p.lock, err = s3pub.Acquire(ctx, p.bucket, p.lockOpts); err == nil {
+			return true, nil
+		}
 	}
-	if round >= s3Rounds {
+	if rerr := p.lock.Release(ctx); rerr != nil {
+		p.rep.Warnf("%v", rerr)
+	}
+	p.lock = nil
+	if errors.Is(err, s3pub.ErrRaced) {
 		return false, fmt.Errorf("%w; other publishes wrote it in each of %d rounds of reading the pins: run this job again once they are done, or publish from one job", err, round)
 	}
-	p.rep.Logf("notice: %v; reading the pins again", err)
-	return true, nil
+	return false, err
 }
 
 // s3Source reads names of the prefix as a kept.Source.

@@ -25,6 +25,7 @@ type Bucket interface {
 	Put(ctx context.Context, name string, body []byte, o s3bucket.PutOptions) (string, error)
 	Delete(ctx context.Context, names ...string) error
 	List(ctx context.Context, under string, limit int) ([]s3bucket.Entry, error)
+	Head(ctx context.Context, name string) (s3bucket.Object, error)
 	String() string
 }
 
@@ -58,6 +59,12 @@ type Options struct {
 	// ones a publish writes for its name; the mutable tarballs, whose link
 	// metadata is not known from their bytes, are always read.
 	Previous map[string][]byte
+	// Lock is the prefix's lock, held by the caller since before it read
+	// Base (Acquire), as after a lost race; Publish leaves it held. nil:
+	// Publish takes it, as LockOptions say, once it knows it has something
+	// to write, and releases it before it returns.
+	Lock        *Lock
+	LockOptions LockOptions
 }
 
 // Result is what a publish did.
@@ -74,6 +81,9 @@ type Result struct {
 	// Read is how many objects were read (the marker aside), to put them
 	// back should the publish fail.
 	Read int
+	// Warnings are what went wrong after the site was published (the
+	// lock's release).
+	Warnings []string
 }
 
 // Publish writes o.Files under the bucket's prefix: the objects whose content
@@ -120,36 +130,66 @@ func Publish(ctx context.Context, b Bucket, o Options) (*Result, error) {
 		}
 	}
 	var stales map[string]bool // listed, but not as listed (Options.Check)
-	if o.Check && etag != "" {
+	// A lock taken over from a publish that stopped halfway: check too.
+	if (o.Check || o.Lock.mustCheck()) && etag != "" {
 		if stales, err = stale(ctx, b, prev.Objects); err != nil {
 			return nil, err
 		}
 		res.Stale = slices.Sorted(maps.Keys(stales))
 	}
 	sums := <-summed // after an error above, the sums end alone
-	next := &marker{Generator: generator, Format: markerFormat, Objects: sums}
-	var todo []string
-	for name, s := range sums {
-		if prev.Objects[name] != s || stales[name] {
-			todo = append(todo, name)
+	// The site was made on the previous one as read (o.Previous): one that
+	// is not what the marker lists is another publish's, landed between
+	// the two reads, or was changed by hand, and is written again. Its
+	// pins.json names the bundles kept: made on another's, the site would
+	// drop that publish's bundle, so unless the lock was held while both
+	// were read, the pins are read again.
+	for name, data := range o.Previous {
+		if s, ok := prev.Objects[name]; ok && s != sum(data) {
+			if name == site.Manifest && o.Lock == nil {
+				return nil, fmt.Errorf("%w: the %s read is not the one %s lists", ErrRaced, name, MarkerName)
+			}
+			if stales == nil {
+				stales = map[string]bool{}
+			}
+			stales[name] = true
 		}
 	}
-	var gone []string
-	for name := range prev.Objects {
-		if _, ok := o.Files[name]; !ok {
-			gone = append(gone, name)
-		}
-	}
+	todo, gone := plan(o.Files, sums, prev.Objects, stales)
 	res.Unchanged = len(o.Files) - len(todo)
-	if len(todo) == 0 && len(gone) == 0 && etag != "" {
+	if len(todo) == 0 && len(gone) == 0 {
 		return res, nil
 	}
+	u := &undo{b: b, etag: etag, claimed: res.Created, saved: map[string]saved{}, slots: make(chan struct{}, cmp.Or(o.Concurrency, 16))}
+	lock := o.Lock
+	if lock == nil {
+		if lock, err = lockFor(ctx, b, o.LockOptions, etag); err != nil {
+			if errors.Is(err, ErrRaced) {
+				return nil, err
+			}
+			return nil, u.back(ctx, err, nil) // the claim, if any
+		}
+		defer func() {
+			if err := lock.Release(ctx); err != nil {
+				res.Warnings = append(res.Warnings, err.Error())
+			}
+		}()
+	}
+	if lock.mustCheck() && stales == nil && etag != "" {
+		// The holder before stopped renewing, maybe halfway.
+		if stales, err = stale(ctx, b, prev.Objects); err != nil {
+			return nil, err
+		}
+		res.Stale = slices.Sorted(maps.Keys(stales))
+		todo, gone = plan(o.Files, sums, prev.Objects, stales)
+		res.Unchanged = len(o.Files) - len(todo)
+	}
+	next := &marker{Generator: generator, Format: markerFormat, Objects: sums}
 	body, err := next.encode()
 	if err != nil {
 		return nil, fmt.Errorf("s3: encoding %s: %w", MarkerName, err)
 	}
 	slices.SortFunc(todo, func(x, y string) int { return cmp.Or(cmp.Compare(kindOf(x), kindOf(y)), cmp.Compare(x, y)) })
-	u := &undo{b: b, etag: etag, claimed: res.Created, saved: map[string]saved{}, slots: make(chan struct{}, cmp.Or(o.Concurrency, 16))}
 	// What to read to put back: the mutable names the marker lists, or on a
 	// prefix adopted every name, as anything may be there.
 	// Objects written with the same content and headers (p/NAME and
@@ -196,6 +236,9 @@ func Publish(ctx context.Context, b Bucket, o Options) (*Result, error) {
 			end++
 		}
 		group := todo[start:end]
+		if err := stopped(lock); err != nil {
+			return nil, err
+		}
 		if adopted || kindOf(group[0]) != kindImmutable {
 			// Nothing is written over before it is read.
 			if err := waitReads(); err != nil {
@@ -213,6 +256,9 @@ func Publish(ctx context.Context, b Bucket, o Options) (*Result, error) {
 	}
 	if err := waitReads(); err != nil {
 		return nil, u.back(ctx, err, nil)
+	}
+	if err := stopped(lock); err != nil {
+		return nil, err
 	}
 	cond := s3bucket.PutOptions{ContentType: "application/gzip", CacheControl: "no-store", IfMatch: etag}
 	if _, err := b.Put(ctx, MarkerName, body, cond); err != nil {
@@ -234,6 +280,54 @@ func Publish(ctx context.Context, b Bucket, o Options) (*Result, error) {
 		res.Deleted = len(gone)
 	}
 	return res, nil
+}
+
+// plan is what a publish writes (the names whose content differs from what
+// the marker lists, or that are stale) and deletes (the names the marker
+// lists that the site no longer holds).
+func plan(files map[string][]byte, sums, listed map[string]string, stales map[string]bool) (todo, gone []string) {
+	for name, s := range sums {
+		if listed[name] != s || stales[name] {
+			todo = append(todo, name)
+		}
+	}
+	for name := range listed {
+		if _, ok := files[name]; !ok {
+			gone = append(gone, name)
+		}
+	}
+	return todo, gone
+}
+
+// lockFor takes the prefix's lock for a publish made on the marker of
+// etag, and reads the marker's ETag again under it: a publish that held
+// the lock meanwhile is a lost race (ErrRaced), the lock released.
+func lockFor(ctx context.Context, b Bucket, o LockOptions, etag string) (*Lock, error) {
+	lock, err := Acquire(ctx, b, o)
+	if err != nil {
+		return nil, err
+	}
+	obj, err := b.Head(ctx, MarkerName)
+	if err == nil && obj.ETag == etag {
+		return lock, nil
+	}
+	if rerr := lock.Release(ctx); rerr != nil && err == nil {
+		err = rerr
+	}
+	switch {
+	case err == nil, errors.Is(err, s3bucket.ErrNotFound):
+		return nil, fmt.Errorf("%w: %s changed while this publish waited for the lock", ErrRaced, MarkerName)
+	}
+	return nil, fmt.Errorf("reading %s again under the lock: %w", MarkerName, err)
+}
+
+// stopped is the lock's loss, which ends a publish before its next write:
+// the publish that took it over is writing the prefix, and lists it first.
+func stopped(lock *Lock) error {
+	if err := lock.Lost(); err != nil {
+		return fmt.Errorf("%w; this publish stopped writing, and the one that took over writes again whatever does not hold what the marker lists", err)
+	}
+	return nil
 }
 
 // claim writes an empty marker on a prefix that has none, before anything
@@ -277,7 +371,7 @@ type Base struct {
 // if it is still the one read. A prefix with no marker must be empty, unless
 // force; a marker that is not ours is an ErrNotOurs.
 func ReadBase(ctx context.Context, b Bucket, force bool) (*Base, error) {
-	m, etag, adopted, err := readMarker(ctx, b, force)
+	m, etag, adopted, err := readMarker(ctx, b, force, true)
 	if err != nil {
 		return nil, err
 	}
@@ -334,8 +428,10 @@ func sumAll(files map[string][]byte) map[string]string {
 
 // readMarker reads the prefix's marker and its ETag ("": none). A prefix
 // with no marker must be empty, unless force: adopted says a publish may
-// then write over objects no marker lists.
-func readMarker(ctx context.Context, b Bucket, force bool) (m *marker, etag string, adopted bool, err error) {
+// then write over objects no marker lists. again reads the marker once
+// more when the prefix is found not empty: another first publish may have
+// claimed it between the two requests.
+func readMarker(ctx context.Context, b Bucket, force, again bool) (m *marker, etag string, adopted bool, err error) {
 	empty := &marker{Objects: map[string]string{}}
 	obj, err := b.Get(ctx, MarkerName, markerLimit)
 	switch {
@@ -350,6 +446,10 @@ func readMarker(ctx context.Context, b Bucket, force bool) (m *marker, etag stri
 			return nil, "", false, err
 		case len(found) > 0:
 			some = "objects (such as " + found[0].Name + ")"
+		}
+		if some != "" && again {
+			// Claimed meanwhile by a first publish, maybe.
+			return readMarker(ctx, b, force, false)
 		}
 		if some != "" && !force {
 			return nil, "", false, fmt.Errorf("%w: %s holds %s but no %s: create-pin-refs publishes only to an empty prefix or one it created; choose another prefix, or --force-prefix (input force-prefix) to publish there, replacing the site's names (objects of other names are left alone)",

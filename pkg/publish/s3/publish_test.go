@@ -207,59 +207,82 @@ func TestNotOurs(t *testing.T) {
 }
 
 // raceBucket is a bucket where another publish writes the prefix just
-// before this one's first write of an object.
+// before this one's first write (the claim of a first publish, or the
+// lock).
 type raceBucket struct {
 	Bucket
 	once  sync.Once
 	other func()
-	// midway runs other once the first object that is no marker is
-	// written, rather than before the first write: the other publish then
-	// finds this one's objects.
-	midway bool
+	after bool // other runs once the lock is taken, not before the first write
 }
 
 func (r *raceBucket) Put(ctx context.Context, name string, body []byte, o s3bucket.PutOptions) (string, error) {
-	if !r.midway {
+	if !r.after {
 		r.once.Do(r.other)
 	}
 	etag, err := r.Bucket.Put(ctx, name, body, o)
-	if r.midway && name != MarkerName {
+	if r.after && name == LockName {
 		r.once.Do(r.other)
 	}
 	return etag, err
 }
 
 // TestRace: two publishes racing on one prefix: the one whose marker is no
-// longer the one it read loses with ErrRaced, and the winner's marker stands.
+// longer the one it read loses with ErrRaced, having written nothing of its
+// site, and the winner's marker stands. One that starts while the other
+// holds the lock waits for it, then loses.
 func TestRace(t *testing.T) {
 	for _, tt := range []struct {
 		name          string
 		first, midway bool
 	}{
 		{"first publish", true, false},
-		// The other publish finds this one's bundle and its claim on
-		// the prefix, and goes on rather than take it for not ours.
-		{"first publish, the other midway", true, true},
 		{"update", false, false},
+		// The other publish reads the marker while this one holds the
+		// lock, waits for it, and loses.
+		{"first publish, the other midway", true, true},
 		{"update, the other midway", false, true},
 	} {
-		first := tt.first
 		t.Run(tt.name, func(t *testing.T) {
 			_, b, _ := bucketAt(t, "site")
 			ctx := context.Background()
-			if !first {
+			if !tt.first {
 				if _, err := Publish(ctx, b, Options{Files: siteOf("zero")}); err != nil {
 					t.Fatal(err)
 				}
 			}
-			r := &raceBucket{Bucket: b, midway: tt.midway, other: func() {
-				if _, err := Publish(ctx, b, Options{Files: siteOf("other")}); err != nil {
-					t.Errorf("the other publish: %v", err)
+			other := func(base *Base) error {
+				_, err := Publish(ctx, b, Options{Files: siteOf("other"), Base: base, LockOptions: LockOptions{Poll: testPoll}})
+				return err
+			}
+			var otherErr error
+			var wg sync.WaitGroup
+			r := &raceBucket{Bucket: b, after: tt.midway, other: func() {
+				if !tt.midway {
+					otherErr = other(nil)
+					return
 				}
+				// Read while this publish holds the lock, before its
+				// marker: the other waits for the lock.
+				base, err := ReadBase(ctx, b, false)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				wg.Go(func() { otherErr = other(base) })
 			}}
 			_, err := Publish(ctx, r, Options{Files: siteOf("one")})
+			wg.Wait()
+			winner, loser := "other", "one"
+			if tt.midway {
+				winner, loser = loser, winner
+				err, otherErr = otherErr, err
+			}
+			if otherErr != nil {
+				t.Fatalf("the winner, %s: %v", winner, otherErr)
+			}
 			if !errors.Is(err, ErrRaced) {
-				t.Fatalf("Publish = %v, want ErrRaced", err)
+				t.Fatalf("the loser, %s: %v, want ErrRaced", loser, err)
 			}
 			obj, err := b.Get(ctx, MarkerName, markerLimit)
 			if err != nil {
@@ -269,8 +292,13 @@ func TestRace(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := slices.Sorted(maps.Keys(m.Objects)); !slices.Contains(got, "b/other.tar.gz") || slices.Contains(got, "b/one.tar.gz") {
-				t.Errorf("the marker lists %q, want the other publish's", got)
+			if got := slices.Sorted(maps.Keys(m.Objects)); !slices.Contains(got, "b/"+winner+".tar.gz") || slices.Contains(got, "b/"+loser+".tar.gz") {
+				t.Errorf("the marker lists %q, want %s's", got, winner)
+			}
+			for _, e := range mustList(t, b) {
+				if e.Name == "b/"+loser+".tar.gz" || e.Name == LockName {
+					t.Errorf("%s is on the prefix", e.Name)
+				}
 			}
 		})
 	}
@@ -309,8 +337,8 @@ func TestCheck(t *testing.T) {
 			t.Errorf("GET site/%s: %d %q, want the site's", name, resp.StatusCode, body)
 		}
 	}
-	if n := reqs.take(); n[http.MethodPut] != 3 {
-		t.Errorf("Check sent %v, want 3 PUTs", n)
+	if n := reqs.take(); n[http.MethodPut] != 4 { // and the lock
+		t.Errorf("Check sent %v, want 4 PUTs", n)
 	}
 	if res, err := Publish(ctx, b, Options{Files: files, Check: true}); err != nil || res.Changed || len(res.Stale) != 0 {
 		t.Errorf("Check on a whole prefix: %+v, %v; want nothing written", res, err)

@@ -297,6 +297,11 @@ func TestUndoAfterTheMarker(t *testing.T) {
 		srv, b := published(t)
 		other := siteOf("other")
 		f := &failBucket{Bucket: b, put: named(site.Manifest), k: 1, meanwhile: func() {
+			// It takes the lock over, as if this publish had stalled
+			// for a whole lease.
+			if err := b.Delete(context.Background(), LockName); err != nil {
+				t.Fatal(err)
+			}
 			if _, err := Publish(context.Background(), b, Options{Files: other}); err != nil {
 				t.Errorf("the other publish: %v", err)
 			}

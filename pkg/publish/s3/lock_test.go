@@ -1,0 +1,148 @@
+package s3
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kwbauson/create-pin-refs/pkg/s3bucket"
+)
+
+// TestLockWaits: a publish waits for the lock while its holder renews it,
+// takes it once released, and, held for all of Wait, fails naming the
+// holder.
+func TestLockWaits(t *testing.T) {
+	_, b, _ := bucketAt(t, "site")
+	ctx := context.Background()
+	lease := 300 * time.Millisecond
+	a, err := Acquire(ctx, b, LockOptions{Holder: "run A", Lease: lease})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Renewed three times a lease, it is never taken over.
+	_, err = Acquire(ctx, b, LockOptions{Holder: "run B", Lease: lease, Poll: testPoll, Wait: 4 * lease})
+	if !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), "run A (since ") {
+		t.Fatalf("Acquire while held = %v, want ErrLocked naming run A", err)
+	}
+	var told []string
+	var mu sync.Mutex
+	go func() {
+		time.Sleep(lease)
+		if err := a.Release(ctx); err != nil {
+			t.Error(err)
+		}
+	}()
+	c, err := Acquire(ctx, b, LockOptions{Holder: "run C", Lease: lease, Poll: testPoll, Waiting: func(who string) {
+		mu.Lock()
+		told = append(told, who)
+		mu.Unlock()
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Release(ctx)
+	mu.Lock()
+	defer mu.Unlock()
+	if c.tookOver || len(told) != 1 || !strings.HasPrefix(told[0], "run A") {
+		t.Errorf("after a release: took over %v, told %q; want taken, run A named once", c.tookOver, told)
+	}
+}
+
+// TestLockTakeOver: a lock no longer renewed (its publish crashed halfway)
+// is taken over after a lease, and the publish under it lists the prefix
+// and writes again what the crashed one left written over; the crashed
+// one's lock, renewed no more, is lost.
+func TestLockTakeOver(t *testing.T) {
+	srv, b, _ := bucketAt(t, "site")
+	ctx := context.Background()
+	files := siteOf("one")
+	if _, err := Publish(ctx, b, Options{Files: files}); err != nil {
+		t.Fatal(err)
+	}
+	lease := 300 * time.Millisecond
+	crashed, err := Acquire(ctx, b, LockOptions{Holder: "crashed run", Lease: lease})
+	if err != nil {
+		t.Fatal(err)
+	}
+	close(crashed.stop) // renewed no more, never released
+	<-crashed.done
+	// It wrote pins.json, and stopped.
+	if _, err := b.Put(ctx, "pins.json", []byte("half"), s3bucket.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	l, err := Acquire(ctx, b, LockOptions{Holder: "next run", Lease: lease, Poll: testPoll})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if waited := time.Since(start); !l.tookOver || waited < lease {
+		t.Errorf("took over %v after %s, want taken over after the lease (%s)", l.tookOver, waited, lease)
+	}
+	if !errors.Is(crashed.Lost(), ErrLockLost) {
+		t.Errorf("the crashed run's Lost() = %v, want ErrLockLost", crashed.Lost())
+	}
+	// The same site: nothing differs from the marker, but pins.json is
+	// not what it lists.
+	res, err := Publish(ctx, b, Options{Files: files, Lock: l})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Stale) != 1 || res.Stale[0] != "pins.json" {
+		t.Errorf("under a lock taken over: stale %q, want pins.json", res.Stale)
+	}
+	if _, body := get(t, srv, "site/pins.json"); body != string(files["pins.json"]) {
+		t.Errorf("pins.json = %q, want the site's", body)
+	}
+	if err := l.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if resp, _ := get(t, srv, "site/"+LockName); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("the lock after its release: %s", resp.Status)
+	}
+}
+
+// TestLockLost: a publish whose lock was taken over writes no more: its
+// renewal finds another's lock, and the publish stops before its writes.
+func TestLockLost(t *testing.T) {
+	_, b, _ := bucketAt(t, "site")
+	ctx := context.Background()
+	if _, err := Publish(ctx, b, Options{Files: siteOf("one")}); err != nil {
+		t.Fatal(err)
+	}
+	lease := 300 * time.Millisecond
+	l, err := Acquire(ctx, b, LockOptions{Holder: "slow run", Lease: lease})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Release(ctx)
+	base, err := ReadBase(ctx, b, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Put(ctx, LockName, []byte(`{"holder":"another run"}`), s3bucket.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 100 && l.Lost() == nil; i++ {
+		time.Sleep(lease / 10)
+	}
+	_, err = Publish(ctx, b, Options{Files: siteOf("two"), Base: base, Lock: l})
+	if !errors.Is(err, ErrLockLost) {
+		t.Fatalf("Publish under a lost lock = %v, want ErrLockLost", err)
+	}
+	for _, e := range mustList(t, b) {
+		if e.Name == "b/two.tar.gz" {
+			t.Errorf("%s written under a lost lock", e.Name)
+		}
+	}
+	// Released, a lost lock is left to its new holder.
+	if err := l.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if obj, err := b.Get(ctx, LockName, lockLimit); err != nil || !strings.Contains(string(obj.Body), "another run") {
+		t.Errorf("the other's lock after the release: %q, %v", obj.Body, err)
+	}
+}
