@@ -471,3 +471,59 @@ func TestS3ModeChecksTheSiteURL(t *testing.T) {
 		})
 	}
 }
+
+// TestS3ModeRacing: runs racing on one prefix, each of one of three caches
+// (three pin sets), again and again, two bundles kept: each exits 0, and
+// then every object the marker lists holds what it lists (--reverify finds
+// none stale) and every bundle pins.json names is served.
+func TestS3ModeRacing(t *testing.T) {
+	srv := s3server.Start(t)
+	srv.CreateBucket(t, "pins")
+	srv.AllowAnonymousRead(t, "pins")
+	srv.Env(t)
+	f := newIncrFixture(t)
+	for i := range 3 {
+		if err := f.srv.SetCache(fakecachix.Cache{Name: fmt.Sprint("set", i), Dir: f.own, Pins: f.pins[:10+i]}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base := srv.ObjectURL("pins", "site/")
+	run := func(cache string, more ...string) (int, string) {
+		args := append([]string{"--cache", cache, "--cachix-url", f.srv.URL(), "--upstream", f.srv.CacheURL("up"), "--keep-bundles", "2",
+			"--mode", "s3", "--s3-url", "s3://pins/site", "--s3-endpoint", srv.URL, "--site-url", base, "--out", filepath.Join(t.TempDir(), "site")}, more...)
+		var stderr strings.Builder
+		code := Main(context.Background(), args, Env{Getenv: func(string) string { return "" }, Stdout: &strings.Builder{}, Stderr: &stderr, Version: "test"})
+		return code, stderr.String()
+	}
+	for repeat := range 3 {
+		var wg sync.WaitGroup
+		for i := range 6 {
+			wg.Go(func() {
+				if code, log := run(fmt.Sprint("set", (i+repeat)%3)); code != ExitOK {
+					t.Errorf("repeat %d, run %d: exit %d:\n%s", repeat, i, code, log)
+				}
+			})
+		}
+		wg.Wait()
+		resp, err := http.Get(base + "pins.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m struct{ Bundles []struct{ Path string } }
+		err = json.NewDecoder(resp.Body).Decode(&m)
+		resp.Body.Close()
+		if err != nil || len(m.Bundles) != 2 {
+			t.Fatalf("repeat %d: pins.json: %v, %d bundles; want 2", repeat, err, len(m.Bundles))
+		}
+		for _, b := range m.Bundles {
+			if resp, err := http.Head(base + b.Path); err != nil || resp.StatusCode != http.StatusOK {
+				t.Errorf("repeat %d: pins.json names %s: %v %v, want 200", repeat, b.Path, resp, err)
+			}
+		}
+		code, log := run("set0", "--reverify")
+		if code != ExitOK {
+			t.Fatalf("repeat %d: the check: exit %d:\n%s", repeat, code, log)
+		}
+		wantLog(t, log, "every object of earlier publishes is there as written")
+	}
+}
