@@ -134,7 +134,7 @@ func (p *s3Publisher) publish(ctx context.Context, cfg *config.Config, out rende
 		p.rep.Logf("%s already holds this site: nothing written (%d objects unchanged)", p.bucket, r.Unchanged)
 		return nil
 	}
-	p.rep.Logf("published to %s: %d objects written (%d bytes), %d deleted, %d unchanged; %d read first, to put back on a failure", p.bucket, r.Put, r.BytesPut, r.Deleted, r.Unchanged, r.Read)
+	p.rep.Logf("published to %s: %s written (%d bytes) and the marker, %d deleted, %d unchanged; %d read first, to put back on a failure", p.bucket, count(r.Put, "object"), r.BytesPut, r.Deleted, r.Unchanged, r.Read)
 	return nil
 }
 

@@ -103,6 +103,19 @@ func TestS3Mode(t *testing.T) {
 	} else {
 		resp.Body.Close()
 	}
+
+	// index.html written over by hand is read as the previous site's, and
+	// written again without --reverify.
+	if _, err := srv.Client().PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String("pins"), Key: aws.String("site/index.html"), Body: strings.NewReader("defaced")}); err != nil {
+		t.Fatal(err)
+	}
+	log, _ = f.publish(t, fresh(), t0.Add(4*time.Hour), args...)
+	wantLog(t, log, "published to s3://pins/site (", "1 object written (", "changed: true")
+	if resp, err := http.Get(base + "index.html"); err != nil {
+		t.Error(err)
+	} else if body, _ := io.ReadAll(resp.Body); resp.Body.Close() == nil && string(body) == "defaced" {
+		t.Errorf("index.html written over by hand stays so: %q", body)
+	}
 }
 
 // getsOf records the GET requests a run sends to one host through the S3

@@ -30,7 +30,7 @@ type LockOptions struct {
 	// takes it over (0: 1 minute); its holder renews it every third of
 	// that. A holder that stopped renewing was cancelled or crashed.
 	Lease time.Duration
-	// Poll is how often a waiting publish reads the lock (0: 2 s).
+	// Poll is how often a waiting publish reads the lock (0: 1 s).
 	Poll time.Duration
 	// Wait bounds the wait for a lock that its holder keeps renewing (0:
 	// 15 minutes).
@@ -40,7 +40,7 @@ type LockOptions struct {
 }
 
 func (o LockOptions) lease() time.Duration { return orDefault(o.Lease, time.Minute) }
-func (o LockOptions) poll() time.Duration  { return orDefault(o.Poll, 2*time.Second) }
+func (o LockOptions) poll() time.Duration  { return orDefault(o.Poll, time.Second) }
 func (o LockOptions) wait() time.Duration  { return orDefault(o.Wait, 15*time.Minute) }
 
 func orDefault(d, def time.Duration) time.Duration {

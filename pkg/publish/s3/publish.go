@@ -69,6 +69,8 @@ type Options struct {
 
 // Result is what a publish did.
 type Result struct {
+	// Put and BytesPut count the site's objects written, Deleted those
+	// deleted, Unchanged those left alone (the marker and the lock aside).
 	Put, Deleted, Unchanged int
 	BytesPut                int64
 	// Changed: an object was written or deleted.
@@ -269,8 +271,6 @@ func Publish(ctx context.Context, b Bucket, o Options) (*Result, error) {
 			return nil, err
 		}
 	}
-	res.Put++
-	res.BytesPut += int64(len(body))
 	res.Changed = true
 	if len(gone) > 0 {
 		slices.Sort(gone)
@@ -346,8 +346,6 @@ func claim(ctx context.Context, b Bucket, res *Result) (string, error) {
 	case err != nil:
 		return "", err
 	}
-	res.Put++
-	res.BytesPut += int64(len(body))
 	if etag == "" { // a server that sends none: the If-Match needs it
 		obj, err := b.Get(ctx, MarkerName, markerLimit)
 		if err != nil {

@@ -113,8 +113,8 @@ func TestPublish(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !res.Created || !res.Changed || res.Put != 10 {
-		t.Errorf("first publish: %+v, want created, changed, 10 objects written (8 and the marker twice: the claim, then the list)", res)
+	if !res.Created || !res.Changed || res.Put != 8 {
+		t.Errorf("first publish: %+v, want created, changed, 8 objects written", res)
 	}
 	for _, tt := range []struct{ key, typ, cache, link string }{
 		{"site/pins", "application/gzip", cacheMutable, link},
@@ -153,9 +153,9 @@ func TestPublish(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// pins, pins.tar.gz, pins.json, index.html, b/two.tar.gz and the marker.
-	if !res.Changed || res.Put != 6 || res.Deleted != 2 || res.Unchanged != 2 {
-		t.Errorf("an update: %+v, want 6 written, 2 deleted, 2 unchanged", res)
+	// pins, pins.tar.gz, pins.json, index.html and b/two.tar.gz.
+	if !res.Changed || res.Put != 5 || res.Deleted != 2 || res.Unchanged != 2 {
+		t.Errorf("an update: %+v, want 5 written, 2 deleted, 2 unchanged", res)
 	}
 	want := []string{"site/.create-pin-refs", "site/b/one.tar.gz", "site/b/two.tar.gz", "site/bundle/default.nix", "site/index.html",
 		"site/notes.txt", "site/pins", "site/pins.json", "site/pins.tar.gz"}
@@ -329,8 +329,8 @@ func TestCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fmt.Sprint(res.Stale) != "[index.html p/hello]" || res.Put != 3 { // the two, and the marker
-		t.Errorf("Check: %+v, want index.html and p/hello stale, 3 objects written", res)
+	if fmt.Sprint(res.Stale) != "[index.html p/hello]" || res.Put != 2 {
+		t.Errorf("Check: %+v, want index.html and p/hello stale, 2 objects written", res)
 	}
 	for _, name := range []string{"p/hello", "index.html"} {
 		if resp, body := get(t, srv, "site/"+name); resp.StatusCode != http.StatusOK || body != string(files[name]) {
