@@ -93,7 +93,7 @@ func (p *pinner) pin(ctx context.Context, r pinRequest) (cachix.Pin, error) {
 	if storePath != r.Path {
 		p.rep.Logf("%s is %s", r.Path, storePath)
 	}
-	if err := p.inCache(ctx, storePath); err != nil {
+	if _, err := p.inCache(ctx, storePath); err != nil {
 		return cachix.Pin{}, fmt.Errorf("pin %q: %w", r.Name, err)
 	}
 	err = p.api.CreatePin(ctx, p.cache, cachix.PinCreate{Name: r.Name, StorePath: storePath, Artifacts: r.Artifacts, Keep: r.Keep})
@@ -114,9 +114,14 @@ func (p *pinner) pin(ctx context.Context, r pinRequest) (cachix.Pin, error) {
 	return made, nil
 }
 
-// inCache checks that the binary cache has storePath, by its narinfo.
-func (p *pinner) inCache(ctx context.Context, storePath string) error {
+// inCache checks that the binary cache has storePath, by its narinfo,
+// which it returns.
+func (p *pinner) inCache(ctx context.Context, storePath string) (*narinfo.NarInfo, error) {
 	n, err := p.binary.Get(ctx, narinfo.Hash(storePath))
+	return n, p.describe(storePath, n, err)
+}
+
+func (p *pinner) describe(storePath string, n *narinfo.NarInfo, err error) error {
 	switch {
 	case errors.Is(err, narinfo.ErrNotFound):
 		return fmt.Errorf("%s is not in the binary cache (%w): push it to cache %q first (cachix push %s %s)", storePath, err, p.cache, p.cache, storePath)

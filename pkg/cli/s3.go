@@ -243,7 +243,7 @@ func pinInS3(ctx context.Context, cfg *config.Pin, env Env, rep reporter, r pinR
 			return fmt.Errorf("%w: --substituter: %w", config.ErrUsage, err)
 		}
 	}
-	err = p.inCache(ctx, storePath)
+	n, err := p.inCache(ctx, storePath)
 	switch {
 	case errors.Is(err, narinfo.ErrNotFound):
 		to := cfg.Store
@@ -254,9 +254,36 @@ func pinInS3(ctx context.Context, cfg *config.Pin, env Env, rep reporter, r pinR
 	case err != nil:
 		return fmt.Errorf("pin %q: %w", r.Name, err)
 	}
+	if err := checkSignature(rep, cfg.PublicKeys, n, cfg.Store); err != nil {
+		return fmt.Errorf("pin %q: %w", r.Name, err)
+	}
 	if err := s3pins.Write(ctx, b, r.Name, storePath); err != nil {
 		return fmt.Errorf("pin %q: %w", r.Name, err)
 	}
 	rep.Logf("pinned %s to %s in %s", r.Name, storePath, b.Location())
+	return nil
+}
+
+// checkSignature checks the narinfo of a path pinned with --store: signed by
+// one of keys, when given, as --pins-from will want; else, unsigned, it is a
+// warning, since consumers' Nix requires a signature by default.
+func checkSignature(rep reporter, keys []string, n *narinfo.NarInfo, store string) error {
+	if n.CA != "" { // content-addressed: no signature needed
+		return nil
+	}
+	if len(keys) > 0 {
+		by, err := n.SignedBy(keys)
+		switch {
+		case err != nil:
+			return fmt.Errorf("checking the signature of its narinfo: %w", err)
+		case by == "":
+			return unsigned(n, store, keys)
+		}
+		return nil
+	}
+	if len(n.Signers()) == 0 {
+		rep.Warnf("the narinfo of %s carries no signature: consumers' Nix (require-sigs, its default) refuses to substitute it, and --pins-from refuses the pin; sign the path in the cache (nix store sign --store '%s' --key-file FILE %s), or copy it signed (nix copy --to '%s?secret-key=FILE'), and give --public-keys to check it here",
+			n.StorePath, store, n.StorePath, store)
+	}
 	return nil
 }

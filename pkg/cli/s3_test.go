@@ -390,7 +390,7 @@ func TestPinsFromS3(t *testing.T) {
 	// A key the cache does not sign with: consumers would refuse the paths.
 	wrongKey := flags(f.srv.CacheURL("demo"))
 	wrongKey[slices.Index(wrongKey, fakecachix.PublicKey)] = "other-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY="
-	if o := runCmd(t, nil, wrongKey...); o.code != ExitError || !strings.Contains(o.stderr, "is signed by fake-1 only, by none of --public-keys (other-1)") {
+	if o := runCmd(t, nil, wrongKey...); o.code != ExitError || !strings.Contains(o.stderr, "is signed by fake-1, none of --public-keys (other-1)") {
 		t.Errorf("a wrong --public-keys: exit %d, want %d naming the keys:\n%s", o.code, ExitError, o.stderr)
 	}
 
@@ -448,7 +448,33 @@ func TestPinStoreS3(t *testing.T) {
 	if o := pin("via-http", fakecachix.StorePath("only-http"), "--substituter", f.srv.CacheURL("demo")); o.code != ExitOK {
 		t.Errorf("--substituter holding the path: exit %d:\n%s", o.code, o.stderr)
 	}
+	// Signatures: --public-keys checks them, as --pins-from will; an
+	// unsigned narinfo is a warning without them.
+	p1 := fakecachix.StorePath("p1")
+	if o := pin("signed", p1, "--public-keys", fakecachix.PublicKey); o.code != ExitOK || strings.Contains(o.stderr, "signature") {
+		t.Errorf("signed by --public-keys: exit %d:\n%s", o.code, o.stderr)
+	}
+	if o := pin("wrong-key", p1, "--public-keys", "demo-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY="); o.code != ExitError || !strings.Contains(o.stderr, "is signed by fake-1, none of --public-keys (demo-1)") {
+		t.Errorf("signed by another key: exit %d, want %d naming the signer:\n%s", o.code, ExitError, o.stderr)
+	}
+	bare := fakecachix.NarInfo{StorePath: fakecachix.StorePath("unsigned"), NarSize: 1}.Text()
+	bare = bare[:strings.Index(bare, "Sig: ")]
+	key := "nix/" + strings.TrimPrefix(bare[len("StorePath: "):], "/nix/store/")[:32] + ".narinfo"
+	if _, err := srv.Client().PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String("cache"), Key: aws.String(key), Body: strings.NewReader(bare)}); err != nil {
+		t.Fatal(err)
+	}
+	if o := pin("unsigned", fakecachix.StorePath("unsigned")); o.code != ExitOK || !strings.Contains(o.stderr, "carries no signature: consumers' Nix (require-sigs, its default) refuses") {
+		t.Errorf("unsigned: exit %d, want %d and a warning:\n%s", o.code, ExitOK, o.stderr)
+	}
+	if o := pin("unsigned-keys", fakecachix.StorePath("unsigned"), "--public-keys", fakecachix.PublicKey); o.code != ExitError || !strings.Contains(o.stderr, "carries no signature, and consumers' Nix, trusting --public-keys (fake-1)") {
+		t.Errorf("unsigned, with --public-keys: exit %d, want %d:\n%s", o.code, ExitError, o.stderr)
+	}
 	got := objectsOf(t, srv, "cache")
+	for _, name := range []string{"wrong-key", "unsigned-keys"} {
+		if got["nix/pins/"+name] != "" {
+			t.Errorf("nix/pins/%s written, though its narinfo is signed by none of --public-keys", name)
+		}
+	}
 	if got["nix/pins/hello.x86_64-linux"] == "" || got["nix/pins/via-http"] == "" || got["nix/pins/absent"] != "" || got["nix/pins/only-http"] != "" {
 		t.Errorf("objects %v, want nix/pins/hello.x86_64-linux and nix/pins/via-http alone under nix/pins/", got)
 	}

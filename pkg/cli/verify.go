@@ -191,14 +191,20 @@ func checkSigned(ctx context.Context, cache verify.Source, set *pins.Set, keys [
 		case by != "":
 			return nil
 		}
-		signers := "carries no signature"
-		if s := n.Signers(); len(s) > 0 {
-			signers = "is signed by " + strings.Join(s, ", ") + " only"
-		}
-		return fmt.Errorf("pin %q: the narinfo of %s in %s %s, by none of --public-keys (%s): consumers' Nix, trusting only these, would refuse to substitute it; give the public key the cache signs with",
-			p.PinName, p.StorePath, cache.URL(), signers, strings.Join(keyNames(keys), ", "))
+		return fmt.Errorf("pin %q: %w", p.PinName, unsigned(n, cache.URL(), keys))
 	}
 	return nil
+}
+
+// unsigned is the error of a narinfo in cache signed by no key of keys.
+func unsigned(n *narinfo.NarInfo, cache string, keys []string) error {
+	names := strings.Join(keyNames(keys), ", ")
+	if s := n.Signers(); len(s) > 0 {
+		return fmt.Errorf("the narinfo of %s in %s is signed by %s, none of --public-keys (%s): consumers' Nix, trusting only these, would refuse to substitute it; give the public key the cache signs with",
+			n.StorePath, cache, strings.Join(s, ", "), names)
+	}
+	return fmt.Errorf("the narinfo of %s in %s carries no signature, and consumers' Nix, trusting --public-keys (%s), would refuse to substitute it: sign the cache's paths (nix store sign, or nix copy --to 'URL?secret-key=FILE') with the key of one of them",
+		n.StorePath, cache, names)
 }
 
 // keyNames are the names of public keys NAME:BASE64.

@@ -89,9 +89,14 @@ func TestLoadPinStore(t *testing.T) {
 		{"a slash", []string{"a/b", "result"}, `"a/b" cannot name an S3 cache's pin`},
 		{"a leading dot", []string{".hidden", "result"}, `".hidden" cannot name`},
 		{"a space", []string{"x y", "result"}, `"x y" cannot name`},
+		{"keys", []string{"--public-keys", "a-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=, b-1:EXKwx6xcBC2Fbj08yqPLzmH062nBRbpIcsZuuc6yRwU=", "hello", "result"}, ""},
+		{"a bad key", []string{"--public-keys", "a-1:AAAA", "hello", "result"}, "--public-keys: "},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := LoadPin(append([]string{"--store", "s3://cache/nix"}, tt.args...), env, io.Discard)
+			cfg, err := LoadPin(append([]string{"--store", "s3://cache/nix"}, tt.args...), env, io.Discard)
+			if tt.name == "keys" && err == nil && len(cfg.PublicKeys) != 2 {
+				t.Errorf("--public-keys: %q, want two keys", cfg.PublicKeys)
+			}
 			switch {
 			case tt.want == "" && err != nil:
 				t.Errorf("LoadPin: %v, want no error", err)
@@ -99,5 +104,9 @@ func TestLoadPinStore(t *testing.T) {
 				t.Errorf("LoadPin: %v, want a usage error saying %q", err, tt.want)
 			}
 		})
+	}
+	// Cachix signs its caches' narinfo files with their own keys.
+	if _, err := LoadPin([]string{"--cache", "c", "--auth-token", "t", "--public-keys", "a-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=", "hello", "result"}, env, io.Discard); !errors.Is(err, ErrUsage) || !strings.Contains(fmt.Sprint(err), "only with --store") {
+		t.Errorf("--public-keys without --store: %v, want a usage error", err)
 	}
 }

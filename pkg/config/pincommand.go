@@ -7,7 +7,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
+	"github.com/kwbauson/create-pin-refs/pkg/bundle"
 	"github.com/kwbauson/create-pin-refs/pkg/s3bucket"
 	"github.com/kwbauson/create-pin-refs/pkg/source/cachix"
 	"github.com/kwbauson/create-pin-refs/pkg/weburl"
@@ -27,6 +29,9 @@ type Pin struct {
 	// gets the pin in niks3's layout instead of Cachix; S3Endpoint as for
 	// --mode s3.
 	Store, S3Endpoint string
+	// PublicKeys, with Store, are the keys PATH's narinfo must be signed
+	// with (nil: not checked; an unsigned one is a warning).
+	PublicKeys []string
 }
 
 // LoadPin reads the arguments of `pin`.
@@ -51,6 +56,10 @@ func LoadPin(args []string, getenv func(string) string, out io.Writer) (*Pin, er
 	})
 	c.fs.StringVar(&cfg.Store, "store", "", "pin in this S3 binary cache, `s3://BUCKET[/PREFIX]`, in niks3's layout (the object PREFIX/pins/PIN holding the path) instead of Cachix; PATH's narinfo is checked in the bucket through the S3 API, or at --substituter when given; credentials from the AWS settings")
 	c.fs.StringVar(&cfg.S3Endpoint, "s3-endpoint", "", "S3 endpoint `URL` for --store on a service other than AWS, addressed path-style")
+	c.fs.Func("public-keys", "with --store, the public `keys` PATH's narinfo must be signed with, NAME:BASE64KEY as in trusted-public-keys (comma or space separated; repeatable): the ones --pins-from is given", func(v string) error {
+		cfg.PublicKeys = append(cfg.PublicKeys, strings.FieldsFunc(v, func(r rune) bool { return r == ',' || unicode.IsSpace(r) })...)
+		return nil
+	})
 	var keep keepFlags
 	c.fs.IntVar(&keep.revisions, "keep-revisions", 0, "keep the last `N` revisions of the pin")
 	c.fs.IntVar(&keep.days, "keep-days", 0, "keep revisions for `N` days")
@@ -61,6 +70,9 @@ func LoadPin(args []string, getenv func(string) string, out io.Writer) (*Pin, er
 	}
 	if cfg.Store != "" {
 		return cfg, cfg.validateStore(c.fs)
+	}
+	if len(cfg.PublicKeys) > 0 {
+		return nil, bad("public-keys", "only with --store: a Cachix cache's narinfo files are signed with its own keys")
 	}
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -164,6 +176,11 @@ func (cfg *Pin) validateStore(fs *flag.FlagSet) error {
 	if cfg.S3Endpoint != "" {
 		if err := s3bucket.CheckEndpoint(cfg.S3Endpoint); err != nil {
 			return bad("s3-endpoint", "%v", err)
+		}
+	}
+	for _, k := range cfg.PublicKeys {
+		if err := bundle.CheckPublicKey(k); err != nil {
+			return bad("public-keys", "%v", err)
 		}
 	}
 	if err := checkPlaceholders(cfg.Name); err != nil {
