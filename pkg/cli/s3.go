@@ -246,11 +246,7 @@ func pinInS3(ctx context.Context, cfg *config.Pin, env Env, rep reporter, r pinR
 	n, err := p.inCache(ctx, storePath)
 	switch {
 	case errors.Is(err, narinfo.ErrNotFound):
-		to := cfg.Store
-		if cfg.S3Endpoint != "" {
-			to += "?endpoint=" + cfg.S3Endpoint
-		}
-		return fmt.Errorf("pin %q: %s is not in the binary cache at %s: copy it there first (nix copy --to '%s' %s)", r.Name, storePath, p.binary.URL(), to, storePath)
+		return fmt.Errorf("pin %q: %s is not in the binary cache at %s: copy it there first (nix copy --to '%s' %s)", r.Name, storePath, p.binary.URL(), s3Store(cfg.Store, cfg.S3Endpoint), storePath)
 	case err != nil:
 		return fmt.Errorf("pin %q: %w", r.Name, err)
 	}

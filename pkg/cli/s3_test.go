@@ -380,7 +380,7 @@ func TestPinsFromS3(t *testing.T) {
 		t.Fatal(err)
 	}
 	put("only-http.x86_64-linux", extra+"\n")
-	if o := runCmd(t, nil, args...); o.code != ExitError || !strings.Contains(o.stderr, `pin "only-http.x86_64-linux": `+extra+" is in no binary cache") {
+	if o := runCmd(t, nil, args...); o.code != ExitError || !strings.Contains(o.stderr, `pin "only-http.x86_64-linux": `+extra+" is in no binary cache (fix: nix copy --to 's3://cache/nix?endpoint="+srv.URL+"' "+extra+")") {
 		t.Errorf("a path in the HTTP cache only: exit %d, want %d naming the pin:\n%s", o.code, ExitError, o.stderr)
 	}
 	if _, err := srv.Client().DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("cache"), Key: aws.String("nix/pins/only-http.x86_64-linux")}); err != nil {

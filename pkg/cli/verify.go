@@ -119,7 +119,7 @@ func verifyPins(ctx context.Context, cfg *config.Config, env Env, rep reporter, 
 			rep.Logf("pin %q: %d of the %d paths of its closure are only in upstream caches (such as %s): Nix substitutes it from its configured substituters rather than with fetchClosure",
 				p.PinName, len(c.Upstream), c.Paths, c.Upstream[0])
 		default:
-			problem := unverified(p, c, meta.Cache)
+			problem := unverified(p, c, pushCommand(cfg, meta, p.StorePath))
 			switch cfg.Verify {
 			case verify.Warn:
 				rep.Warnf("%s; published anyway (--verify=warn)", problem)
@@ -145,8 +145,8 @@ func verifyPins(ctx context.Context, cfg *config.Config, env Env, rep reporter, 
 		if len(extra) == 1 {
 			are, them, their = "is", "it", "its"
 		}
-		rep.Warnf("%s complete only with the upstream caches, and %s %s not Nix's default substituter: consumers must add %s to their substituters, with %s public key, or Nix fails with \"path … does not exist\"; pushing the whole closures to the pins' cache (cachix push %s PATH) spares them that",
-			what, strings.Join(extra, " and "), are, them, their, cmp.Or(meta.Cache, "CACHE"))
+		rep.Warnf("%s complete only with the upstream caches, and %s %s not Nix's default substituter: consumers must add %s to their substituters, with %s public key, or Nix fails with \"path … does not exist\"; pushing the whole closures to the pins' cache (%s) spares them that",
+			what, strings.Join(extra, " and "), are, them, their, pushCommand(cfg, meta, "PATH"))
 	}
 	rep.Logf("verified %d pins against %s and %d upstream caches in %s: %d complete, %d split, %d incomplete, %d missing",
 		len(paths), walkedURL(viaS3, cache, meta), len(opts.Upstream), retry.Round(time.Since(start)),
@@ -256,20 +256,35 @@ func notNixDefault(upstream []string) []string {
 	return extra
 }
 
-// unverified says what is missing for one pin and how to fix it.
-func unverified(p pins.Pin, c *verify.Closure, cache string) string {
-	if cache == "" {
-		cache = "CACHE"
-	}
+// unverified says what is missing for one pin and how to fix it: push, the
+// command that sends its closure to the pins' cache.
+func unverified(p pins.Pin, c *verify.Closure, push string) string {
 	if c.Class == verify.Missing {
-		return fmt.Sprintf("pin %q: %s is in no binary cache (fix: cachix push %s %s)", p.PinName, p.StorePath, cache, p.StorePath)
+		return fmt.Sprintf("pin %q: %s is in no binary cache (fix: %s)", p.PinName, p.StorePath, push)
 	}
 	more := ""
 	if len(c.Absent) > 1 {
 		more = fmt.Sprintf(" and %d more paths", len(c.Absent)-1)
 	}
-	return fmt.Sprintf("pin %q: its closure needs %s%s, which no binary cache holds (fix: cachix push %s %s pushes the whole closure)",
-		p.PinName, c.Absent[0], more, cache, p.StorePath)
+	return fmt.Sprintf("pin %q: its closure needs %s%s, which no binary cache holds (fix: %s sends the whole closure)",
+		p.PinName, c.Absent[0], more, push)
+}
+
+// pushCommand is the command that sends path's closure to the pins' cache:
+// Cachix's, or the S3 cache of --pins-from.
+func pushCommand(cfg *config.Config, meta bundle.Meta, path string) string {
+	if cfg.PinsFrom != "" {
+		return fmt.Sprintf("nix copy --to '%s' %s", s3Store(cfg.PinsFrom, cfg.S3Endpoint), path)
+	}
+	return fmt.Sprintf("cachix push %s %s", cmp.Or(meta.Cache, "CACHE"), path)
+}
+
+// s3Store is Nix's store URL of an S3 cache, with its endpoint.
+func s3Store(location, endpoint string) string {
+	if endpoint != "" {
+		return location + "?endpoint=" + endpoint
+	}
+	return location
 }
 
 // lookupFailed explains a cache that could not be read.
