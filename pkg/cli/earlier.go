@@ -223,6 +223,9 @@ func (e *earlierSite) changed(out string, bundles []site.BundleRef, index []byte
 		if e.read != nil {
 			err = e.read.Err
 		}
+		if errors.Is(err, kept.ErrNotFound) {
+			return true, "a first publish: no " + site.Manifest + " at " + e.src.String()
+		}
 		return true, fmt.Sprintf("nothing to compare with: %v", err)
 	}
 	if e.read.Whole() {

@@ -35,6 +35,9 @@ func keptBundles(ctx context.Context, cfg *config.Config, rep reporter, prev *ea
 		// A name that does not resolve, a certificate that does not
 		// verify: likelier a wrong URL than a site of ours.
 		rep.Logf("notice: %v; is --pages-url right? The site serves only this publish's immutable bundle", err)
+	case errors.As(err, &nse) && errors.Is(err, kept.ErrNotFound):
+		// Why was said once, by the verification's notice.
+		rep.Logf("notice: no %s at %s (a first publish?): the site serves only this publish's immutable bundle", site.Manifest, nse.Site)
 	case errors.As(err, &nse):
 		rep.Logf("notice: %v (a first publish?); the site serves only this publish's immutable bundle", err)
 	}

@@ -151,7 +151,7 @@ func TestPagesKeepsBundlesOfLastPublishes(t *testing.T) {
 	tarballs := map[string][]byte{}
 	for i := range keep + 1 {
 		m, r := publishPages(t, s, storePathN(i), "--keep-bundles", fmt.Sprint(keep))
-		if i == 0 && !strings.Contains(r.stderr, "notice: no earlier bundle list at "+strings.TrimSuffix(s.url, "/")) {
+		if i == 0 && !strings.Contains(r.stderr, "notice: no pins.json at "+strings.TrimSuffix(s.url, "/")+" (a first publish?)") {
 			t.Errorf("a first publish gives no notice:\n%s", r.stderr)
 		}
 		cur := m.Bundles[0]

@@ -122,7 +122,7 @@ func (p *s3Publisher) publish(ctx context.Context, cfg *config.Config, out rende
 	for _, w := range r.Warnings {
 		p.rep.Warnf("%s", w)
 	}
-	defer p.checkServed(ctx, res.URL, manifest)
+	defer p.checkServed(ctx, res.URL, manifest, out.earlier[site.Manifest])
 	switch {
 	case cfg.Reverify && len(r.Stale) == 0:
 		p.rep.Logf("--reverify: listed %s: every object of earlier publishes is there as written", p.bucket)
@@ -152,10 +152,11 @@ const siteCheckTime = 30 * time.Second
 
 // checkServed reads pins.json at the site's URL as a consumer would, once
 // the prefix holds it, and warns when it is not served there: a bucket that
-// refuses anonymous reads, or a --site-url that names another place. A
-// CDN's copy may lag behind for up to its max-age (60 s), which is a
-// notice.
-func (p *s3Publisher) checkServed(ctx context.Context, pinsURL string, manifest []byte) {
+// refuses anonymous reads, or a --site-url that names another place. The
+// previous publish's pins.json (previous, as read from the prefix) is what
+// a CDN in front of the bucket may serve for up to its max-age (60 s): a
+// notice; any other is another site's.
+func (p *s3Publisher) checkServed(ctx context.Context, pinsURL string, manifest, previous []byte) {
 	u := strings.TrimSuffix(pinsURL, site.Tarball) + site.Manifest
 	ctx, cancel := context.WithTimeout(ctx, siteCheckTime)
 	defer cancel()
@@ -169,14 +170,17 @@ func (p *s3Publisher) checkServed(ctx context.Context, pinsURL string, manifest 
 		return
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, int64(len(manifest))+1))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, int64(max(len(manifest), len(previous)))+1))
 	switch {
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
 		p.rep.Warnf("consumers cannot read the site: GET %s answers %s without credentials; allow public reads of the prefix (s3:GetObject for everyone, a bucket policy), or serve it through a CDN, and check --site-url", u, resp.Status)
 	case resp.StatusCode != http.StatusOK:
 		p.rep.Warnf("--site-url does not serve this publish: GET %s answers %s; give the prefix's public URL (its website, CDN or path-style URL)", u, resp.Status)
-	case err != nil || !bytes.Equal(body, manifest):
-		p.rep.Logf("notice: %s is not yet this publish's pins.json: a cache in front of the bucket may keep the previous one for up to 60 s, or --site-url names another site", u)
+	case err == nil && bytes.Equal(body, manifest):
+	case err == nil && previous != nil && bytes.Equal(body, previous):
+		p.rep.Logf("notice: %s is still the previous publish's pins.json: a cache in front of the bucket may keep it for up to 60 s", u)
+	default:
+		p.rep.Warnf("--site-url does not serve this publish: GET %s answers a pins.json that is neither this publish's nor the previous one of %s, so --site-url names another site (or a cache in front of the bucket keeps an older one); give the prefix's public URL (its website, CDN or path-style URL)", u, p.bucket)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -56,7 +57,11 @@ func TestS3Mode(t *testing.T) {
 	fresh := func() string { return filepath.Join(t.TempDir(), "site") }
 
 	log, _ := f.publish(t, fresh(), t0, args...)
-	wantLog(t, log, "notice: verification: no verdicts to reuse from s3://pins/site", "published to s3://pins/site (")
+	wantLog(t, log, "notice: verification: no verdicts to reuse from s3://pins/site", "published to s3://pins/site (",
+		"notice: no pins.json at s3://pins/site (", "changed: true (a first publish: no pins.json at s3://pins/site (")
+	if n := strings.Count(log, "NoSuchKey"); n != 1 {
+		t.Errorf("a first publish says why there is no pins.json %d times, want once:\n%s", n, log)
+	}
 	if strings.Contains(log, "consumers c") || strings.Contains(log, "does not serve this publish") {
 		t.Errorf("a warning that %s, which serves the site, does not:\n%s", base, log)
 	}
@@ -502,13 +507,49 @@ func TestS3ModeChecksTheSiteURL(t *testing.T) {
 	for _, tt := range []struct{ name, siteURL, want string }{
 		{"private bucket", srv.ObjectURL("pins", "site/"), "consumers cannot read the site: GET " + srv.ObjectURL("pins", "site/pins.json") + " answers 403"},
 		{"another place", srv.ObjectURL("open", "elsewhere/"), "--site-url does not serve this publish: GET " + srv.ObjectURL("open", "elsewhere/pins.json") + " answers 404"},
+		{"another site", srv.ObjectURL("open", "another-site-first/"), "--site-url does not serve this publish: GET " + srv.ObjectURL("open", "another-site-first/pins.json") + " answers a pins.json that is neither this publish's nor the previous one of s3://pins/another-site ("},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			if tt.name == "another site" { // at the URL given, of other pins
+				f.srv.SetPins("demo", f.pins[1:])
+				f.publish(t, filepath.Join(t.TempDir(), "site"), t0, "--mode", "s3", "--s3-url", "s3://open/another-site-first",
+					"--s3-endpoint", srv.URL, "--site-url", tt.siteURL)
+				f.srv.SetPins("demo", f.pins)
+			}
 			log, _ := f.publish(t, filepath.Join(t.TempDir(), "site"), t0, "--mode", "s3", "--s3-url", "s3://pins/"+strings.ReplaceAll(tt.name, " ", "-"),
 				"--s3-endpoint", srv.URL, "--site-url", tt.siteURL)
 			wantLog(t, log, tt.want)
 		})
 	}
+
+	// A cache in front of the bucket that keeps the first pins.json it read.
+	var (
+		mu     sync.Mutex
+		cached []byte
+	)
+	cdn := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if cached == nil {
+			resp, err := http.Get(srv.ObjectURL("open", "lag"+r.URL.Path))
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadGateway)
+				return
+			}
+			defer resp.Body.Close()
+			cached, _ = io.ReadAll(resp.Body)
+		}
+		_, _ = w.Write(cached)
+	}))
+	defer cdn.Close()
+	lag := []string{"--mode", "s3", "--s3-url", "s3://open/lag", "--s3-endpoint", srv.URL, "--site-url", cdn.URL + "/"}
+	if log, _ := f.publish(t, filepath.Join(t.TempDir(), "site"), t0, lag...); strings.Contains(log, cdn.URL+"/pins.json") {
+		t.Errorf("a first publish through the cache: a line on pins.json:\n%s", log)
+	}
+	f.srv.SetPins("demo", f.pins[1:])
+	defer f.srv.SetPins("demo", f.pins)
+	log, _ := f.publish(t, filepath.Join(t.TempDir(), "site"), t0, lag...)
+	wantLog(t, log, "notice: "+cdn.URL+"/pins.json is still the previous publish's pins.json")
 }
 
 // TestS3ModeRacing: runs racing on one prefix, each of one of three caches
