@@ -51,7 +51,7 @@ func TestPrivateCacheBehindSubstituter(t *testing.T) {
 			want: []string{"401 Unauthorized", "a token was given, but it is not sent to this URL",
 				"a hand-given --substituter elsewhere is sent no auth token, which goes only to the origin of the cache's own binary cache, " + own,
 				"pass a --substituter with that origin", "machine 127.0.0.2 password TOKEN"},
-			notWant: []string{"no token was given", "needs --auth-token"}},
+			notWant: []string{"no credentials were sent", "needs --auth-token"}},
 		{name: "elsewhere, with a netrc entry for its host", substituter: mirror.CacheURL("demo"), netrc: "machine 127.0.0.2 login ci password " + token + "\n", code: ExitOK,
 			want: []string{"2 complete, 1 split"}, mirrorAuth: true},
 		{name: "elsewhere, with a netrc entry for another host", substituter: mirror.CacheURL("demo"), netrc: "machine 127.0.0.1 password " + token + "\n", code: ExitError,
@@ -124,7 +124,7 @@ func TestPinSubstituterElsewhere(t *testing.T) {
 		t.Errorf("at the cache's own uri: exit %d:\n%s", r.code, r.stderr)
 	}
 	r := pin("--substituter", mirror.CacheURL("demo"))
-	if r.code != ExitError || !strings.Contains(r.stderr, "a token was given, but it is not sent to this URL") || !strings.Contains(r.stderr, "--netrc-file") || strings.Contains(r.stderr, "no token was given") {
+	if r.code != ExitError || !strings.Contains(r.stderr, "a token was given, but it is not sent to this URL") || !strings.Contains(r.stderr, "--netrc-file") || strings.Contains(r.stderr, "no credentials were sent") {
 		t.Errorf("elsewhere: exit %d, want 1 saying the token is not sent there:\n%s", r.code, r.stderr)
 	}
 	if got := mirror.Authorized(); len(got) > 0 {

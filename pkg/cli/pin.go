@@ -118,23 +118,23 @@ func (p *pinner) pin(ctx context.Context, r pinRequest) (cachix.Pin, error) {
 // which it returns.
 func (p *pinner) inCache(ctx context.Context, storePath string) (*narinfo.NarInfo, error) {
 	n, err := p.binary.Get(ctx, narinfo.Hash(storePath))
-	return n, p.describe(storePath, n, err)
-}
-
-func (p *pinner) describe(storePath string, n *narinfo.NarInfo, err error) error {
 	switch {
 	case errors.Is(err, narinfo.ErrNotFound):
-		return fmt.Errorf("%s is not in the binary cache (%w): push it to cache %q first (cachix push %s %s)", storePath, err, p.cache, p.cache, storePath)
+		return nil, fmt.Errorf("%s is not in the binary cache (%w): push it to cache %q first (cachix push %s %s)", storePath, err, p.cache, p.cache, storePath)
 	case err != nil:
 		var se *narinfo.StatusError
 		if errors.As(err, &se) && errors.Is(err, narinfo.ErrUnauthorized) {
-			return fmt.Errorf("checking that the binary cache has %s: %w (%s)", storePath, err, p.auth.hint(se, p.binary.URL(), false))
+			hint := p.auth.hint(se, p.binary.URL(), false)
+			if p.api == nil { // an S3 cache: no token of Cachix's
+				hint = "without --substituter, the narinfo is read from the bucket through the S3 API; a --substituter that takes credentials needs a line `machine HOST password SECRET` in --netrc-file"
+			}
+			return nil, fmt.Errorf("checking that the binary cache has %s: %w (%s)", storePath, err, hint)
 		}
-		return fmt.Errorf("checking that the binary cache has %s: %w", storePath, err)
+		return nil, fmt.Errorf("checking that the binary cache has %s: %w", storePath, err)
 	case n.StorePath != storePath:
-		return fmt.Errorf("the binary cache's narinfo for %s describes %s", storePath, n.StorePath)
+		return nil, fmt.Errorf("the binary cache's narinfo for %s describes %s", storePath, n.StorePath)
 	}
-	return nil
+	return n, nil
 }
 
 func runPin(ctx context.Context, cfg *config.Pin, env Env, rep reporter) error {

@@ -434,6 +434,7 @@ func TestPinStoreS3(t *testing.T) {
 	pin := func(name, path string, more ...string) output {
 		return runCmd(t, nil, append(append([]string{"pin", "--store", "s3://cache/nix", "--s3-endpoint", srv.URL}, more...), name, path)...)
 	}
+	p1 := func() string { return fakecachix.StorePath("p1") }
 	if o := pin("hello.x86_64-linux", fakecachix.StorePath("p1")); o.code != ExitOK || !strings.Contains(o.stderr, "pinned hello.x86_64-linux to ") {
 		t.Fatalf("pin: exit %d:\n%s", o.code, o.stderr)
 	}
@@ -453,13 +454,17 @@ func TestPinStoreS3(t *testing.T) {
 	if o := pin("via-http", fakecachix.StorePath("only-http"), "--substituter", f.srv.CacheURL("demo")); o.code != ExitOK {
 		t.Errorf("--substituter holding the path: exit %d:\n%s", o.code, o.stderr)
 	}
+	// A --substituter that refuses anonymous reads: the bucket itself.
+	if o := pin("private", p1(), "--substituter", srv.ObjectURL("cache", "nix")); o.code != ExitError || !strings.Contains(o.stderr, "without --substituter, the narinfo is read from the bucket through the S3 API") || strings.Contains(o.stderr, "token") {
+		t.Errorf("a private --substituter: exit %d, want %d and how to do without it:\n%s", o.code, ExitError, o.stderr)
+	}
+
 	// Signatures: --public-keys checks them, as --pins-from will; an
 	// unsigned narinfo is a warning without them.
-	p1 := fakecachix.StorePath("p1")
-	if o := pin("signed", p1, "--public-keys", fakecachix.PublicKey); o.code != ExitOK || strings.Contains(o.stderr, "signature") {
+	if o := pin("signed", p1(), "--public-keys", fakecachix.PublicKey); o.code != ExitOK || strings.Contains(o.stderr, "signature") {
 		t.Errorf("signed by --public-keys: exit %d:\n%s", o.code, o.stderr)
 	}
-	if o := pin("wrong-key", p1, "--public-keys", "demo-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY="); o.code != ExitError || !strings.Contains(o.stderr, "is signed by fake-1, none of --public-keys (demo-1)") {
+	if o := pin("wrong-key", p1(), "--public-keys", "demo-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY="); o.code != ExitError || !strings.Contains(o.stderr, "is signed by fake-1, none of --public-keys (demo-1)") {
 		t.Errorf("signed by another key: exit %d, want %d naming the signer:\n%s", o.code, ExitError, o.stderr)
 	}
 	bare := fakecachix.NarInfo{StorePath: fakecachix.StorePath("unsigned"), NarSize: 1}.Text()

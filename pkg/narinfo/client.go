@@ -63,7 +63,7 @@ func (e *StatusError) Error() string {
 	case AuthWithheld:
 		msg += " (the cache is private; a token was given, but it is not sent to this URL, which is not the cache's own)"
 	default:
-		msg += " (the cache is private and no token was given)"
+		msg += " (the cache is private, and no credentials were sent)"
 	}
 	return msg
 }

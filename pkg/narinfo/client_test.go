@@ -116,8 +116,8 @@ func TestGetPrivate(t *testing.T) {
 	anon, _ := newClient(t, srv.CacheURL("priv"), "")
 	_, err := anon.Get(ctx, cachixHash)
 	var se *narinfo.StatusError
-	if !errors.Is(err, narinfo.ErrUnauthorized) || !errors.As(err, &se) || se.StatusCode != 401 || !strings.Contains(err.Error(), "no token was given") {
-		t.Errorf("without a token: %v, want a 401 saying no token was given", err)
+	if !errors.Is(err, narinfo.ErrUnauthorized) || !errors.As(err, &se) || se.StatusCode != 401 || !strings.Contains(err.Error(), "no credentials were sent") {
+		t.Errorf("without a token: %v, want a 401 saying no credentials were sent", err)
 	}
 	wrong, _ := newClient(t, srv.CacheURL("priv"), "wrong")
 	if _, err := wrong.Get(ctx, cachixHash); !errors.Is(err, narinfo.ErrUnauthorized) || !strings.Contains(err.Error(), "token was refused") {
@@ -132,7 +132,7 @@ func TestGetPrivate(t *testing.T) {
 	if werr != nil {
 		t.Fatal(werr)
 	}
-	if _, err := withheld.Get(ctx, cachixHash); !errors.As(err, &se) || se.Auth != narinfo.AuthWithheld || strings.Contains(err.Error(), "no token was given") || !strings.Contains(err.Error(), "a token was given, but it is not sent to this URL") {
+	if _, err := withheld.Get(ctx, cachixHash); !errors.As(err, &se) || se.Auth != narinfo.AuthWithheld || strings.Contains(err.Error(), "no credentials were sent") || !strings.Contains(err.Error(), "a token was given, but it is not sent to this URL") {
 		t.Errorf("with the token withheld: %v, want a 401 saying a token was given and not sent", err)
 	}
 	// A netrc entry's login and password, as Nix sends them.

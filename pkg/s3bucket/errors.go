@@ -68,7 +68,13 @@ func (e *Error) Error() string {
 			s.WriteString(" (" + summary(e.Err) + ")")
 		}
 	case e.Err != nil:
-		s.WriteString(e.Err.Error())
+		// An answer of no known kind: the server's own words, not the
+		// SDK's wrapping of them.
+		var ae smithy.APIError
+		s.WriteString(summary(e.Err))
+		if errors.As(e.Err, &ae) && ae.ErrorMessage() != "" {
+			s.WriteString(": " + ae.ErrorMessage())
+		}
 	}
 	return s.String()
 }

@@ -3,8 +3,13 @@ package s3bucket
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
+
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/kwbauson/create-pin-refs/test/s3server"
 )
@@ -148,5 +153,23 @@ func TestKindOf(t *testing.T) {
 		if got := kindOf(tt.code, tt.status); got != tt.want {
 			t.Errorf("kindOf(%q, %d) = %v, want %v", tt.code, tt.status, got, tt.want)
 		}
+	}
+}
+
+// An answer of no known kind reads as the server's status, code and
+// message, not the SDK's wrapping of them.
+func TestErrorOfNoKind(t *testing.T) {
+	api := &smithy.GenericAPIError{Code: "OperationAborted", Message: "A conflicting conditional operation is currently in progress against this resource."}
+	sdk := &smithy.OperationError{ServiceID: "S3", OperationName: "PutObject", Err: &awshttp.ResponseError{
+		ResponseError: &smithyhttp.ResponseError{Response: &smithyhttp.Response{Response: &http.Response{StatusCode: http.StatusConflict}}, Err: api},
+		RequestID:     "R1",
+	}}
+	e := &Error{Op: "PutObject", Bucket: "b", Key: "p/k", Err: sdk, Kind: kindOf(api.Code, http.StatusConflict)}
+	want := "PutObject s3://b/p/k: server said HTTP 409 OperationAborted, request id R1: A conflicting conditional operation is currently in progress against this resource."
+	if e.Kind != nil || e.Error() != want {
+		t.Errorf("kind %v, %q\nwant no kind, %q", e.Kind, e.Error(), want)
+	}
+	if !errors.As(e, new(smithy.APIError)) {
+		t.Error("the SDK's error is not unwrapped")
 	}
 }
