@@ -93,9 +93,19 @@ type Result struct {
 // folders' files, the mutable names at the top, pins.json, and the marker
 // last, written only if it is still the one read (If-Match). A prefix with
 // no marker is claimed first with an empty one (If-None-Match: *), so that
-// two first publishes race as two updates do. Then the objects the marker listed that the site no longer
-// holds are deleted. An unchanged site writes nothing, and reads only the
-// marker.
+// two first publishes race as two updates do. Then the objects the marker
+// listed that the site no longer holds are deleted. An unchanged site
+// writes nothing, and reads only the marker.
+//
+// All writes are made under the prefix's lock (LockName; o.Lock, or taken
+// here once there is something to write): the marker guards itself alone,
+// and two publishes writing at once would leave objects of the loser under
+// the winner's marker, or delete a bundle the other's pins.json names.
+// Under the lock the marker's ETag is read again: another publish since is
+// ErrRaced, with nothing of this one's written. So is a site made on a
+// pins.json (o.Previous) other than the one the marker lists, unless the
+// caller held the lock while it read both (then it was changed by hand, and
+// is written again, as index.html is).
 //
 // A failure before the marker is written (or a failed write of the marker
 // itself that did not make it) puts the prefix back as it was: each mutable
