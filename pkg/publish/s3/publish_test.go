@@ -284,14 +284,7 @@ func TestRace(t *testing.T) {
 			if !errors.Is(err, ErrRaced) {
 				t.Fatalf("the loser, %s: %v, want ErrRaced", loser, err)
 			}
-			obj, err := b.Get(ctx, MarkerName, markerLimit)
-			if err != nil {
-				t.Fatal(err)
-			}
-			m, err := parseMarker(obj.Body)
-			if err != nil {
-				t.Fatal(err)
-			}
+			m := markerOf(t, b)
 			if got := slices.Sorted(maps.Keys(m.Objects)); !slices.Contains(got, "b/"+winner+".tar.gz") || slices.Contains(got, "b/"+loser+".tar.gz") {
 				t.Errorf("the marker lists %q, want %s's", got, winner)
 			}

@@ -111,14 +111,7 @@ func TestRacingPublishes(t *testing.T) {
 			})
 		}
 		wg.Wait()
-		obj, err := b.Get(ctx, MarkerName, markerLimit)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m, err := parseMarker(obj.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
+		m := markerOf(t, b)
 		have := map[string]string{}
 		for _, e := range mustList(t, b) {
 			have[e.Name] = etagSum(e.ETag)
@@ -159,3 +152,17 @@ const (
 	testLease = 3 * time.Second
 	testPoll  = 20 * time.Millisecond
 )
+
+// markerOf reads the prefix's marker.
+func markerOf(t *testing.T, b Bucket) *marker {
+	t.Helper()
+	obj, err := b.Get(context.Background(), MarkerName, markerLimit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := parseMarker(obj.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
