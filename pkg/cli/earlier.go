@@ -165,12 +165,16 @@ func (e *earlierSite) get(ctx context.Context, whole bool) *kept.Earlier {
 	return e.read
 }
 
-// files are the previous site's files read whole: what a publisher that
-// puts them back after a failure need not read again.
+// files are the previous site's files read whole, and what the site was
+// made on: what a publisher that puts them back after a failure need not
+// read again. pins.json found missing is held as nil.
 func (e *earlierSite) files() map[string][]byte {
 	files := map[string][]byte{}
-	if e.read != nil && e.read.Whole() {
+	switch {
+	case e.read != nil && e.read.Whole():
 		files[site.Manifest] = e.read.Data
+	case e.read != nil && errors.Is(e.read.Err, kept.ErrNotFound):
+		files[site.Manifest] = nil
 	}
 	if e.indexRead && e.indexErr == nil && e.index != nil {
 		files[site.Index] = e.index

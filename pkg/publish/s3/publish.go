@@ -53,8 +53,9 @@ type Options struct {
 	// Concurrency bounds the requests in flight (0: 16).
 	Concurrency int
 	// Previous holds objects of the prefix the caller has read already
-	// (pins.json, index.html), by name: the content to put back should the
-	// publish fail, instead of reading it again. One is used only if its
+	// (pins.json, index.html), by name, nil for one found missing: what the
+	// site was made on, and the content to put back should the publish
+	// fail, instead of reading it again. One is used only if its
 	// MD5 is the one the marker lists, and its headers are taken to be the
 	// ones a publish writes for its name; the mutable tarballs, whose link
 	// metadata is not known from their bytes, are always read.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"sync"
 	"testing"
@@ -73,10 +74,8 @@ func racer(ctx context.Context, b Bucket, tag string, lo LockOptions) error {
 		if err != nil {
 			return err
 		}
-		previous := map[string][]byte{}
-		if read != nil {
-			previous["pins.json"] = read
-		}
+		// Found missing, it is nil, as create-pin-refs passes it.
+		previous := map[string][]byte{"pins.json": read}
 		_, err = Publish(ctx, b, Options{Files: files, Base: base, Previous: previous, Lock: lock, LockOptions: lo})
 		if !errors.Is(err, ErrRaced) {
 			return err
@@ -165,4 +164,60 @@ func markerOf(t *testing.T, b Bucket) *marker {
 		t.Fatal(err)
 	}
 	return m
+}
+
+// TestMadeOnAnother: a site made on a pins.json other than the one the
+// marker lists (read before another publish landed, or found missing just
+// before a first one) is a lost race, with nothing written; made under the
+// lock, held while both were read, the pins.json there was changed or
+// deleted by hand, and is written again.
+func TestMadeOnAnother(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		read []byte // what is there instead
+	}{
+		{"another pins.json", []byte(`{"tag":"zero"}`)},
+		{"none found", nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, b, reqs := bucketAt(t, "site")
+			ctx := context.Background()
+			one := siteOf("one")
+			if _, err := Publish(ctx, b, Options{Files: one}); err != nil {
+				t.Fatal(err)
+			}
+			if tt.read != nil {
+				_, err := b.Put(ctx, "pins.json", tt.read, s3bucket.PutOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+			} else if err := b.Delete(ctx, "pins.json"); err != nil {
+				t.Fatal(err)
+			}
+			base, err := ReadBase(ctx, b, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			previous := map[string][]byte{"pins.json": tt.read}
+			reqs.take()
+			if _, err := Publish(ctx, b, Options{Files: one, Base: base, Previous: previous}); !errors.Is(err, ErrRaced) {
+				t.Fatalf("Publish = %v, want ErrRaced", err)
+			}
+			if n := reqs.take(); n[http.MethodPut] != 0 {
+				t.Errorf("the lost race sent %v, want no PUT", n)
+			}
+			lock, err := Acquire(ctx, b, LockOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer lock.Release(ctx)
+			res, err := Publish(ctx, b, Options{Files: one, Base: base, Previous: previous, Lock: lock})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, body := get(t, srv, "site/pins.json"); res.Put != 1 || body != string(one["pins.json"]) {
+				t.Errorf("under the lock: %+v, pins.json %q; want it alone written again", res, body)
+			}
+		})
+	}
 }
