@@ -279,7 +279,8 @@ func writeS3(w io.Writer, rows []s3Row, skipped string) {
 		"behind a proxy that counts its requests, on a new prefix: the first publish, a republish with %d pins moved to other store paths, "+
 		"then the same pins again. The GETs are the marker (read before the pins), the previous pins.json and index.html, "+
 		"the earlier immutable bundles, one read of each object content a republish writes over (kept to put it back should the publish fail), "+
-		"and pins.json read back at --site-url as consumers would. "+
+		"and pins.json read back at --site-url as consumers would. A publish with something to write also takes the prefix's lock (a PUT), "+
+		"reads the marker's ETag again under it (a HEAD) and deletes the lock when done (a POST, DeleteObjects); the first publish also claims the prefix (a PUT). "+
 		"Uploaded is the request bodies' bytes; wall time includes versitygw's answers (its writes to the file system). One round.\n\n",
 		s3server.Version, s3Changed)
 	fmt.Fprintln(w, "| pins | publish | S3 requests | uploaded | wall | CPU | peak RSS |")
