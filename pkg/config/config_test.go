@@ -167,6 +167,7 @@ func TestLoadErrors(t *testing.T) {
 		{"bad branch", []string{"--cache", "c", "--mode", "branch", "--repo", "o/r", "--github-token", "x", "--branch", "a..b"}, nil, "--branch"},
 		{"bad repo", nil, map[string]string{"INPUT_CACHE": "c", "GITHUB_REPOSITORY": "just-a-name"}, "--repo"},
 		{"bad author", []string{"--cache", "c", "--commit-author", "nobody"}, nil, "--commit-author"},
+		{"author outside branch mode", []string{"--cache", "c", "--mode", "s3", "--s3-url", "s3://b/p", "--site-url", "https://b.example/p/", "--commit-author", "A <a@b.c>"}, nil, "--commit-author: only in branch mode"},
 		{"bad pages url", []string{"--cache", "c", "--pages-url", "example.org"}, nil, "--pages-url"},
 		{"keep-bundles not a number", []string{"--cache", "c", "--keep-bundles", "all"}, nil, `--keep-bundles: "all" is not a number from 1 to`},
 		{"keep-bundles zero", []string{"--cache", "c", "--keep-bundles", "0"}, nil, "--keep-bundles"},

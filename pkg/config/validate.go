@@ -132,6 +132,8 @@ func (c *Config) Validate() error {
 		return bad("repo", "required in branch mode (OWNER/REPO; GITHUB_REPOSITORY inside Actions)")
 	case c.Mode == ModeBranch && c.GitHubToken == "":
 		return bad("github-token", "required in branch mode (a token with contents: write; inside Actions pass ${{ github.token }})")
+	case c.Mode != ModeBranch && c.AuthorName != "":
+		return bad("commit-author", "only in branch mode, which makes a commit; --mode %s makes none", c.Mode)
 	}
 	if err := c.validateS3(); err != nil {
 		return err
