@@ -13,6 +13,7 @@ import (
 	"maps"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/kwbauson/create-pin-refs/pkg/s3bucket"
@@ -319,7 +320,8 @@ func lockFor(ctx context.Context, b Bucket, o LockOptions, etag string) (*Lock, 
 		return nil, err
 	}
 	obj, err := b.Head(ctx, MarkerName)
-	if err == nil && obj.ETag == etag {
+	// Quoted or not: servers differ between a PUT's answer and a HEAD's.
+	if err == nil && strings.Trim(obj.ETag, `"`) == strings.Trim(etag, `"`) {
 		return lock, nil
 	}
 	if rerr := lock.Release(ctx); rerr != nil && err == nil {
