@@ -50,9 +50,7 @@ func newS3Publisher(ctx context.Context, cfg *config.Config, env Env, rep report
 		hc = &http.Client{Timeout: siteCheckTime}
 	}
 	p := &s3Publisher{bucket: b, hc: hc, rep: rep, force: cfg.ForcePrefix}
-	p.lockOpts = s3pub.LockOptions{Holder: holder(env), Waiting: func(who string) {
-		p.rep.Logf("notice: %s is publishing to %s: waiting for it to finish", who, b)
-	}}
+	p.lockOpts = s3pub.LockOptions{Holder: holder(env), Log: rep.Logf}
 	return p, nil
 }
 
@@ -126,8 +124,8 @@ func (p *s3Publisher) publish(ctx context.Context, cfg *config.Config, out rende
 	switch {
 	case cfg.Reverify && len(r.Stale) == 0:
 		p.rep.Logf("--reverify: listed %s: every object of earlier publishes is there as written", p.bucket)
-	case cfg.Reverify:
-		p.rep.Logf("--reverify: listed %s: %s gone or holding other content (deleted or written over by hand), written again: %s",
+	case len(r.Stale) > 0: // --reverify, or a lock taken over
+		p.rep.Logf("listed %s: %s gone or holding other content (deleted or written over by hand, or by a publish stopped midway), written again: %s",
 			p.bucket, count(len(r.Stale), "object"), someNames(r.Stale, 10))
 	}
 	if !r.Changed {

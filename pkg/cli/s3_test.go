@@ -102,7 +102,7 @@ func TestS3Mode(t *testing.T) {
 	log, _ = f.publish(t, fresh(), t0.Add(3*time.Hour), args...)
 	wantLog(t, log, "already holds this site: nothing written")
 	log, _ = f.publish(t, fresh(), t0.Add(3*time.Hour), append(args, "--reverify")...)
-	wantLog(t, log, "--reverify: listed s3://pins/site (", "1 object gone or holding other content (deleted or written over by hand), written again: index.html")
+	wantLog(t, log, "listed s3://pins/site (", "1 object gone or holding other content (deleted or written over by hand, or by a publish stopped midway), written again: index.html")
 	if resp, err := http.Get(base + "index.html"); err != nil || resp.StatusCode != http.StatusOK {
 		t.Errorf("GET %sindex.html after --reverify: %v %v, want 200", base, resp, err)
 	} else {

@@ -35,8 +35,15 @@ type LockOptions struct {
 	// Wait bounds the wait for a lock that its holder keeps renewing (0:
 	// 15 minutes).
 	Wait time.Duration
-	// Waiting, if set, is told once that the lock is held, and by whom.
-	Waiting func(holder string)
+	// Log, if set, is told when the publish waits for the lock, and when
+	// it takes it over.
+	Log func(format string, args ...any)
+}
+
+func (o LockOptions) logf(format string, args ...any) {
+	if o.Log != nil {
+		o.Log(format, args...)
+	}
 }
 
 func (o LockOptions) lease() time.Duration { return orDefault(o.Lease, time.Minute) }
@@ -138,8 +145,8 @@ func Acquire(ctx context.Context, b Bucket, o LockOptions) (*Lock, error) {
 			seen, seenAt = obj.ETag, time.Now()
 			held = lockBody{}
 			_ = json.Unmarshal(obj.Body, &held) // a body not ours still locks
-			if !told && o.Waiting != nil {
-				o.Waiting(held.describe())
+			if !told {
+				o.logf("notice: %s holds the lock %s of %s: waiting until it is released, or unrenewed for %s (a publish killed midway)", held.describe(), LockName, b, o.lease())
 				told = true
 			}
 		}
@@ -152,6 +159,7 @@ func Acquire(ctx context.Context, b Bucket, o LockOptions) (*Lock, error) {
 			switch {
 			case err == nil:
 				l.tookOver = true
+				o.logf("notice: the lock %s of %s went unrenewed for %s: its publish (%s) stopped midway; taken over, and the prefix is listed to write again whatever that publish left half written", LockName, b, lease, held.describe())
 				return l.hold(etag), nil
 			case errors.Is(err, s3bucket.ErrPrecondition), errors.Is(err, s3bucket.ErrNotFound):
 				continue // another waiting publish took it, or it was released
@@ -268,6 +276,18 @@ func (l *Lock) Release(ctx context.Context) error {
 		return fmt.Errorf("releasing the lock %s of %s (the next publish takes it over after %s): %w", LockName, l.b, l.o.lease(), err)
 	}
 	return nil
+}
+
+// lockHeld says whether the prefix's lock is there.
+func lockHeld(ctx context.Context, b Bucket) (bool, error) {
+	_, err := b.Head(ctx, LockName)
+	switch {
+	case errors.Is(err, s3bucket.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("reading the lock %s of %s: %w", LockName, b, err)
+	}
+	return true, nil
 }
 
 // mustCheck says, once, that the lock was taken over: the publish under it

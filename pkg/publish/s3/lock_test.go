@@ -3,6 +3,7 @@ package s3
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -36,9 +37,9 @@ func TestLockWaits(t *testing.T) {
 			t.Error(err)
 		}
 	}()
-	c, err := Acquire(ctx, b, LockOptions{Holder: "run C", Lease: lease, Poll: testPoll, Waiting: func(who string) {
+	c, err := Acquire(ctx, b, LockOptions{Holder: "run C", Lease: lease, Poll: testPoll, Log: func(format string, args ...any) {
 		mu.Lock()
-		told = append(told, who)
+		told = append(told, fmt.Sprintf(format, args...))
 		mu.Unlock()
 	}})
 	if err != nil {
@@ -47,15 +48,15 @@ func TestLockWaits(t *testing.T) {
 	defer c.Release(ctx)
 	mu.Lock()
 	defer mu.Unlock()
-	if c.tookOver || len(told) != 1 || !strings.HasPrefix(told[0], "run A") {
+	if c.tookOver || len(told) != 1 || !strings.HasPrefix(told[0], "notice: run A (since ") || !strings.Contains(told[0], "waiting until it is released, or unrenewed for 300ms") {
 		t.Errorf("after a release: took over %v, told %q; want taken, run A named once", c.tookOver, told)
 	}
 }
 
-// TestLockTakeOver: a lock no longer renewed (its publish crashed halfway)
-// is taken over after a lease, and the publish under it lists the prefix
-// and writes again what the crashed one left written over; the crashed
-// one's lock, renewed no more, is lost.
+// TestLockTakeOver: a lock no longer renewed (its publish was killed
+// halfway) is taken over after a lease, by a publish with nothing to write
+// as by any other: it lists the prefix and writes again what the killed one
+// left written over; the killed one's lock, renewed no more, is lost.
 func TestLockTakeOver(t *testing.T) {
 	srv, b, _ := bucketAt(t, "site")
 	ctx := context.Background()
@@ -64,44 +65,41 @@ func TestLockTakeOver(t *testing.T) {
 		t.Fatal(err)
 	}
 	lease := 300 * time.Millisecond
-	crashed, err := Acquire(ctx, b, LockOptions{Holder: "crashed run", Lease: lease})
+	killed, err := Acquire(ctx, b, LockOptions{Holder: "killed run", Lease: lease})
 	if err != nil {
 		t.Fatal(err)
 	}
-	close(crashed.stop) // renewed no more, never released
-	<-crashed.done
+	close(killed.stop) // renewed no more, never released
+	<-killed.done
 	// It wrote pins.json, and stopped.
 	if _, err := b.Put(ctx, "pins.json", []byte("half"), s3bucket.PutOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	var logged []string
 	start := time.Now()
-	l, err := Acquire(ctx, b, LockOptions{Holder: "next run", Lease: lease, Poll: testPoll})
+	// The same site as the marker's: nothing to write, but for the lock.
+	res, err := Publish(ctx, b, Options{Files: files, LockOptions: LockOptions{Holder: "next run", Lease: lease, Poll: testPoll,
+		Log: func(format string, args ...any) { logged = append(logged, fmt.Sprintf(format, args...)) }}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if waited := time.Since(start); !l.tookOver || waited < lease {
-		t.Errorf("took over %v after %s, want taken over after the lease (%s)", l.tookOver, waited, lease)
+	if waited := time.Since(start); waited < lease {
+		t.Errorf("took the lock after %s, want after the lease (%s)", waited, lease)
 	}
-	if !errors.Is(crashed.Lost(), ErrLockLost) {
-		t.Errorf("the crashed run's Lost() = %v, want ErrLockLost", crashed.Lost())
-	}
-	// The same site: nothing differs from the marker, but pins.json is
-	// not what it lists.
-	res, err := Publish(ctx, b, Options{Files: files, Lock: l})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(res.Stale) != 1 || res.Stale[0] != "pins.json" {
-		t.Errorf("under a lock taken over: stale %q, want pins.json", res.Stale)
+	if len(res.Stale) != 1 || res.Stale[0] != "pins.json" || res.Put != 1 {
+		t.Errorf("under a lock taken over: %+v, want pins.json stale and written again", res)
 	}
 	if _, body := get(t, srv, "site/pins.json"); body != string(files["pins.json"]) {
 		t.Errorf("pins.json = %q, want the site's", body)
 	}
-	if err := l.Release(ctx); err != nil {
-		t.Fatal(err)
+	if len(logged) != 2 || !strings.Contains(logged[1], "went unrenewed for 300ms: its publish (killed run (since ") || !strings.Contains(logged[1], "taken over, and the prefix is listed") {
+		t.Errorf("logged %q, want the wait and the take-over", logged)
+	}
+	if !errors.Is(killed.Lost(), ErrLockLost) {
+		t.Errorf("the killed run's Lost() = %v, want ErrLockLost", killed.Lost())
 	}
 	if resp, _ := get(t, srv, "site/"+LockName); resp.StatusCode != http.StatusNotFound {
-		t.Errorf("the lock after its release: %s", resp.Status)
+		t.Errorf("the lock after the publish: %s, want released", resp.Status)
 	}
 }
 

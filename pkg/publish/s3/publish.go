@@ -171,8 +171,15 @@ func Publish(ctx context.Context, b Bucket, o Options) (*Result, error) {
 	}
 	todo, gone := plan(o.Files, sums, prev.Objects, stales)
 	res.Unchanged = len(o.Files) - len(todo)
-	if len(todo) == 0 && len(gone) == 0 {
-		return res, nil
+	if len(todo) == 0 && len(gone) == 0 && o.Lock == nil {
+		// The site is the marker's, but a lock there is another publish
+		// writing over it, or one killed midway that left it half
+		// written: wait for it, as a publish with something to write
+		// does, and look again.
+		held, err := lockHeld(ctx, b)
+		if err != nil || !held {
+			return res, err
+		}
 	}
 	u := &undo{b: b, etag: etag, claimed: res.Created, saved: map[string]saved{}, slots: make(chan struct{}, cmp.Or(o.Concurrency, 16))}
 	lock := o.Lock
@@ -197,6 +204,9 @@ func Publish(ctx context.Context, b Bucket, o Options) (*Result, error) {
 		res.Stale = slices.Sorted(maps.Keys(stales))
 		todo, gone = plan(o.Files, sums, prev.Objects, stales)
 		res.Unchanged = len(o.Files) - len(todo)
+	}
+	if len(todo) == 0 && len(gone) == 0 {
+		return res, nil
 	}
 	next := &marker{Generator: generator, Format: markerFormat, Objects: sums}
 	body, err := next.encode()
@@ -259,8 +269,7 @@ func Publish(ctx context.Context, b Bucket, o Options) (*Result, error) {
 				return nil, u.back(ctx, err, nil)
 			}
 		}
-		u.written = append(u.written, group...)
-		if err := putAll(ctx, b, o, group, u.slots, res); err != nil {
+		if err := putAll(ctx, b, o, group, u, res); err != nil {
 			// Only immutable objects can have been written before a read
 			// failed: what was read is all there is to put back.
 			_ = waitReads()
@@ -480,16 +489,30 @@ func readMarker(ctx context.Context, b Bucket, force, again bool) (m *marker, et
 	return m, obj.ETag, false, nil
 }
 
-// putAll writes names, as many at once as slots holds; the first error is
-// returned once all writes are answered.
-func putAll(ctx context.Context, b Bucket, o Options, names []string, slots chan struct{}, res *Result) error {
-	errs := each(names, slots, func(name string) error {
+// putAll writes names, as many at once as u.slots holds, each marked
+// written in u once its request is sent; the first error is returned once
+// all writes are answered. Once ctx is done no more are sent: the error is
+// then what stopped the run (a signal), not the requests' cancellation.
+func putAll(ctx context.Context, b Bucket, o Options, names []string, u *undo, res *Result) error {
+	var mu sync.Mutex
+	errs := each(names, u.slots, func(name string) error {
+		if ctx.Err() != nil {
+			return fmt.Errorf("stopped: %w", context.Cause(ctx))
+		}
+		mu.Lock()
+		u.written = append(u.written, name)
+		mu.Unlock()
 		_, err := b.Put(ctx, name, o.Files[name], headers(name, o.Link))
+		if err == nil {
+			mu.Lock()
+			res.Put++
+			res.BytesPut += int64(len(o.Files[name]))
+			mu.Unlock()
+		}
 		return err
 	})
-	for _, name := range names {
-		res.Put++
-		res.BytesPut += int64(len(o.Files[name]))
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("stopped: %w", context.Cause(ctx))
 	}
 	return first(errs, "writes")
 }

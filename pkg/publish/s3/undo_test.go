@@ -417,3 +417,50 @@ func TestReadsAlongsideImmutables(t *testing.T) {
 		t.Errorf("a read while the immutable write was in flight: %v, %d objects read; want true, 4", o.overlap, res.Read)
 	}
 }
+
+// cancelAfter is a bucket that stops the run (cancels its context, as a
+// signal does) once n objects of the site are written.
+type cancelAfter struct {
+	Bucket
+	mu     sync.Mutex
+	n      int
+	cancel context.CancelCauseFunc
+}
+
+func (c *cancelAfter) Put(ctx context.Context, name string, body []byte, o s3bucket.PutOptions) (string, error) {
+	etag, err := c.Bucket.Put(ctx, name, body, o)
+	if strings.HasPrefix(name, "p/") {
+		c.mu.Lock()
+		if c.n--; c.n == 0 {
+			c.cancel(errors.New("terminated"))
+		}
+		c.mu.Unlock()
+	}
+	return etag, err
+}
+
+// TestStopped: a run stopped midway (its context cancelled by a signal)
+// sends no more writes, puts back only those it sent, says it was stopped,
+// and releases the lock.
+func TestStopped(t *testing.T) {
+	srv, b := published(t)
+	before := snapshot(t, srv)
+	site := siteTwo()
+	for i := range 300 {
+		site[fmt.Sprint("p/n", i)] = []byte(fmt.Sprint("n", i))
+	}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	c := &cancelAfter{Bucket: b, n: 5, cancel: cancel}
+	_, err := Publish(ctx, c, Options{Files: site, Link: linkTwo, Concurrency: 2})
+	if err == nil || !strings.Contains(err.Error(), "stopped: terminated") || !strings.Contains(err.Error(), "is as it was before this run") {
+		t.Fatalf("Publish = %v, want stopped and put back", err)
+	}
+	// Two at a time: of the 300, no more than a few were sent.
+	var created int
+	if _, err := fmt.Sscanf(err.Error()[strings.LastIndex(err.Error(), "put back, ")+len("put back, "):], "%d deleted", &created); err != nil || created > 10 {
+		t.Errorf("%v: %d created objects deleted, want the few sent", err, created)
+	}
+	if d := diff(before, snapshot(t, srv)); d != "" {
+		t.Errorf("after a stopped run: %s", d)
+	}
+}
