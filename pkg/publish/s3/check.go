@@ -4,18 +4,20 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/hex"
+	"slices"
 	"strings"
 )
 
 // maxListed bounds the objects a check lists under the prefix.
 const maxListed = 10_000_000
 
-// stale lists the prefix and returns the names the marker lists whose
-// object is gone or does not hold what the marker says (deleted or written
-// over by hand): an object's ETag is the MD5 of its content when written
-// whole, as a publish writes it. A server whose ETags are something else
-// (SSE-KMS on AWS) makes every name stale: all are written again.
-func stale(ctx context.Context, b Bucket, listed map[string]string) (map[string]bool, error) {
+// staleOf lists the prefix and returns, in order, the names the marker
+// lists whose object is gone or does not hold what the marker says (deleted
+// or written over by hand, or by a publish stopped halfway): an object's
+// ETag is the MD5 of its content when written whole, as a publish writes
+// it. A server whose ETags are something else (SSE-KMS on AWS) makes every
+// name stale: all are written again.
+func staleOf(ctx context.Context, b Bucket, listed map[string]string) ([]string, error) {
 	entries, err := b.List(ctx, "", maxListed)
 	if err != nil {
 		return nil, err
@@ -24,12 +26,13 @@ func stale(ctx context.Context, b Bucket, listed map[string]string) (map[string]
 	for _, e := range entries {
 		now[e.Name] = etagSum(e.ETag)
 	}
-	out := map[string]bool{}
+	var out []string
 	for name, sum := range listed {
 		if now[name] != sum {
-			out[name] = true
+			out = append(out, name)
 		}
 	}
+	slices.Sort(out)
 	return out, nil
 }
 

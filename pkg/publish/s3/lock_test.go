@@ -77,8 +77,10 @@ func TestLockTakeOver(t *testing.T) {
 	}
 	var logged []string
 	start := time.Now()
-	// The same site as the marker's: nothing to write, but for the lock.
-	res, err := Publish(ctx, b, Options{Files: files, LockOptions: LockOptions{Holder: "next run", Lease: lease, Poll: testPoll,
+	// The same site as the marker's: nothing to write, but for the lock
+	// and an index.html read as changed by hand.
+	previous := map[string][]byte{"index.html": []byte("changed by hand")}
+	res, err := Publish(ctx, b, Options{Files: files, Previous: previous, LockOptions: LockOptions{Holder: "next run", Lease: lease, Poll: testPoll,
 		Log: func(format string, args ...any) { logged = append(logged, fmt.Sprintf(format, args...)) }}})
 	if err != nil {
 		t.Fatal(err)
@@ -86,8 +88,8 @@ func TestLockTakeOver(t *testing.T) {
 	if waited := time.Since(start); waited < lease {
 		t.Errorf("took the lock after %s, want after the lease (%s)", waited, lease)
 	}
-	if len(res.Stale) != 1 || res.Stale[0] != "pins.json" || res.Put != 1 {
-		t.Errorf("under a lock taken over: %+v, want pins.json stale and written again", res)
+	if len(res.Stale) != 1 || res.Stale[0] != "pins.json" || res.Put != 2 {
+		t.Errorf("under a lock taken over: %+v, want pins.json listed stale, it and index.html written again", res)
 	}
 	if _, body := get(t, srv, "site/pins.json"); body != string(files["pins.json"]) {
 		t.Errorf("pins.json = %q, want the site's", body)

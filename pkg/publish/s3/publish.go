@@ -10,7 +10,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"runtime"
 	"slices"
 	"strings"
@@ -143,13 +142,31 @@ func Publish(ctx context.Context, b Bucket, o Options) (*Result, error) {
 			return nil, err
 		}
 	}
-	var stales map[string]bool // listed, but not as listed (Options.Check)
-	// A lock taken over from a publish that stopped halfway: check too.
-	if (o.Check || o.Lock.mustCheck()) && etag != "" {
-		if stales, err = stale(ctx, b, prev.Objects); err != nil {
+	// Stale names are listed, but not as listed: written again.
+	var stales map[string]bool
+	listed := false
+	stale := func(names ...string) {
+		if stales == nil {
+			stales = map[string]bool{}
+		}
+		for _, n := range names {
+			stales[n] = true
+		}
+	}
+	list := func() error { // the prefix, against the marker (Options.Check)
+		found, err := staleOf(ctx, b, prev.Objects)
+		if err != nil {
+			return err
+		}
+		res.Stale, listed = found, true
+		stale(found...)
+		return nil
+	}
+	// A lock taken over from a publish that stopped halfway: list too.
+	if (o.Check || o.Lock.mustCheck()) && !res.Created {
+		if err := list(); err != nil {
 			return nil, err
 		}
-		res.Stale = slices.Sorted(maps.Keys(stales))
 	}
 	sums := <-summed // after an error above, the sums end alone
 	// The site was made on the previous one as read (o.Previous): one that
@@ -163,10 +180,7 @@ func Publish(ctx context.Context, b Bucket, o Options) (*Result, error) {
 			if name == site.Manifest && o.Lock == nil {
 				return nil, fmt.Errorf("%w: the %s read is not the one %s lists", ErrRaced, name, MarkerName)
 			}
-			if stales == nil {
-				stales = map[string]bool{}
-			}
-			stales[name] = true
+			stale(name)
 		}
 	}
 	todo, gone := plan(o.Files, sums, prev.Objects, stales)
@@ -196,12 +210,11 @@ func Publish(ctx context.Context, b Bucket, o Options) (*Result, error) {
 			}
 		}()
 	}
-	if lock.mustCheck() && stales == nil && etag != "" {
+	if lock.mustCheck() && !listed && !res.Created {
 		// The holder before stopped renewing, maybe halfway.
-		if stales, err = stale(ctx, b, prev.Objects); err != nil {
+		if err := list(); err != nil {
 			return nil, err
 		}
-		res.Stale = slices.Sorted(maps.Keys(stales))
 		todo, gone = plan(o.Files, sums, prev.Objects, stales)
 		res.Unchanged = len(o.Files) - len(todo)
 	}
