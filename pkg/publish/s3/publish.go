@@ -227,31 +227,7 @@ func Publish(ctx context.Context, b Bucket, o Options) (*Result, error) {
 		return nil, fmt.Errorf("s3: encoding %s: %w", MarkerName, err)
 	}
 	slices.SortFunc(todo, func(x, y string) int { return cmp.Or(cmp.Compare(kindOf(x), kindOf(y)), cmp.Compare(x, y)) })
-	// What to read to put back: the mutable names the marker lists, or on a
-	// prefix adopted every name, as anything may be there.
-	// Objects written with the same content and headers (p/NAME and
-	// p/NAME.tar.gz, pins and pins.tar.gz) are read once.
-	var toRead []string
-	twins := map[string][]string{} // a name read, to the others like it
-	first := map[string]string{}   // content and headers, to the name read
-	for _, name := range todo {
-		if !adopted && (kindOf(name) == kindImmutable || prev.Objects[name] == "") {
-			continue
-		}
-		if data, ok := o.Previous[name]; ok && !linked(name) && sum(data) == prev.Objects[name] {
-			u.saved[name] = saved{data, headers(name, "")}
-			continue
-		}
-		if s := prev.Objects[name]; s != "" {
-			like := s + "\x00" + fmt.Sprint(headers(name, "link"))
-			if f, ok := first[like]; ok {
-				twins[f] = append(twins[f], name)
-				continue
-			}
-			first[like] = name
-		}
-		toRead = append(toRead, name)
-	}
+	toRead, twins := u.toRead(todo, prev.Objects, o.Previous, adopted)
 	reads := make(chan error, 1)
 	go func() {
 		var err error

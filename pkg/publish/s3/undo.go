@@ -42,6 +42,36 @@ const undoTime = 2 * time.Minute
 // the pins tarball, is a few MB at 100,000 names.
 const previousLimit = 256 << 20
 
+// toRead are the names of todo to read before they are written over, to
+// put them back: the mutable names the marker lists, or on a prefix
+// adopted every name, as anything may be there. One the caller read
+// already (previous) is saved as it is. Objects written with the same
+// content and headers (p/NAME and p/NAME.tar.gz, pins and pins.tar.gz) are
+// read once: twins maps a name read to the others like it.
+func (u *undo) toRead(todo []string, listed map[string]string, previous map[string][]byte, adopted bool) (names []string, twins map[string][]string) {
+	twins = map[string][]string{}
+	first := map[string]string{} // content and headers, to the name read
+	for _, name := range todo {
+		if !adopted && (kindOf(name) == kindImmutable || listed[name] == "") {
+			continue
+		}
+		if data, ok := previous[name]; ok && !linked(name) && sum(data) == listed[name] {
+			u.saved[name] = saved{data, headers(name, "")}
+			continue
+		}
+		if s := listed[name]; s != "" {
+			like := s + "\x00" + fmt.Sprint(headers(name, "link"))
+			if f, ok := first[like]; ok {
+				twins[f] = append(twins[f], name)
+				continue
+			}
+			first[like] = name
+		}
+		names = append(names, name)
+	}
+	return names, twins
+}
+
 // read reads names as they are now, to put them back; a name with no
 // object is left out (undone by deleting it). The twins of a name read,
 // written with the same content and headers, are taken to hold what it
