@@ -8,11 +8,15 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
 // Object is an object read back, or its headers alone (Head).
@@ -28,6 +32,19 @@ type Object struct {
 	// Metadata holds the x-amz-meta-* headers, by lower-case name without
 	// the prefix.
 	Metadata map[string]string
+	// LastModified is when the object was written, and Date when the
+	// server answered, both by the server's clock (zero: not sent).
+	LastModified, Date time.Time
+}
+
+// serverDate is the Date header of the answer that md came with.
+func serverDate(md middleware.Metadata) time.Time {
+	if raw, ok := awsmiddleware.GetRawResponse(md).(*smithyhttp.Response); ok {
+		if d, err := http.ParseTime(raw.Header.Get("Date")); err == nil {
+			return d
+		}
+	}
+	return time.Time{}
 }
 
 // PutOptions are the headers of a Put.
@@ -86,7 +103,7 @@ func (b *Bucket) Get(ctx context.Context, name string, limit int64) (Object, err
 	return Object{
 		Body: body, Size: int64(len(body)), ETag: aws.ToString(out.ETag),
 		ContentType: aws.ToString(out.ContentType), CacheControl: aws.ToString(out.CacheControl),
-		Metadata: lower(out.Metadata),
+		Metadata: lower(out.Metadata), LastModified: aws.ToTime(out.LastModified), Date: serverDate(out.ResultMetadata),
 	}, nil
 }
 

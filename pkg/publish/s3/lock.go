@@ -109,7 +109,8 @@ type Lock struct {
 
 // Acquire takes the prefix's lock: at once if no publish holds it, else
 // once its holder releases it, or stops renewing it for a whole lease (then
-// it is taken over). A lock renewed for all of o.Wait is ErrLocked, naming
+// it is taken over: seen unchanged for a lease, or last written more than a
+// lease before, by the server's clock). A lock renewed for all of o.Wait is ErrLocked, naming
 // its holder.
 func Acquire(ctx context.Context, b Bucket, o LockOptions) (*Lock, error) {
 	nonce := make([]byte, 8)
@@ -154,7 +155,13 @@ func Acquire(ctx context.Context, b Bucket, o LockOptions) (*Lock, error) {
 		if d, err := time.ParseDuration(held.Lease); err == nil && d > lease {
 			lease = d // the holder's word on how often it renews
 		}
-		if time.Since(seenAt) >= lease {
+		// Unrenewed for a lease: seen so for that long, or by the server's
+		// clock at once (written that long before it answered; its clock
+		// against itself, whole seconds apart), as after a job killed minutes
+		// before this run.
+		dead := time.Since(seenAt) >= lease ||
+			!obj.Date.IsZero() && !obj.LastModified.IsZero() && obj.Date.Sub(obj.LastModified) >= lease+2*time.Second
+		if dead {
 			etag, err := b.Put(ctx, LockName, l.body.encode(), lockPut(s3bucket.PutOptions{IfMatch: seen}))
 			switch {
 			case err == nil:

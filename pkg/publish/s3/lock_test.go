@@ -105,6 +105,31 @@ func TestLockTakeOver(t *testing.T) {
 	}
 }
 
+// TestLockLongDead: a lock written more than a lease ago by the server's
+// clock (a job killed minutes before this run) is taken over at once, not
+// after watching it for a lease.
+func TestLockLongDead(t *testing.T) {
+	_, b, _ := bucketAt(t, "site")
+	ctx := context.Background()
+	lease := time.Second
+	killed, err := Acquire(ctx, b, LockOptions{Holder: "killed run", Lease: lease})
+	if err != nil {
+		t.Fatal(err)
+	}
+	close(killed.stop)
+	<-killed.done
+	time.Sleep(4 * time.Second) // Last-Modified and Date count whole seconds
+	start := time.Now()
+	l, err := Acquire(ctx, b, LockOptions{Holder: "next run", Lease: lease, Poll: testPoll})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Release(ctx)
+	if waited := time.Since(start); !l.tookOver || waited >= lease {
+		t.Errorf("took over %v after %s, want at once", l.tookOver, waited)
+	}
+}
+
 // TestLockLost: a publish whose lock was taken over writes no more: its
 // renewal finds another's lock, and the publish stops before its writes.
 func TestLockLost(t *testing.T) {
