@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -49,6 +50,16 @@ func TestPutGetHead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Both by the server's clock, which is this machine's.
+	for what, at := range map[string]time.Time{"LastModified": got.LastModified, "Date": got.Date} {
+		if d := time.Since(at); d < -2*time.Second || d > time.Minute {
+			t.Errorf("Get: %s %s, want about now", what, at)
+		}
+	}
+	if got.Date.Before(got.LastModified) {
+		t.Errorf("Get: Date %s before LastModified %s", got.Date, got.LastModified)
+	}
+	got.LastModified, got.Date = time.Time{}, time.Time{}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("Get (-want +got):\n%s", d)
 	}
