@@ -147,7 +147,7 @@ func Acquire(ctx context.Context, b Bucket, o LockOptions) (*Lock, error) {
 			held = lockBody{}
 			_ = json.Unmarshal(obj.Body, &held) // a body not ours still locks
 			if !told {
-				o.logf("notice: %s holds the lock %s of %s: waiting until it is released, or unrenewed for %s (a publish killed midway)", held.describe(), LockName, b, o.lease())
+				o.logf("notice: %s holds the lock %s of %s: waiting until it is released (or, were that publish killed, unrenewed for %s)", held.describe(), LockName, b, o.lease())
 				told = true
 			}
 		}
@@ -166,7 +166,7 @@ func Acquire(ctx context.Context, b Bucket, o LockOptions) (*Lock, error) {
 			switch {
 			case err == nil:
 				l.tookOver = true
-				o.logf("notice: the lock %s of %s went unrenewed for %s: its publish (%s) stopped midway; taken over, and the prefix is listed to write again whatever that publish left half written", LockName, b, lease, held.describe())
+				o.logf("notice: the lock %s of %s went unrenewed for %s: %s stopped midway; taken over, and the prefix is listed to write again whatever was left half written", LockName, b, lease, held.describe())
 				return l.hold(etag), nil
 			case errors.Is(err, s3bucket.ErrPrecondition), errors.Is(err, s3bucket.ErrNotFound):
 				continue // another waiting publish took it, or it was released

@@ -48,7 +48,7 @@ func TestLockWaits(t *testing.T) {
 	defer c.Release(ctx)
 	mu.Lock()
 	defer mu.Unlock()
-	if c.tookOver || len(told) != 1 || !strings.HasPrefix(told[0], "notice: run A (since ") || !strings.Contains(told[0], "waiting until it is released, or unrenewed for 300ms") {
+	if c.tookOver || len(told) != 1 || !strings.HasPrefix(told[0], "notice: run A (since ") || !strings.Contains(told[0], "waiting until it is released (or, were that publish killed, unrenewed for 300ms)") {
 		t.Errorf("after a release: took over %v, told %q; want taken, run A named once", c.tookOver, told)
 	}
 }
@@ -88,13 +88,13 @@ func TestLockTakeOver(t *testing.T) {
 	if waited := time.Since(start); waited < lease {
 		t.Errorf("took the lock after %s, want after the lease (%s)", waited, lease)
 	}
-	if len(res.Stale) != 1 || res.Stale[0] != "pins.json" || res.Put != 2 {
+	if !res.Listed || len(res.Stale) != 1 || res.Stale[0] != "pins.json" || res.Put != 2 {
 		t.Errorf("under a lock taken over: %+v, want pins.json listed stale, it and index.html written again", res)
 	}
 	if _, body := get(t, srv, "site/pins.json"); body != string(files["pins.json"]) {
 		t.Errorf("pins.json = %q, want the site's", body)
 	}
-	if len(logged) != 2 || !strings.Contains(logged[1], "went unrenewed for 300ms: its publish (killed run (since ") || !strings.Contains(logged[1], "taken over, and the prefix is listed") {
+	if len(logged) != 2 || !strings.Contains(logged[1], "went unrenewed for 300ms: killed run (since ") || !strings.Contains(logged[1], "taken over, and the prefix is listed") {
 		t.Errorf("logged %q, want the wait and the take-over", logged)
 	}
 	if !errors.Is(killed.Lost(), ErrLockLost) {

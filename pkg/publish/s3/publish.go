@@ -79,8 +79,10 @@ type Result struct {
 	// Created: the prefix held no marker before.
 	Created bool
 	// Stale are the objects the marker lists that were gone or held other
-	// content (Options.Check), in order.
+	// content (Options.Check, or a lock taken over), in order.
 	Stale []string
+	// Listed: the prefix was listed for Stale.
+	Listed bool
 	// Read is how many objects were read (the marker aside), to put them
 	// back should the publish fail.
 	Read int
@@ -144,7 +146,6 @@ func Publish(ctx context.Context, b Bucket, o Options) (*Result, error) {
 	}
 	// Stale names are listed, but not as listed: written again.
 	var stales map[string]bool
-	listed := false
 	stale := func(names ...string) {
 		if stales == nil {
 			stales = map[string]bool{}
@@ -158,7 +159,7 @@ func Publish(ctx context.Context, b Bucket, o Options) (*Result, error) {
 		if err != nil {
 			return err
 		}
-		res.Stale, listed = found, true
+		res.Stale, res.Listed = found, true
 		stale(found...)
 		return nil
 	}
@@ -210,7 +211,7 @@ func Publish(ctx context.Context, b Bucket, o Options) (*Result, error) {
 			}
 		}()
 	}
-	if lock.mustCheck() && !listed && !res.Created {
+	if lock.mustCheck() && !res.Listed && !res.Created {
 		// The holder before stopped renewing, maybe halfway.
 		if err := list(); err != nil {
 			return nil, err
