@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -305,4 +306,36 @@ func (l *Lock) mustCheck() bool {
 	}
 	l.checked = true
 	return true
+}
+
+// lockFor takes the prefix's lock for a publish made on the marker of
+// etag, and reads the marker's ETag again under it: a publish that held
+// the lock meanwhile is a lost race (ErrRaced), the lock released.
+func lockFor(ctx context.Context, b Bucket, o LockOptions, etag string) (*Lock, error) {
+	lock, err := Acquire(ctx, b, o)
+	if err != nil {
+		return nil, err
+	}
+	obj, err := b.Head(ctx, MarkerName)
+	// Quoted or not: servers differ between a PUT's answer and a HEAD's.
+	if err == nil && strings.Trim(obj.ETag, `"`) == strings.Trim(etag, `"`) {
+		return lock, nil
+	}
+	if rerr := lock.Release(ctx); rerr != nil && err == nil {
+		err = rerr
+	}
+	switch {
+	case err == nil, errors.Is(err, s3bucket.ErrNotFound):
+		return nil, fmt.Errorf("%w: %s changed while this publish waited for the lock", ErrRaced, MarkerName)
+	}
+	return nil, fmt.Errorf("reading %s again under the lock: %w", MarkerName, err)
+}
+
+// stopped is the lock's loss, which ends a publish before its next write:
+// the publish that took it over is writing the prefix, and lists it first.
+func stopped(lock *Lock) error {
+	if err := lock.Lost(); err != nil {
+		return fmt.Errorf("%w; this publish stopped writing, and the one that took over writes again whatever does not hold what the marker lists", err)
+	}
+	return nil
 }

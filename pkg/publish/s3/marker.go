@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
+	"sync"
 
 	"github.com/klauspost/compress/gzip"
 	fastjson "github.com/segmentio/encoding/json"
@@ -91,4 +93,52 @@ func parseMarker(data []byte) (*marker, error) {
 		m.Objects = map[string]string{}
 	}
 	return &m, nil
+}
+
+// sumAll sums each file's content, by name, on every core, and each
+// content once: the one-name bundles' two names (p/NAME, p/NAME.tar.gz)
+// hold the same bytes, not copies of them.
+func sumAll(files map[string][]byte) map[string]string {
+	type key struct {
+		first *byte
+		n     int
+	}
+	var unique [][]byte
+	index := make(map[key]int, len(files))
+	of := make(map[string]int, len(files))
+	for name, data := range files {
+		if len(data) == 0 {
+			of[name] = -1
+			continue
+		}
+		k := key{&data[0], len(data)}
+		i, ok := index[k]
+		if !ok {
+			i = len(unique)
+			index[k] = i
+			unique = append(unique, data)
+		}
+		of[name] = i
+	}
+	sums := make([]string, len(unique))
+	workers := max(1, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(unique); i += workers {
+				sums[i] = sum(unique[i])
+			}
+		})
+	}
+	wg.Wait()
+	out := make(map[string]string, len(files))
+	empty := sum(nil)
+	for name, i := range of {
+		if i < 0 {
+			out[name] = empty
+		} else {
+			out[name] = sums[i]
+		}
+	}
+	return out
 }
