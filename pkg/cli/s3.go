@@ -122,9 +122,9 @@ func (p *s3Publisher) publish(ctx context.Context, cfg *config.Config, out rende
 	}
 	defer p.checkServed(ctx, res.URL, manifest, out.earlier[site.Manifest])
 	switch {
-	case r.Listed && len(r.Stale) == 0: // --reverify, or a lock taken over
+	case r.Listed && len(r.Stale) == 0: // by --reverify, or a lock taken over
 		p.rep.Logf("listed %s: every object of earlier publishes is there as written", p.bucket)
-	case len(r.Stale) > 0: // --reverify, or a lock taken over
+	case len(r.Stale) > 0:
 		p.rep.Logf("listed %s: %s gone or holding other content (deleted or written over by hand, or by a publish stopped midway), written again: %s",
 			p.bucket, count(len(r.Stale), "object"), someNames(r.Stale, 10))
 	}

@@ -174,11 +174,15 @@ func Publish(ctx context.Context, b Bucket, o Options) (*Result, error) {
 	// pins.json names the bundles kept: made on another's, the site would
 	// drop that publish's bundle, so unless the lock was held while both
 	// were read, the pins are read again.
+	asListed := map[string][]byte{} // of o.Previous, summed once
 	for name, data := range o.Previous {
-		if s, ok := prev.Objects[name]; ok && s != sum(data) {
-			if name == site.Manifest && o.Lock == nil {
-				return nil, fmt.Errorf("%w: the %s read is not the one %s lists", ErrRaced, name, MarkerName)
-			}
+		s, ok := prev.Objects[name]
+		switch {
+		case ok && s == sum(data):
+			asListed[name] = data
+		case ok && name == site.Manifest && o.Lock == nil:
+			return nil, fmt.Errorf("%w: the %s read is not the one %s lists", ErrRaced, name, MarkerName)
+		case ok:
 			stale(name)
 		}
 	}
@@ -226,7 +230,7 @@ func Publish(ctx context.Context, b Bucket, o Options) (*Result, error) {
 		return nil, fmt.Errorf("s3: encoding %s: %w", MarkerName, err)
 	}
 	slices.SortFunc(todo, func(x, y string) int { return cmp.Or(cmp.Compare(kindOf(x), kindOf(y)), cmp.Compare(x, y)) })
-	toRead, twins := u.toRead(todo, prev.Objects, o.Previous, adopted)
+	toRead, twins := u.toRead(todo, prev.Objects, asListed, adopted)
 	reads := make(chan error, 1)
 	go func() {
 		var err error

@@ -45,17 +45,17 @@ const previousLimit = 256 << 20
 // toRead are the names of todo to read before they are written over, to
 // put them back: the mutable names the marker lists, or on a prefix
 // adopted every name, as anything may be there. One the caller read
-// already (previous) is saved as it is. Objects written with the same
+// already as the marker lists it (asListed) is saved as it is. Objects written with the same
 // content and headers (p/NAME and p/NAME.tar.gz, pins and pins.tar.gz) are
 // read once: twins maps a name read to the others like it.
-func (u *undo) toRead(todo []string, listed map[string]string, previous map[string][]byte, adopted bool) (names []string, twins map[string][]string) {
+func (u *undo) toRead(todo []string, listed map[string]string, asListed map[string][]byte, adopted bool) (names []string, twins map[string][]string) {
 	twins = map[string][]string{}
 	first := map[string]string{} // content and headers, to the name read
 	for _, name := range todo {
 		if !adopted && (kindOf(name) == kindImmutable || listed[name] == "") {
 			continue
 		}
-		if data, ok := previous[name]; ok && !linked(name) && sum(data) == listed[name] {
+		if data, ok := asListed[name]; ok && !linked(name) {
 			u.saved[name] = saved{data, headers(name, "")}
 			continue
 		}
